@@ -1,0 +1,74 @@
+# The Makefile is the user interface: `make help` lists every target.
+# Every target depends on `setup`, which creates .venv on first use.
+
+PYTHON_SYS ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed
+ASSIGNMENT ?=
+STUDENT    ?=
+WORKERS    ?= 1
+SCHEDULER  ?=
+SUBMISSIONS ?=
+
+GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+
+.DEFAULT_GOAL := help
+.PHONY: help setup sandbox demo test test-fast data lab release autograde feedback grades submit bench lint clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice WORKERS=N SCHEDULER=tcp://host:8786 SUBMISSIONS=dir"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+	@echo "Environment ready in $(VENV)/"
+
+setup: $(STAMP) ## Create .venv and install everything (idempotent, quick when done)
+
+sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get when root)
+	@sh scripts/ensure_sandbox.sh
+
+demo: setup sandbox ## Main job: release the notebooks, grade three simulated students, print grades
+	$(PY) -m cs231n_lib.grader demo $(if $(WORKERS),--workers $(WORKERS))
+
+test: setup sandbox ## Run the whole test suite (unit tests, notebooks, grading)
+	$(PY) -m pytest -q
+
+test-fast: setup ## Run the unit tests only (skips notebook execution and grading)
+	$(PY) -m pytest -q -m "not slow"
+
+data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_URL=mirror, CIFAR10_TARBALL=local file)
+	$(PY) -m cs231n_lib.download
+
+lab: setup ## Open JupyterLab on assignments/
+	$(VENV)/bin/jupyter lab --notebook-dir=assignments
+
+release: setup ## Generate the student notebooks in assignments/ from grading/source/
+	$(PY) -m cs231n_lib.grader release $(GRADER_ARGS)
+
+autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir)
+	$(PY) -m cs231n_lib.grader autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS))
+
+feedback: setup ## Write one HTML feedback report per student and assignment
+	$(PY) -m cs231n_lib.grader feedback $(GRADER_ARGS)
+
+grades: setup ## Export grades to grading/grades.csv (one row per student and assignment)
+	$(PY) -m cs231n_lib.grader grades $(GRADER_ARGS)
+
+submit: setup ## Validate your notebook and zip it for hand-in (ASSIGNMENT=01_knn)
+	$(PY) -m cs231n_lib.grader submit $(GRADER_ARGS)
+
+bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
+	$(PY) -m bench
+
+lint: setup ## Check the code style with ruff
+	$(VENV)/bin/ruff check cs231n_lib tests bench
+
+clean: ## Remove generated grading folders and caches (keeps .venv and datasets/)
+	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo .pytest_cache

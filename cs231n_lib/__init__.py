@@ -1,0 +1,12 @@
+"""cs231n_lib: the shared library of the numpy deep-learning course.
+
+Reference layers (``layers``, ``fast_layers``, ``layer_utils``), models
+(``classifiers``), update rules (``optim``), the ``Solver``, data tools
+(``data``, ``download``), the gradient checker (``gradient_check``), the checks
+used by the notebooks' public tests (``checks``), plots (``vis``) and the
+autograder (``grader``).
+
+Import submodules explicitly, e.g. ``from cs231n_lib.layers import affine_forward``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,9 @@
+"""Shared pytest configuration."""
+
+import os
+
+import matplotlib
+
+# Tests never open windows.
+matplotlib.use("Agg")
+os.environ.setdefault("MPLBACKEND", "Agg")
