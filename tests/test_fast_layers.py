@@ -1,0 +1,141 @@
+"""Fast conv/pool against the naive loops on many random strides, pads and shapes."""
+
+import numpy as np
+import pytest
+
+from cs231n_lib import fast_layers as FL
+from cs231n_lib import layers as L
+
+
+def random_conv_case(rng):
+    """Random (x, w, b, conv_param) that the naive layer accepts (often stride > 1 with pad)."""
+    while True:
+        N, C, F = rng.integers(1, 4, size=3)
+        HH, WW = rng.integers(1, 6, size=2)
+        stride, pad = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        H_out, W_out = rng.integers(1, 6, size=2)
+        H = (H_out - 1) * stride + HH - 2 * pad
+        W = (W_out - 1) * stride + WW - 2 * pad
+        if H >= 1 and W >= 1:
+            break
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C, HH, WW))
+    b = rng.standard_normal(F)
+    return x, w, b, {"stride": stride, "pad": pad}
+
+
+def random_pool_case(rng, ties):
+    """Random (x, pool_param) that the naive layer accepts; with ties, x holds few distinct values."""
+    ph, pw, stride = (int(v) for v in rng.integers(1, 5, size=3))
+    H_out, W_out = rng.integers(1, 6, size=2)
+    shape = (rng.integers(1, 4), rng.integers(1, 4), (H_out - 1) * stride + ph, (W_out - 1) * stride + pw)
+    x = rng.integers(0, 3, size=shape).astype(float) if ties else rng.standard_normal(shape)
+    return x, {"pool_height": ph, "pool_width": pw, "stride": stride}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_conv_fast_matches_naive_on_random_geometry(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(25):
+        x, w, b, conv_param = random_conv_case(rng)
+        out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
+        out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+        np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
+        dout = rng.standard_normal(out_naive.shape)
+        for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
+                               L.conv_backward_naive(dout, cache_naive)):
+            assert fast.shape == naive.shape
+            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(25):
+        x, pool_param = random_pool_case(rng, ties)
+        out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+        out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
+        np.testing.assert_array_equal(out_fast, out_naive, err_msg=str(pool_param))
+        dout = rng.standard_normal(out_naive.shape)
+        np.testing.assert_allclose(FL.max_pool_backward_fast(dout, cache_fast),
+                                   L.max_pool_backward_naive(dout, cache_naive),
+                                   rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+
+
+def test_max_pool_fast_reports_its_path():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 8, 8))
+    for pool_param, path in [({"pool_height": 2, "pool_width": 2, "stride": 2}, "tiled"),
+                             ({"pool_height": 3, "pool_width": 3, "stride": 1}, "strided"),
+                             ({"pool_height": 2, "pool_width": 2, "stride": 3}, "strided")]:
+        out, cache = FL.max_pool_forward_fast(x, pool_param)
+        assert cache["path"] == path
+        np.testing.assert_array_equal(out, L.max_pool_forward_naive(x, pool_param)[0])
+
+
+def test_max_pool_fast_ties_go_to_first_maximum_in_row_major_order():
+    x = np.array([[[[1.0, 3.0, 3.0, 0.0],
+                    [3.0, 2.0, 0.0, 0.0],
+                    [5.0, 5.0, 7.0, 7.0],
+                    [5.0, 5.0, 7.0, 7.0]]]])
+    _, cache = FL.max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    dx = FL.max_pool_backward_fast(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
+    expected = np.array([[[[0, 1, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]]], dtype=float)
+    np.testing.assert_array_equal(dx, expected)
+    # A column tie below the first row's max, and a window whose max sits at the bottom right.
+    x = np.array([[[[0.0, 9.0], [9.0, 0.0]]]])
+    _, cache = FL.max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    np.testing.assert_array_equal(FL.max_pool_backward_fast(np.ones((1, 1, 1, 1)), cache),
+                                  [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_layers_keep_dtype(dtype):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(dtype)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    out, cache = FL.conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    assert out.dtype == dtype
+    for grad in FL.conv_backward_fast(out, cache):
+        assert grad.dtype == dtype
+    ref, _ = L.conv_forward_naive(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                                  {"stride": 1, "pad": 1})
+    np.testing.assert_allclose(out, ref, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+    pooled, pool_cache = FL.max_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    assert pooled.dtype == dtype
+    assert FL.max_pool_backward_fast(pooled, pool_cache).dtype == dtype
+
+
+def test_fast_layers_leave_inputs_untouched():
+    rng = np.random.default_rng(9)
+    x, w, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
+    saved = [x.copy(), w.copy(), b.copy()]
+    out, cache = FL.conv_forward_fast(x, w, b, {"stride": 2, "pad": 1})
+    dout = rng.standard_normal(out.shape)
+    dout_saved = dout.copy()
+    FL.conv_backward_fast(dout, cache)
+    out, cache = FL.max_pool_forward_fast(x, {"pool_height": 3, "pool_width": 3, "stride": 2})
+    d = rng.standard_normal(out.shape)
+    d_saved = d.copy()
+    FL.max_pool_backward_fast(d, cache)
+    for a, s in zip([x, w, b, dout, d], [*saved, dout_saved, d_saved]):
+        np.testing.assert_array_equal(a, s)
+
+
+def test_fast_layers_reject_the_same_bad_input_as_naive():
+    x, w, b = np.zeros((1, 1, 7, 7)), np.zeros((1, 1, 3, 3)), np.zeros(1)
+    with pytest.raises(ValueError, match=r"conv_forward_fast: along the height, \(N - F \+ 2P\)/S \+ 1 is not an integer"):
+        FL.conv_forward_fast(x, w, b, {"stride": 3, "pad": 0})
+    with pytest.raises(ValueError, match=r"with C = 1 channels of x"):
+        FL.conv_forward_fast(x, np.zeros((1, 2, 3, 3)), b, {"stride": 1, "pad": 0})
+    with pytest.raises(ValueError, match=r"max_pool_forward_fast: along the width"):
+        FL.max_pool_forward_fast(np.zeros((1, 1, 4, 5)), {"pool_height": 2, "pool_width": 2, "stride": 2})
+
+
+def test_cs231n_aliases_point_to_the_fast_layers():
+    assert FL.conv_forward_im2col is FL.conv_forward_fast
+    assert FL.conv_forward_strides is FL.conv_forward_fast
+    assert FL.conv_backward_im2col is FL.conv_backward_fast
+    assert FL.conv_backward_strides is FL.conv_backward_fast
