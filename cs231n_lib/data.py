@@ -1,0 +1,417 @@
+"""Loading CIFAR-10 and the embedded fallback dataset, and making the standard splits.
+
+``get_cifar10_data()`` is what notebooks call: CIFAR-10 if ``make data`` was run,
+otherwise the small embedded dataset (real handwritten digits bundled with
+scikit-learn, rendered into CIFAR-10's array layout) with a one-line notice.
+
+CIFAR-10's python batches are Python 2 cPickle files (protocol 2). Each is a
+dict with keys ``batch_label``, ``labels``, ``data`` and ``filenames``; ``data``
+is uint8 of shape (n, 3072), one image per row in channel-major order (1024
+red, then 1024 green, then 1024 blue values, each 32 x 32 in row order).
+Loaded with ``encoding="latin1"`` the keys are str; files converted by other
+tools may carry bytes keys: both are accepted.
+"""
+
+import functools
+import os
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "DIGIT_CLASSES",
+    "TRAIN_BATCHES",
+    "TEST_BATCH",
+    "META_FILE",
+    "CifarFormatError",
+    "default_cifar10_dir",
+    "read_batch",
+    "read_meta",
+    "check_cifar10_dir",
+    "load_cifar10",
+    "load_embedded",
+    "get_cifar10_data",
+]
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+DIGIT_CLASSES = ("zero", "one", "two", "three", "four",
+                 "five", "six", "seven", "eight", "nine")
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+META_FILE = "batches.meta"
+
+IMAGE_SHAPE = (32, 32, 3)
+_ROW_SIZE = 3 * 32 * 32
+
+# The standard CS231n split sizes, used when they fit the data.
+_CS231N_SIZES = {"num_training": 49000, "num_validation": 1000, "num_test": 1000, "num_dev": 500}
+
+
+class CifarFormatError(ValueError):
+    """A file that should be a CIFAR-10 python batch is missing or malformed."""
+
+
+# --------------------------------------------------------------------------- reading batches
+
+def _numpy_reconstruct():
+    core = getattr(np, "_core", None)  # numpy >= 2
+    if core is None:  # pragma: no cover - numpy 1.x
+        core = np.core
+    return core.multiarray._reconstruct
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickler that only builds plain containers and numpy arrays.
+
+    A CIFAR-10 batch needs nothing else; refusing every other global means a
+    tampered archive (from a mirror or a USB key) cannot run code when loaded.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy", "ndarray"): lambda: np.ndarray,
+        ("numpy", "dtype"): lambda: np.dtype,
+    }
+
+    def find_class(self, module, name):
+        getter = self._ALLOWED.get((module, name))
+        if getter is None:
+            raise pickle.UnpicklingError(f"refers to {module}.{name}, which a CIFAR-10 batch never does")
+        return getter()
+
+
+def _unpickle(path):
+    """Load one python-2 pickle with str keys. Raises CifarFormatError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CifarFormatError(f"{path}: file missing")
+    try:
+        with open(path, "rb") as f:
+            obj = _BatchUnpickler(f, encoding="latin1").load()
+    except Exception as exc:  # any unpickling failure means "not a CIFAR-10 batch"
+        raise CifarFormatError(f"{path}: not a readable CIFAR-10 pickle ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(obj, dict):
+        raise CifarFormatError(f"{path}: expected a dict, found {type(obj).__name__}")
+    return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in obj.items()}
+
+
+def read_batch(path):
+    """Read one CIFAR-10 python batch file and check its structure.
+
+    Inputs:
+    - path: a ``data_batch_i`` or ``test_batch`` file.
+
+    Returns a tuple (X, y):
+    - X: uint8 array of shape (n, 32, 32, 3)
+    - y: int64 array of shape (n,), labels in 0..9
+
+    Raises CifarFormatError (a ValueError) naming the file when it is missing or malformed.
+    """
+    d = _unpickle(path)
+    missing = [k for k in ("data", "labels") if k not in d]
+    if missing:
+        raise CifarFormatError(f"{path}: missing key(s) {missing}; found {sorted(map(str, d))}")
+    data = d["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            or data.shape[1] != _ROW_SIZE:
+        desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) \
+            else type(data).__name__
+        raise CifarFormatError(f"{path}: 'data' must be a uint8 array of shape (n, {_ROW_SIZE}), found {desc}")
+    try:
+        labels = np.asarray(d["labels"], dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise CifarFormatError(f"{path}: 'labels' is not a list of integers") from exc
+    if labels.shape != (data.shape[0],):
+        raise CifarFormatError(f"{path}: {labels.shape[0] if labels.ndim == 1 else labels.shape} labels "
+                               f"for {data.shape[0]} images")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise CifarFormatError(f"{path}: labels must be in 0..9, found {labels.min()}..{labels.max()}")
+    X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(X), labels
+
+
+def read_meta(path):
+    """Read ``batches.meta`` and return its 10 class names (list of str)."""
+    d = _unpickle(path)
+    names = d.get("label_names")
+    if not isinstance(names, list) or len(names) != 10:
+        raise CifarFormatError(f"{path}: 'label_names' must be a list of 10 class names")
+    return [n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names]
+
+
+def check_cifar10_dir(root):
+    """Check that ``root`` holds a complete, well-formed CIFAR-10 python dataset.
+
+    Inputs:
+    - root: a ``cifar-10-batches-py`` folder.
+
+    Returns a dict with ``num_train`` and ``num_test`` image counts.
+    Raises CifarFormatError (a ValueError) naming the first bad or missing file.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CifarFormatError(f"{root}: folder missing")
+    read_meta(root / META_FILE)
+    num_train = sum(read_batch(root / name)[1].size for name in TRAIN_BATCHES)
+    num_test = read_batch(root / TEST_BATCH)[1].size
+    return {"num_train": num_train, "num_test": num_test}
+
+
+# --------------------------------------------------------------------------- loaders
+
+def default_cifar10_dir():
+    """Where CIFAR-10 is looked for: ``$CIFAR10_DIR``, else ``<repo>/datasets/cifar-10-batches-py``."""
+    env = os.environ.get("CIFAR10_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent.parent / "datasets" / "cifar-10-batches-py"
+
+
+def _as_float_dtype(dtype, name="dtype", allow_uint8=False):
+    dt = np.dtype(dtype)
+    if not (np.issubdtype(dt, np.floating) or (allow_uint8 and dt == np.uint8)):
+        allowed = "a floating dtype" + (" or uint8" if allow_uint8 else "")
+        raise ValueError(f"{name} must be {allowed}, got {dt}")
+    return dt
+
+
+def load_cifar10(root=None, dtype=np.float64):
+    """Load the official CIFAR-10 python batches, like CS231n's ``load_CIFAR10``.
+
+    Inputs:
+    - root: the ``cifar-10-batches-py`` folder; None means ``default_cifar10_dir()``.
+    - dtype: dtype of the images (float64 like CS231n; uint8 gives the raw bytes).
+
+    Returns a tuple (X_train, y_train, X_test, y_test, class_names):
+    - X_train: (N_train, 32, 32, 3) array of pixel values 0..255 (50000 images for CIFAR-10)
+    - y_train: (N_train,) int64 labels in 0..9
+    - X_test: (N_test, 32, 32, 3), y_test: (N_test,) (10000 images for CIFAR-10)
+    - class_names: list of the 10 class names
+
+    Raises FileNotFoundError when the folder is absent (run ``make data``) and
+    CifarFormatError (a ValueError) naming the file when a batch is malformed.
+    """
+    dt = _as_float_dtype(dtype, allow_uint8=True)
+    root = default_cifar10_dir() if root is None else Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"CIFAR-10 not found in {root}; run `make data` to download it")
+    class_names = read_meta(root / META_FILE)
+    parts = [read_batch(root / name) for name in TRAIN_BATCHES]
+    X_test, y_test = read_batch(root / TEST_BATCH)
+    X_train = np.concatenate([X for X, _ in parts])
+    y_train = np.concatenate([y for _, y in parts])
+    return X_train.astype(dt, copy=False), y_train, X_test.astype(dt, copy=False), y_test, class_names
+
+
+def _upsample_matrix(n_in, n_out):
+    """(n_out, n_in) matrix of bilinear weights, pixel centres aligned, edges clamped."""
+    pos = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
+    pos = np.clip(pos, 0, n_in - 1)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = pos - lo
+    A = np.zeros((n_out, n_in))
+    A[np.arange(n_out), lo] += 1 - frac
+    A[np.arange(n_out), hi] += frac
+    return A
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays():
+    from sklearn.datasets import load_digits  # bundled with scikit-learn, never downloaded
+
+    digits = load_digits()
+    images = np.asarray(digits.images, dtype=np.float64)            # (1797, 8, 8), 0..16
+    y = np.asarray(digits.target, dtype=np.int64)
+    A = _upsample_matrix(8, 32)
+    big = np.einsum("ij,njk,lk->nil", A, images, A) * (255.0 / 16.0)  # (1797, 32, 32)
+    gray = np.clip(np.rint(big), 0, 255).astype(np.uint8)
+    X = np.repeat(gray[..., None], 3, axis=3)                          # (1797, 32, 32, 3)
+    # Deterministic, stratified split without randomness: within each class,
+    # every sixth image (in the dataset's order) goes to the test set.
+    rank = np.empty_like(y)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        rank[idx] = np.arange(idx.size)
+    test = rank % 6 == 5
+    for arr in (X, y, test):
+        arr.setflags(write=False)
+    return X[~test], y[~test], X[test], y[test]
+
+
+def load_embedded(dtype=np.float64):
+    """Load the embedded dataset: real handwritten digits in CIFAR-10's array layout.
+
+    The 1797 8 x 8 images of scikit-learn's bundled copy of the UCI ML handwritten
+    digits test set, scaled from 0..16 to 0..255, upsampled to 32 x 32 bilinearly and
+    repeated over 3 channels (white digit on black). Within each class every sixth
+    image is a test image: 1501 training and 296 test images, deterministic.
+
+    Inputs:
+    - dtype: dtype of the images (float64 by default, uint8 for raw pixels).
+
+    Returns a tuple (X_train, y_train, X_test, y_test, class_names) like ``load_cifar10``:
+    - X_train: (1501, 32, 32, 3), y_train: (1501,) int64 in 0..9
+    - X_test: (296, 32, 32, 3), y_test: (296,)
+    - class_names: ["zero", "one", ..., "nine"]
+    """
+    dt = _as_float_dtype(dtype, allow_uint8=True)
+    X_train, y_train, X_test, y_test = _embedded_arrays()
+    return (X_train.astype(dt), y_train.copy(), X_test.astype(dt), y_test.copy(),
+            list(DIGIT_CLASSES))
+
+
+# --------------------------------------------------------------------------- splits
+
+class _Default(int):
+    """An int that remembers it was left at its default (so sizes can be scaled to the data)."""
+
+    def __repr__(self):
+        return f"<default {int(self)}>"
+
+
+_DEFAULT_TRAINING = _Default(49000)
+_DEFAULT_VALIDATION = _Default(1000)
+_DEFAULT_TEST = _Default(1000)
+_DEFAULT_DEV = _Default(500)
+
+
+def _default_sizes(n_train, n_test):
+    """Split sizes used when left at default: CS231n's when they fit, else scaled to the data."""
+    if n_train >= 50000 and n_test >= 1000:
+        return dict(_CS231N_SIZES)
+    num_validation = max(1, n_train // 10)
+    return {"num_training": n_train - num_validation, "num_validation": num_validation,
+            "num_test": min(1000, n_test), "num_dev": min(500, max(1, n_train // 10))}
+
+
+def _check_size(name, value):
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VALIDATION,
+                     num_test=_DEFAULT_TEST, num_dev=_DEFAULT_DEV, subtract_mean=True,
+                     flatten=False, add_bias=False, channels_first=False, dtype=np.float64,
+                     root=None, seed=0, source="auto"):
+    """Load CIFAR-10 (or the embedded fallback) and make CS231n's standard splits.
+
+    Validation is the ``num_validation`` training images right after the first
+    ``num_training``; test is the first ``num_test`` test images; dev is a random
+    subset of ``num_dev`` training images drawn with ``np.random.default_rng(seed)``.
+    The mean image of the training split is subtracted from every split.
+
+    Sizes left at their defaults are CS231n's (49000 / 1000 / 1000 / 500) when the
+    data is full CIFAR-10, else scaled to the data: validation = N_train // 10,
+    training = the rest, test = min(1000, N_test), dev = min(500, N_train // 10).
+    For the embedded dataset that is 1351 / 150 / 296 / 150. Sizes given
+    explicitly must fit, else ValueError.
+
+    Inputs:
+    - num_training, num_validation, num_test, num_dev: split sizes (ints >= 0).
+    - subtract_mean: subtract the training split's mean image from every split.
+    - flatten: reshape images to rows, (N, 3072).
+    - add_bias: append a column of ones, (N, 3073) (implies flatten).
+    - channels_first: images as (N, 3, 32, 32) instead of (N, 32, 32, 3).
+    - dtype: floating dtype of the images (float64 by default).
+    - root: the ``cifar-10-batches-py`` folder; None means ``$CIFAR10_DIR``, else
+      ``<repo>/datasets/cifar-10-batches-py``.
+    - seed: seed of the dev subset.
+    - source: "auto" (CIFAR-10 if present, else embedded with a notice), "cifar10"
+      (error if absent) or "embedded".
+
+    Returns a dict with:
+    - X_train, X_val, X_test, X_dev: (n, 32, 32, 3), (n, 3, 32, 32), (n, 3072) or (n, 3073)
+    - y_train, y_val, y_test, y_dev: (n,) int64 labels
+    - class_names: list of 10 names
+    - mean_image: the subtracted mean in the images' layout without bias, e.g. (32, 32, 3)
+      or (3072,); None when subtract_mean is False
+    - source: "cifar10" or "embedded"
+    """
+    dt = _as_float_dtype(dtype)
+    if source not in ("auto", "cifar10", "embedded"):
+        raise ValueError(f"source must be 'auto', 'cifar10' or 'embedded', got {source!r}")
+    requested = {"num_training": num_training, "num_validation": num_validation,
+                 "num_test": num_test, "num_dev": num_dev}
+    for name, value in requested.items():
+        _check_size(name, value)
+
+    if source == "embedded":
+        raw = load_embedded(dtype=np.uint8)
+    else:
+        cifar_dir = default_cifar10_dir() if root is None else Path(root)
+        if cifar_dir.is_dir() or source == "cifar10":
+            raw = load_cifar10(cifar_dir, dtype=np.uint8)
+            source = "cifar10"
+        else:
+            print(f"CIFAR-10 not found in {cifar_dir}: using the small embedded digits dataset "
+                  f"instead (run `make data` to get CIFAR-10).", file=sys.stderr)
+            raw = load_embedded(dtype=np.uint8)
+            source = "embedded"
+    X_all, y_all, X_test_all, y_test_all, class_names = raw
+    n_train, n_test = len(y_all), len(y_test_all)
+
+    defaults = _default_sizes(n_train, n_test)
+    sizes = {name: defaults[name] if isinstance(value, _Default) else int(value)
+             for name, value in requested.items()}
+
+    def describe(name):
+        return f"{name}={sizes[name]}" + (" (default)" if isinstance(requested[name], _Default) else "")
+
+    if sizes["num_training"] + sizes["num_validation"] > n_train:
+        raise ValueError(f"{describe('num_training')} + {describe('num_validation')} = "
+                         f"{sizes['num_training'] + sizes['num_validation']} exceeds the {n_train} "
+                         f"training images available ({source})")
+    if sizes["num_test"] > n_test:
+        raise ValueError(f"{describe('num_test')} exceeds the {n_test} test images available ({source})")
+    if sizes["num_dev"] > sizes["num_training"]:
+        raise ValueError(f"{describe('num_dev')} exceeds num_training={sizes['num_training']}: "
+                         f"the dev set is a subset of the training split")
+
+    ntr, nva = sizes["num_training"], sizes["num_validation"]
+    rng = np.random.default_rng(seed)
+    dev_idx = rng.choice(ntr, sizes["num_dev"], replace=False)
+    splits = {
+        "train": (X_all[:ntr], y_all[:ntr]),
+        "val": (X_all[ntr:ntr + nva], y_all[ntr:ntr + nva]),
+        "test": (X_test_all[:sizes["num_test"]], y_test_all[:sizes["num_test"]]),
+        "dev": (X_all[dev_idx], y_all[dev_idx]),
+    }
+
+    flatten = flatten or add_bias
+    out = {}
+    for key, (X, y) in splits.items():
+        X = X.astype(dt)
+        if channels_first:
+            X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))
+        if flatten:
+            X = X.reshape(X.shape[0], -1)
+        out[f"X_{key}"], out[f"y_{key}"] = X, y.astype(np.int64)
+
+    mean_image = None
+    if subtract_mean:
+        if ntr == 0:
+            raise ValueError("subtract_mean=True needs num_training >= 1 to compute the mean image")
+        mean_image = out["X_train"].mean(axis=0)
+        for key in splits:
+            out[f"X_{key}"] -= mean_image
+    if add_bias:
+        for key in splits:
+            X = out[f"X_{key}"]
+            out[f"X_{key}"] = np.hstack([X, np.ones((X.shape[0], 1), dtype=dt)])
+
+    return {
+        "X_train": out["X_train"], "y_train": out["y_train"],
+        "X_val": out["X_val"], "y_val": out["y_val"],
+        "X_test": out["X_test"], "y_test": out["y_test"],
+        "X_dev": out["X_dev"], "y_dev": out["y_dev"],
+        "class_names": list(class_names), "mean_image": mean_image, "source": source,
+    }
