@@ -6,8 +6,9 @@ on every stride, pad and shape those accept:
 - Convolution uses im2col: a strided view of the padded input lists every receptive
   field; one contiguous copy turns it into columns of shape (N, C*HH*WW, H'*W'), and a
   batched matrix product with the filters gives the output directly in (N, F, H', W')
-  layout. The backward pass uses the same columns for dw and scatters the column
-  gradients back (col2im) with one strided add per kernel offset (HH*WW adds).
+  layout. The backward pass uses the same columns for dw; the column gradients are
+  computed a block of images at a time (a buffer that stays in cache) and scattered back
+  (col2im) with one strided add per kernel offset (HH*WW adds per block).
 - Max pooling is separable: a window's maximum is the maximum over its rows of the
   row maxima. Each axis is reduced with one strided slice per window offset, and the
   index of the winning offset is kept for the backward pass. Ties go to the first
@@ -49,6 +50,10 @@ def _pad(x, pad):
     x_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
     x_pad[:, :, pad:pad + H, pad:pad + W] = x
     return x_pad
+
+
+# Column gradients are produced a block of images at a time in a buffer of about this size.
+_BLOCK_BYTES = 4 << 20
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -102,16 +107,24 @@ def conv_backward_fast(dout, cache):
 
     db = dout3.sum(axis=(0, 2))
     dw = np.matmul(dout3, x_cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    w_rows = w.astype(dtype, copy=False).reshape(F, C * HH * WW)
-    dcols = np.matmul(w_rows.T, dout3).reshape(N, C, HH, WW, H_out, W_out)
+    w_rows_t = w.astype(dtype, copy=False).reshape(F, C * HH * WW).T
 
-    # col2im: every kernel offset (kh, kw) adds its column gradients to a strided slice.
+    # Column gradients, a block of images at a time into one reused buffer that stays in
+    # cache, then col2im: every kernel offset (kh, kw) adds its slice of the block to a
+    # strided window of dx_pad.
     dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
     rows_end, cols_end = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
-    for kh in range(HH):
-        for kw in range(WW):
-            target = dx_pad[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
-            target += dcols[:, :, kh, kw]
+    block = max(1, min(N, _BLOCK_BYTES // (C * HH * WW * H_out * W_out * dtype.itemsize)))
+    buffer = np.empty((block, C * HH * WW, H_out * W_out), dtype=dtype)
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        dcols = np.matmul(w_rows_t, dout3[start:stop], out=buffer[:stop - start])
+        dcols = dcols.reshape(stop - start, C, HH, WW, H_out, W_out)
+        dx_block = dx_pad[start:stop]
+        for kh in range(HH):
+            for kw in range(WW):
+                target = dx_block[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
+                target += dcols[:, :, kh, kw]
     dx = dx_pad[:, :, pad:pad + H, pad:pad + W] if pad else dx_pad
     return dx, dw, db
 
