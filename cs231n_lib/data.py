@@ -12,6 +12,7 @@ Loaded with ``encoding="latin1"`` the keys are str; files converted by other
 tools may carry bytes keys: both are accepted.
 """
 
+import codecs
 import functools
 import os
 import pickle
@@ -64,6 +65,13 @@ def _numpy_reconstruct():
     return core.multiarray._reconstruct
 
 
+def _numpy_frombuffer():
+    core = getattr(np, "_core", None)
+    if core is None:  # pragma: no cover - numpy 1.x
+        core = np.core
+    return core.numeric._frombuffer
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """Unpickler that only builds plain containers and numpy arrays.
 
@@ -76,6 +84,10 @@ class _BatchUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
         ("numpy", "ndarray"): lambda: np.ndarray,
         ("numpy", "dtype"): lambda: np.dtype,
+        # Files re-pickled by Python 3: bytes under protocol 2, arrays under protocol >= 4.
+        ("_codecs", "encode"): lambda: codecs.encode,
+        ("numpy.core.numeric", "_frombuffer"): _numpy_frombuffer,
+        ("numpy._core.numeric", "_frombuffer"): _numpy_frombuffer,
     }
 
     def find_class(self, module, name):

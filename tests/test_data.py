@@ -1,0 +1,402 @@
+"""Tests of cs231n_lib.data: reading the official batches, the embedded dataset, the splits."""
+
+import io
+import pickle
+import tarfile
+from pathlib import Path
+
+import cifar_fixtures as fx
+import numpy as np
+import pytest
+
+from cs231n_lib import data as D
+
+SUBSET = Path("/work/shared/data/cifar-10-python-subset.tar.gz")
+N_PER_BATCH, N_TEST = 40, 50
+
+
+@pytest.fixture(scope="module")
+def batches():
+    return fx.make_batches(N_PER_BATCH, N_TEST, seed=7)
+
+
+@pytest.fixture(scope="module")
+def cifar_dir(tmp_path_factory, batches):
+    """A cifar-10-batches-py folder written in the official byte format."""
+    return fx.write_dir(tmp_path_factory.mktemp("c") / fx.DIRNAME, fx.batch_files(batches))
+
+
+@pytest.fixture(scope="module")
+def raw(batches):
+    """The fixture's images as (N, 32, 32, 3) uint8, decoded pixel by pixel (independent of the loader)."""
+    def decode(rows):
+        X = np.empty((rows.shape[0], 32, 32, 3), dtype=np.uint8)
+        for n in range(rows.shape[0]):
+            for ch in range(3):
+                for r in range(32):
+                    X[n, r, :, ch] = rows[n, ch * 1024 + r * 32: ch * 1024 + r * 32 + 32]
+        return X
+    train_rows = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+    y_train = np.concatenate([batches[f"data_batch_{i}"][1] for i in range(1, 6)])
+    return decode(train_rows), y_train, decode(batches["test_batch"][0]), batches["test_batch"][1]
+
+
+@pytest.fixture(scope="module")
+def subset_dir(tmp_path_factory):
+    if not SUBSET.exists():
+        pytest.skip("the real CIFAR-10 subset is not on this machine")
+    out = tmp_path_factory.mktemp("subset")
+    with tarfile.open(SUBSET) as tar:
+        tar.extractall(out, filter="data")
+    return out / fx.DIRNAME
+
+
+# --------------------------------------------------------------------------- the byte format
+
+def test_fixture_batches_use_python2_string_opcodes(batches):
+    b = fx.batch_files(batches)["data_batch_1"]
+    assert b[:2] == b"\x80\x02"
+    assert b"U\x0bbatch_label" in b and b"X\x0b\x00\x00\x00batch_label" not in b
+    as_bytes = pickle.loads(b, encoding="bytes")
+    assert set(as_bytes) == {b"batch_label", b"labels", b"data", b"filenames"}
+    assert as_bytes[b"batch_label"] == b"training batch 1 of 5"
+    as_str = pickle.loads(b, encoding="latin1")
+    assert set(as_str) == {"batch_label", "labels", "data", "filenames"}
+    np.testing.assert_array_equal(as_str["data"], batches["data_batch_1"][0])
+    assert as_str["data"].dtype == np.uint8
+
+
+def test_fixture_writer_reproduces_real_batch_bytes():
+    if not SUBSET.exists():
+        pytest.skip("the real CIFAR-10 subset is not on this machine")
+    with tarfile.open(SUBSET) as tar:
+        real = {name: tar.extractfile(f"{fx.DIRNAME}/{name}").read()
+                for name in ("data_batch_2", "test_batch", "batches.meta")}
+    for name in ("data_batch_2", "test_batch"):
+        d = pickle.loads(real[name], encoding="bytes")
+        again = fx.batch_bytes(d[b"data"], d[b"labels"], d[b"batch_label"], d[b"filenames"])
+        assert again == real[name], name
+    assert fx.meta_bytes() == real["batches.meta"]
+
+
+# --------------------------------------------------------------------------- load_cifar10
+
+def test_load_cifar10_decodes_channel_major_rows(cifar_dir, raw):
+    X_train, y_train, X_test, y_test, names = D.load_cifar10(cifar_dir)
+    assert X_train.shape == (5 * N_PER_BATCH, 32, 32, 3) and X_train.dtype == np.float64
+    assert X_test.shape == (N_TEST, 32, 32, 3)
+    assert y_train.dtype == np.int64 and y_test.dtype == np.int64
+    np.testing.assert_array_equal(X_train, raw[0])
+    np.testing.assert_array_equal(y_train, raw[1])
+    np.testing.assert_array_equal(X_test, raw[2])
+    np.testing.assert_array_equal(y_test, raw[3])
+    assert names == fx.LABEL_NAMES
+
+
+def test_load_cifar10_uint8_and_default_root(cifar_dir, raw, monkeypatch):
+    monkeypatch.setenv("CIFAR10_DIR", str(cifar_dir))
+    X_train, *_ = D.load_cifar10(dtype=np.uint8)
+    assert X_train.dtype == np.uint8
+    np.testing.assert_array_equal(X_train, raw[0])
+
+
+def test_default_dir_is_the_repository_datasets_folder(monkeypatch):
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    repo = Path(D.__file__).resolve().parent.parent
+    assert D.default_cifar10_dir() == repo / "datasets" / "cifar-10-batches-py"
+    monkeypatch.setenv("CIFAR10_DIR", "/somewhere/else")
+    assert D.default_cifar10_dir() == Path("/somewhere/else")
+
+
+def test_batches_with_bytes_keys_are_read(tmp_path, batches):
+    """Files re-pickled by Python 3 with bytes keys (e.g. via encoding='bytes') load too."""
+    files = fx.batch_files(batches)
+    for name in D.TRAIN_BATCHES + (D.TEST_BATCH,):
+        d = pickle.loads(files[name], encoding="bytes")
+        files[name] = pickle.dumps(d, protocol=2)
+    files["batches.meta"] = pickle.dumps(pickle.loads(files["batches.meta"], encoding="bytes"), 2)
+    folder = fx.write_dir(tmp_path / fx.DIRNAME, files)
+    X_train, y_train, _, _, names = D.load_cifar10(folder, dtype=np.uint8)
+    np.testing.assert_array_equal(y_train[:N_PER_BATCH], batches["data_batch_1"][1])
+    assert names[1] == "automobile"
+
+
+def test_real_subset_loads(subset_dir):
+    X_train, y_train, X_test, y_test, names = D.load_cifar10(subset_dir, dtype=np.uint8)
+    assert X_train.shape == (3000, 32, 32, 3) and X_test.shape == (600, 32, 32, 3)
+    assert names == fx.LABEL_NAMES
+    with open(subset_dir / "data_batch_1", "rb") as f:
+        rows = pickle.load(f, encoding="bytes")[b"data"]
+    # pixel (row 5, column 7, green) of image 11 is byte 1024 + 5 * 32 + 7 of its row
+    assert X_train[11, 5, 7, 1] == rows[11, 1024 + 5 * 32 + 7]
+    assert np.bincount(y_train, minlength=10).min() > 200
+
+
+def _broken(tmp_path, batches, name, content):
+    files = fx.batch_files(batches)
+    if content is None:
+        del files[name]
+    else:
+        files[name] = content
+    return fx.write_dir(tmp_path / fx.DIRNAME, files)
+
+
+@pytest.mark.parametrize("name,content,needle", [
+    ("data_batch_4", None, "file missing"),
+    ("test_batch", b"not a pickle at all", "not a readable CIFAR-10 pickle"),
+    ("data_batch_2", fx.Py2Pickler().dumps([1, 2, 3]), "expected a dict"),
+    ("data_batch_1", fx.Py2Pickler().dumps({"labels": [1]}), "missing key(s) ['data']"),
+    ("data_batch_5", fx.batch_bytes(np.zeros((3, 3072), np.uint8), [1, 2], "b", ["a"] * 3),
+     "2 labels for 3 images"),
+    ("data_batch_5", fx.batch_bytes(np.zeros((2, 3072), np.uint8), [1, 10], "b", ["a"] * 2),
+     "labels must be in 0..9, found 1..10"),
+    ("data_batch_3", fx.batch_bytes(np.zeros((2, 1024), np.uint8), [1, 2], "b", ["a"] * 2),
+     "found uint8 array of shape (2, 1024)"),
+    ("batches.meta", fx.meta_bytes(label_names=["a"] * 9), "list of 10 class names"),
+])
+def test_malformed_files_are_named(tmp_path, batches, name, content, needle):
+    folder = _broken(tmp_path, batches, name, content)
+    with pytest.raises(D.CifarFormatError) as info:
+        D.load_cifar10(folder)
+    assert name in str(info.value) and needle in str(info.value)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(D.CifarFormatError):
+        D.check_cifar10_dir(folder)
+
+
+def test_float_data_is_refused(tmp_path, batches):
+    bad = pickle.dumps({"data": np.zeros((2, 3072)), "labels": [0, 1]}, protocol=2)
+    folder = _broken(tmp_path, batches, "data_batch_1", bad)
+    with pytest.raises(D.CifarFormatError, match="data_batch_1.*found float64 array"):
+        D.load_cifar10(folder)
+
+
+def test_missing_folder_says_make_data(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make data"):
+        D.load_cifar10(tmp_path / "nothing")
+
+
+def test_load_cifar10_rejects_integer_dtype(cifar_dir):
+    with pytest.raises(ValueError, match="dtype must be a floating dtype or uint8, got int32"):
+        D.load_cifar10(cifar_dir, dtype=np.int32)
+
+
+# --------------------------------------------------------------------------- embedded dataset
+
+def test_embedded_layout_and_split():
+    X_train, y_train, X_test, y_test, names = D.load_embedded(dtype=np.uint8)
+    assert X_train.shape == (1501, 32, 32, 3) and X_test.shape == (296, 32, 32, 3)
+    assert X_train.dtype == np.uint8 and y_train.dtype == np.int64
+    assert names == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    np.testing.assert_array_equal(X_train[..., 0], X_train[..., 1])
+    np.testing.assert_array_equal(X_train[..., 0], X_train[..., 2])
+    assert X_train.min() == 0 and X_train.max() == 255
+    assert set(np.bincount(y_test)) <= {29, 30}             # stratified: 1 in 6 of each class
+    assert np.bincount(y_train).min() >= 145
+
+
+def test_embedded_images_are_the_upsampled_digits():
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    X_train, y_train, X_test, y_test, _ = D.load_embedded()
+    X = np.empty((1797, 32, 32, 3))
+    y = np.empty(1797, dtype=np.int64)
+    # within each class, every sixth image in the dataset's order is a test image
+    rank = np.array([np.sum(digits.target[:i] == t) for i, t in enumerate(digits.target)])
+    test = rank % 6 == 5
+    X[~test], X[test] = X_train, X_test
+    y[~test], y[test] = y_train, y_test
+    np.testing.assert_array_equal(y, digits.target)
+    # averaging each 4 x 4 block gives back the 8 x 8 digit (scaled to 0..255), up to smoothing
+    blocks = X[..., 0].reshape(1797, 8, 4, 8, 4).mean(axis=(2, 4))
+    original = digits.images * 255 / 16
+    corr = np.corrcoef(blocks.ravel(), original.ravel())[0, 1]
+    assert corr > 0.97
+    np.testing.assert_allclose(blocks.mean(), original.mean(), rtol=0.02)
+
+
+def test_upsample_matrix_is_bilinear():
+    A = D._upsample_matrix(8, 32)
+    np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    # output pixel 5 has its centre at input coordinate (5.5 / 4) - 0.5 = 0.875
+    np.testing.assert_allclose(A[5, :2], [0.125, 0.875], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(A[0, 0], 1.0)                 # clamped at the edge
+    np.testing.assert_allclose(A @ np.arange(8.0), np.clip((np.arange(32) + 0.5) / 4 - 0.5, 0, 7))
+
+
+def test_embedded_is_deterministic_and_returns_copies():
+    a = D.load_embedded()
+    a[0][:] = -1
+    a[1][:] = -1
+    b = D.load_embedded()
+    assert b[0].min() == 0 and b[1].min() == 0
+
+
+# --------------------------------------------------------------------------- get_cifar10_data
+
+def test_splits_follow_cs231n(cifar_dir, raw):
+    d = D.get_cifar10_data(num_training=150, num_validation=30, num_test=40, num_dev=20,
+                           subtract_mean=False, root=cifar_dir, seed=3)
+    X, y, Xt, yt = raw
+    assert d["source"] == "cifar10" and d["mean_image"] is None
+    np.testing.assert_array_equal(d["X_train"], X[:150])
+    np.testing.assert_array_equal(d["y_train"], y[:150])
+    np.testing.assert_array_equal(d["X_val"], X[150:180])      # right after the training split
+    np.testing.assert_array_equal(d["y_val"], y[150:180])
+    np.testing.assert_array_equal(d["X_test"], Xt[:40])
+    np.testing.assert_array_equal(d["y_test"], yt[:40])
+    idx = np.random.default_rng(3).choice(150, 20, replace=False)
+    np.testing.assert_array_equal(d["X_dev"], X[idx])
+    np.testing.assert_array_equal(d["y_dev"], y[idx])
+    assert len(set(idx.tolist())) == 20
+    assert d["X_train"].dtype == np.float64 and d["y_dev"].dtype == np.int64
+    assert d["class_names"] == fx.LABEL_NAMES
+
+
+def test_dev_subset_depends_on_the_seed_only(cifar_dir):
+    kw = dict(num_training=150, num_validation=30, num_test=40, num_dev=20, root=cifar_dir)
+    a, b, c = (D.get_cifar10_data(seed=s, **kw) for s in (0, 0, 1))
+    np.testing.assert_array_equal(a["X_dev"], b["X_dev"])
+    assert not np.array_equal(a["y_dev"], c["y_dev"]) or not np.array_equal(a["X_dev"], c["X_dev"])
+
+
+def test_mean_image_is_the_training_mean(cifar_dir, raw):
+    d = D.get_cifar10_data(num_training=150, num_validation=30, num_test=40, num_dev=20,
+                           root=cifar_dir)
+    X, _, Xt, _ = raw
+    mean = X[:150].astype(np.float64).mean(axis=0)
+    assert d["mean_image"].shape == (32, 32, 3)
+    np.testing.assert_allclose(d["mean_image"], mean, rtol=1e-12)
+    np.testing.assert_allclose(d["X_train"].mean(axis=0), 0, atol=1e-10)
+    np.testing.assert_allclose(d["X_val"], X[150:180] - mean, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(d["X_test"], Xt[:40] - mean, rtol=0, atol=1e-10)
+
+
+def test_flatten_bias_and_channels_first(cifar_dir, raw):
+    kw = dict(num_training=150, num_validation=30, num_test=40, num_dev=20, root=cifar_dir)
+    X, _, Xt, _ = raw
+    mean = X[:150].astype(np.float64).mean(axis=0)
+
+    cf = D.get_cifar10_data(channels_first=True, subtract_mean=False, **kw)
+    assert cf["X_train"].shape == (150, 3, 32, 32)
+    np.testing.assert_array_equal(cf["X_test"][:, 2], Xt[:40, :, :, 2])
+
+    flat = D.get_cifar10_data(flatten=True, **kw)
+    assert flat["X_val"].shape == (30, 3072) and flat["mean_image"].shape == (3072,)
+    np.testing.assert_allclose(flat["X_val"], (X[150:180] - mean).reshape(30, -1), atol=1e-10)
+
+    bias = D.get_cifar10_data(add_bias=True, **kw)                # implies flatten
+    for key, n in (("X_train", 150), ("X_val", 30), ("X_test", 40), ("X_dev", 20)):
+        assert bias[key].shape == (n, 3073)
+        np.testing.assert_array_equal(bias[key][:, -1], 1.0)
+        np.testing.assert_allclose(bias[key][:, :-1], flat[key], rtol=0, atol=0)
+
+    cf_flat = D.get_cifar10_data(channels_first=True, flatten=True, subtract_mean=False, **kw)
+    # channel-major rows: the original CIFAR-10 byte order
+    np.testing.assert_array_equal(cf_flat["X_train"][7], X[7].transpose(2, 0, 1).ravel())
+
+
+def test_float32(cifar_dir):
+    d = D.get_cifar10_data(num_training=150, num_validation=30, num_test=40, num_dev=20,
+                           root=cifar_dir, dtype=np.float32, add_bias=True)
+    assert all(d[k].dtype == np.float32 for k in ("X_train", "X_val", "X_test", "X_dev"))
+
+
+def test_defaults_scale_to_small_data(cifar_dir):
+    d = D.get_cifar10_data(root=cifar_dir)
+    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [180, 20, 50, 20]
+
+
+def test_defaults_on_full_cifar10_are_cs231n_sizes():
+    assert D._default_sizes(50000, 10000) == {"num_training": 49000, "num_validation": 1000,
+                                              "num_test": 1000, "num_dev": 500}
+    assert D._default_sizes(1501, 296) == {"num_training": 1351, "num_validation": 150,
+                                           "num_test": 296, "num_dev": 150}
+
+
+def test_real_subset_splits(subset_dir):
+    d = D.get_cifar10_data(root=subset_dir)
+    assert d["source"] == "cifar10"
+    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [2700, 300, 600, 300]
+    X_train, y_train, *_ = D.load_cifar10(subset_dir)
+    np.testing.assert_allclose(d["X_val"] + d["mean_image"], X_train[2700:3000], atol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs,needles", [
+    (dict(num_training=190, num_validation=20),
+     ["num_training=190", "num_validation=20", "= 210", "200 training images"]),
+    (dict(num_training=190), ["num_training=190", "num_validation=20 (default)", "200 training"]),
+    (dict(num_test=51), ["num_test=51", "50 test images"]),
+    (dict(num_training=10, num_dev=11), ["num_dev=11", "num_training=10"]),
+    (dict(num_training=-1), ["num_training must be >= 0, got -1"]),
+    (dict(num_dev=2.5), ["num_dev must be an int, got 2.5"]),
+    (dict(num_validation=True), ["num_validation must be an int"]),
+    (dict(dtype=np.int64), ["dtype must be a floating dtype, got int64"]),
+    (dict(source="imagenet"), ["source must be 'auto', 'cifar10' or 'embedded'"]),
+    (dict(num_training=0, num_dev=0), ["subtract_mean=True needs num_training >= 1"]),
+])
+def test_bad_arguments_are_named(cifar_dir, kwargs, needles):
+    with pytest.raises(ValueError) as info:
+        D.get_cifar10_data(root=cifar_dir, **kwargs)
+    for needle in needles:
+        assert needle in str(info.value), str(info.value)
+
+
+def test_falls_back_to_embedded_with_one_line_notice(tmp_path, capsys):
+    d = D.get_cifar10_data(root=tmp_path / "absent")
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "embedded" in err and "make data" in err and str(tmp_path / "absent") in err
+    assert d["source"] == "embedded" and d["class_names"][0] == "zero"
+    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [1351, 150, 296, 150]
+    assert d["X_train"].shape == (1351, 32, 32, 3)
+
+
+def test_fallback_reads_cifar10_dir_env(monkeypatch, cifar_dir, tmp_path, capsys):
+    monkeypatch.setenv("CIFAR10_DIR", str(cifar_dir))
+    assert D.get_cifar10_data()["source"] == "cifar10"
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "absent"))
+    assert D.get_cifar10_data()["source"] == "embedded"
+    assert "make data" in capsys.readouterr().err
+
+
+def test_explicit_sources(tmp_path, capsys, cifar_dir):
+    with pytest.raises(FileNotFoundError, match="make data"):
+        D.get_cifar10_data(root=tmp_path / "absent", source="cifar10")
+    d = D.get_cifar10_data(root=cifar_dir, source="embedded", num_training=100, num_dev=10)
+    assert d["source"] == "embedded" and len(d["y_train"]) == 100
+    assert capsys.readouterr().err == ""                      # asked for: no notice
+
+
+def test_embedded_splits_do_not_leak_between_calls(capsys):
+    a = D.get_cifar10_data(source="embedded")
+    b = D.get_cifar10_data(source="embedded", subtract_mean=False)
+    X_train, *_ = D.load_embedded()
+    np.testing.assert_array_equal(b["X_train"], X_train[:1351])
+    np.testing.assert_allclose(a["X_train"] + a["mean_image"], X_train[:1351], atol=1e-9)
+
+
+def test_broken_dataset_is_an_error_not_a_fallback(tmp_path, batches):
+    folder = _broken(tmp_path, batches, "test_batch", None)
+    with pytest.raises(D.CifarFormatError, match="test_batch"):
+        D.get_cifar10_data(root=folder)
+
+
+def test_check_cifar10_dir_counts(cifar_dir):
+    assert D.check_cifar10_dir(cifar_dir) == {"num_train": 5 * N_PER_BATCH, "num_test": N_TEST}
+
+
+def test_unpickler_refuses_other_globals(tmp_path):
+    path = tmp_path / "evil"
+    path.write_bytes(pickle.dumps({"data": io.BytesIO(b"x")}, protocol=2))
+    with pytest.raises(D.CifarFormatError, match="_io.BytesIO"):
+        D.read_batch(path)
+
+
+def test_python3_protocol5_batches_are_read(tmp_path, batches):
+    files = fx.batch_files(batches)
+    d = pickle.loads(files["data_batch_1"], encoding="latin1")
+    files["data_batch_1"] = pickle.dumps(d, protocol=5)
+    folder = fx.write_dir(tmp_path / fx.DIRNAME, files)
+    X, y = D.read_batch(folder / "data_batch_1")
+    np.testing.assert_array_equal(X.transpose(0, 3, 1, 2).reshape(-1, 3072), batches["data_batch_1"][0])
