@@ -14,6 +14,7 @@ tools may carry bytes keys: both are accepted.
 
 import codecs
 import functools
+import importlib.util
 import os
 import pickle
 import sys
@@ -233,13 +234,35 @@ def _upsample_matrix(n_in, n_out):
     return A
 
 
-@functools.lru_cache(maxsize=1)
-def _embedded_arrays():
+def _bundled_digits_file():
+    """Path of scikit-learn's bundled digits.csv.gz, found without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+
+
+def _read_digits():
+    """The 1797 digits as (images (1797, 8, 8) float64 in 0..16, labels (1797,) int64).
+
+    Reads the CSV that ships inside scikit-learn directly (importing scikit-learn
+    takes over a second); falls back to ``sklearn.datasets.load_digits`` when the
+    file is not where it used to be.
+    """
+    path = _bundled_digits_file()
+    if path is not None and path.is_file():
+        table = np.loadtxt(path, delimiter=",")
+        if table.shape == (1797, 65):
+            return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
     from sklearn.datasets import load_digits  # bundled with scikit-learn, never downloaded
 
     digits = load_digits()
-    images = np.asarray(digits.images, dtype=np.float64)            # (1797, 8, 8), 0..16
-    y = np.asarray(digits.target, dtype=np.int64)
+    return np.asarray(digits.images, dtype=np.float64), np.asarray(digits.target, dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_arrays():
+    images, y = _read_digits()                                       # (1797, 8, 8), 0..16
     A = _upsample_matrix(8, 32)
     big = np.einsum("ij,njk,lk->nil", A, images, A) * (255.0 / 16.0)  # (1797, 32, 32)
     gray = np.clip(np.rint(big), 0, 255).astype(np.uint8)

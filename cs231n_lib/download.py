@@ -329,6 +329,20 @@ def install_archive(tarball, target, redo="Delete it and rerun `make data` to do
 
 # --------------------------------------------------------------------------- the two sources
 
+def _check_free_space(folder, tarball, expected_size):
+    """Fail early when the archive plus its extracted batches cannot fit in ``folder``."""
+    if expected_size is None:
+        return
+    part = tarball.with_name(tarball.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    need = max(expected_size - have, 0) + int(1.15 * expected_size)   # download + extraction
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise DataStepError(f"no space left on the device for CIFAR-10 in {folder}: it needs "
+                            f"{_mb(need)} and only {_mb(free)} is free. Free some space or set "
+                            f"CIFAR10_DIR to a folder on another disk, then rerun `make data`.")
+
+
 def install_from_url(url, target, expected_size=OFFICIAL_SIZE, expected_md5=OFFICIAL_MD5,
                      progress=True, timeout=30):
     """Download the archive next to ``target`` (resuming), verify it, and install it.
@@ -342,11 +356,16 @@ def install_from_url(url, target, expected_size=OFFICIAL_SIZE, expected_md5=OFFI
     """
     target = Path(target)
     tarball = target.parent / TARBALL_NAME
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(exc, "creating", target.parent) from exc
     if tarball.exists() and expected_md5 is not None and md5sum(tarball) == expected_md5:
         print(f"Using the archive already downloaded: {tarball}.", file=sys.stderr)
     else:
         if tarball.exists():
             tarball.unlink()   # not the expected file; never overwritten in place
+        _check_free_space(target.parent, tarball, expected_size)
         print(f"Downloading {url}", file=sys.stderr)
         download(url, tarball, expected_size, expected_md5, progress=progress, timeout=timeout)
     return install_archive(tarball, target)

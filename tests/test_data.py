@@ -215,6 +215,19 @@ def test_embedded_images_are_the_upsampled_digits():
     np.testing.assert_allclose(blocks.mean(), original.mean(), rtol=0.02)
 
 
+def test_bundled_file_and_load_digits_agree(monkeypatch):
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    images, y = D._read_digits()
+    assert D._bundled_digits_file().is_file()           # the fast path is the one taken here
+    np.testing.assert_array_equal(images, digits.images)
+    np.testing.assert_array_equal(y, digits.target)
+    monkeypatch.setattr(D, "_bundled_digits_file", lambda: None)
+    images2, y2 = D._read_digits()                      # the fallback gives the same data
+    np.testing.assert_array_equal(images2, digits.images)
+    np.testing.assert_array_equal(y2, digits.target)
+
+
 def test_upsample_matrix_is_bilinear():
     A = D._upsample_matrix(8, 32)
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=0, atol=1e-12)

@@ -446,6 +446,16 @@ def test_disk_full_during_download(srv, make_data, archive, target, monkeypatch)
     assert_no_dataset(target)
 
 
+def test_too_little_free_space_fails_before_downloading(srv, make_data, archive, target,
+                                                       monkeypatch):
+    usage = type("Usage", (), {"total": 10**9, "used": 10**9, "free": archive["size"]})
+    monkeypatch.setattr(dl.shutil, "disk_usage", lambda path: usage)
+    status, out, err = make_data(url=f"{srv.url}/ok.tar.gz")
+    assert_one_error(status, err, "no space left", "only 0.4 MB is free", "CIFAR10_DIR")
+    assert srv.requests == []
+    assert_no_dataset(target)
+
+
 def test_disk_full_during_extraction(make_data, archive, target, monkeypatch):
     monkeypatch.setattr(dl, "open", _FullDisk(limit=archive["size"] // 2), raising=False)
     status, out, err = make_data(tarball=archive["path"])
