@@ -189,6 +189,10 @@ def _fetch(url, part, have, expected_size, progress, timeout):
 
     with response:
         status = getattr(response, "status", 200)
+        if (response.headers.get("Content-Type") or "").lower().startswith("text/html"):
+            raise DataStepError(f"the server at {url} answered with a web page, not the archive "
+                                f"(a Wi-Fi login page or a wrong address?). Check your connection "
+                                f"and CIFAR10_URL, {_ALTERNATIVES}.")
         length = response.headers.get("Content-Length")
         length = int(length) if length and length.isdigit() else None
         if have and status == 206:

@@ -76,7 +76,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.send_response(200)
         self.send_header("Content-Length", str(len(body) - start))
-        self.send_header("Content-Type", "application/gzip")
+        self.send_header("Content-Type", "text/html" if self.path.endswith(".html")
+                         else "application/gzip")
         self.end_headers()
         if kind == "drop-once" and self.path not in srv.dropped:
             srv.dropped.add(self.path)
@@ -99,6 +100,7 @@ def server(archive):
         "/drop.tar.gz": ("drop-once", body),
         "/norange.tar.gz": ("norange", body),
         "/page.html": ("norange", b"<html>Sign in to the Wi-Fi</html>"),
+        "/small.tar.gz": ("range", body[:1000]),
         "/e404.tar.gz": ("status", 404),
         "/e500.tar.gz": ("status", 500),
         "/hang.tar.gz": ("hang", 2.0),
@@ -302,9 +304,16 @@ def test_checksum_mismatch_message(srv, make_data, archive, target):
     assert_no_dataset(target)
 
 
-def test_wrong_file_at_url(srv, make_data, target):
+def test_web_page_instead_of_the_archive(srv, make_data, target):
     status, out, err = make_data(url=f"{srv.url}/page.html")
-    assert_one_error(status, err, "does not point at the CIFAR-10 archive")
+    assert_one_error(status, err, "web page, not the archive", "CIFAR10_URL")
+    assert_no_dataset(target)
+
+
+def test_file_of_the_wrong_size_at_url(srv, make_data, archive, target):
+    status, out, err = make_data(url=f"{srv.url}/small.tar.gz")
+    assert_one_error(status, err, "sends a file of 1000 bytes", f"should have {archive['size']}",
+                     "does not point at the CIFAR-10 archive")
     assert_no_dataset(target)
 
 
