@@ -1,0 +1,109 @@
+"""Reading nbgrader notebooks: which cells are setup, exercises, autograded tests, written answers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+SETUP_TAG = "verify-setup"
+SOLUTION_RE = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*$", re.M | re.S)
+HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS[^\n]*$", re.M | re.S)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def nbgrader_meta(cell) -> dict:
+    """The cell's nbgrader metadata (an empty dict for a plain cell)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_exercise(cell) -> bool:
+    """A code cell the student writes: solution=True, grade=False."""
+    m = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(m.get("solution")) and not m.get("grade")
+
+
+def is_autograded_test(cell) -> bool:
+    """An autograded test cell: a code cell with grade=True, solution=False."""
+    m = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def is_manual(cell) -> bool:
+    """A manually graded answer: solution=True and grade=True."""
+    m = nbgrader_meta(cell)
+    return bool(m.get("grade")) and bool(m.get("solution"))
+
+
+def is_setup(cell) -> bool:
+    """A code cell tagged `verify-setup` (imports and given helpers run before the exercises)."""
+    return cell.get("cell_type") == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a source notebook holds, by kind of cell (sources are strings)."""
+
+    setup: list[str]
+    exercises: list[str]              # grade_ids of exercise cells, in order
+    tests: dict[str, float]           # autograded test grade_id -> points
+    manual: dict[str, float]          # manually graded grade_id -> points
+
+
+def read_notebook(path: str | Path):
+    """Read a notebook file (nbformat 4)."""
+    return nbformat.read(str(path), as_version=4)
+
+
+def layout(nb) -> Layout:
+    """Classify the cells of a source notebook.
+
+    Inputs: nb, a notebook node. Returns: a Layout. Raises ValueError for a graded or
+    exercise cell without a grade_id, or for a grade_id used twice.
+    """
+    setup, exercises, tests, manual, seen = [], [], {}, {}, set()
+    for i, cell in enumerate(nb.cells):
+        m = nbgrader_meta(cell)
+        if m.get("grade") or m.get("solution") or m.get("locked"):
+            gid = m.get("grade_id")
+            if not gid:
+                raise ValueError(f"cell {i} has nbgrader metadata but no grade_id")
+            if gid in seen:
+                raise ValueError(f"grade_id {gid!r} is used by more than one cell")
+            seen.add(gid)
+        if is_setup(cell):
+            setup.append(cell.source)
+        if is_exercise(cell):
+            exercises.append(m["grade_id"])
+        elif is_autograded_test(cell):
+            tests[m["grade_id"]] = float(m.get("points", 0) or 0)
+        elif is_manual(cell):
+            manual[m["grade_id"]] = float(m.get("points", 0) or 0)
+    return Layout(setup, exercises, tests, manual)
+
+
+def student_exercise_cells(student_nb, exercise_ids: list[str]) -> list[dict]:
+    """The student's code for each source exercise cell, in the student's notebook order.
+
+    Inputs: student_nb, the submitted notebook; exercise_ids, the source's exercise grade_ids.
+    Returns: list of {"grade_id", "source"}; a cell kept under a grade_id twice (copied in
+    Jupyter) is kept twice, as the kernel would run both; a cell retyped to markdown is dropped.
+    """
+    wanted = set(exercise_ids)
+    out = []
+    for cell in student_nb.get("cells", []):
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in wanted and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            if isinstance(source, list):
+                source = "".join(source)
+            out.append({"grade_id": str(gid), "source": str(source)})
+    return out
+
+
+def blank_solutions(source: str) -> str:
+    """Replace each solution region by what nbgrader puts there for the student."""
+    return SOLUTION_RE.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()", source)
