@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -66,7 +65,7 @@ def bwrap_status() -> str | None:
 
 def _readonly_roots() -> list[Path]:
     """Folders the sandbox may read: the system, Python, the venv, the library, CIFAR-10."""
-    roots = [Path(p) for p in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")]
+    roots = [Path(p) for p in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")]
     roots += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), PACKAGE_DIR]
     exe = Path(sys.executable).resolve()
     roots.append(exe.parent.parent)
@@ -102,14 +101,17 @@ class Sandbox:
         Returns: the full argv (bwrap ... argv) or argv unchanged when not enabled.
         """
         if not self.enabled:
-            return list(argv)
+            return self.limit_prefix() + list(argv)
         status = bwrap_status()
         if status is not None:
             raise SandboxUnavailable(status)
-        cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+        cmd = self.limit_prefix() + [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
         for root in _readonly_roots():
             cmd += ["--ro-bind", str(root), str(root)]
+        for secret in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
+            if os.path.exists(secret):
+                cmd += ["--ro-bind", "/dev/null", secret]
         for host, inside in extra_ro:
             cmd += ["--ro-bind", str(host), str(inside)]
         for path in (Path(workdir), *extra_rw):
@@ -121,16 +123,14 @@ class Sandbox:
         cmd += ["--chdir", str(Path(workdir).resolve()), "--"]
         return cmd + list(argv)
 
-    def preexec(self):
-        """A preexec_fn setting the resource limits in the child before it execs."""
-        limits = self.limits
-
-        def apply() -> None:
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            os.setsid()
-        return apply
+    def limit_prefix(self) -> list[str]:
+        """`prlimit` arguments setting the memory, file-size and core limits for the whole tree."""
+        exe = shutil.which("prlimit")
+        if exe is None:
+            return [sys.executable, "-m", "cs231n_lib.grader._limits",
+                    str(self.limits.memory_bytes), str(self.limits.file_bytes), "--"]
+        return [exe, f"--as={self.limits.memory_bytes}", f"--fsize={self.limits.file_bytes}",
+                "--core=0", "--"]
 
 
 def sandbox_env(workdir: Path) -> dict[str, str]:

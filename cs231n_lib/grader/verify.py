@@ -264,11 +264,73 @@ def _case_label(case: dict) -> str:
     return ", ".join(parts)
 
 
+def _module_of(dotted: str) -> tuple[Path, list[str]] | None:
+    """(source file of the module, attribute path inside it) for a dotted name, or None."""
+    import importlib.util as iu
+
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            spec = iu.find_spec(".".join(parts[:i]))
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            return Path(spec.origin), parts[i:]
+    return None
+
+
+def stub_functions(text: str, targets: dict[str, list[str]]) -> str:
+    """Module source with each target function's body replaced by `raise RuntimeError(...)`.
+
+    Inputs: text, Python source; targets, {dotted name: attribute path in the module}
+    (["func"] or ["Class", "method"]). Returns: the new source (unparsed from the AST).
+    """
+    import ast
+
+    tree = ast.parse(text)
+    for dotted, attrs in targets.items():
+        body, node = tree.body, None
+        for name in attrs:
+            node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                            ast.ClassDef)) and n.name == name), None)
+            if node is None:
+                break
+            body = node.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            message = f"{dotted} is the library's reference for the function you are asked to write"
+            node.body = [ast.Raise(exc=ast.Call(func=ast.Name("RuntimeError", ast.Load()),
+                                                args=[ast.Constant(message)], keywords=[]), cause=None)]
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def _forbidden_mounts(forbidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Path], ...]:
+    """Read-only bind mounts replacing the forbidden functions' modules by stubbed copies.
+
+    The module's __pycache__ is hidden too, so its compiled original cannot be read either.
+    """
+    by_module: dict[Path, dict[str, list[str]]] = {}
+    for dotted in forbidden:
+        found = _module_of(dotted)
+        if found:
+            by_module.setdefault(found[0], {})[dotted] = found[1]
+    mounts = []
+    for k, (path, targets) in enumerate(by_module.items()):
+        stub = where / f"stub{k}_{path.name}"
+        stub.write_text(stub_functions(path.read_text(), targets))
+        mounts.append((stub, path))
+        cache = path.parent / "__pycache__"
+        if cache.is_dir():
+            empty = where / f"empty{k}"
+            empty.mkdir(exist_ok=True)
+            mounts.append((empty, cache))
+    return tuple(mounts)
+
+
 class _Worker:
     """One sandboxed worker process serving `run <i>` requests over pipes."""
 
-    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = ()):
-        argv = [sys.executable, "-m", "cs231n_lib.grader._worker", str(jobdir)]
+    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
+        argv = [sys.executable, "-m", "cs231n_lib.grader._worker", str(jobdir), ",".join(map(str, skip))]
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
@@ -277,7 +339,7 @@ class _Worker:
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, cwd=jobdir, env=env,
-                                     preexec_fn=sandbox.preexec())
+                                     start_new_session=True)
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -357,6 +419,8 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
                 raise SpecError(f"{assignment} check {gid}: the spec's cases/expected raised {exc!r}") from exc
             prepared.append((gid, check, cases, expected))
 
+        for gi in range(len(prepared)):
+            (tmp / f"stubs{gi}").mkdir()
         groups: dict[tuple[str, ...], list] = {}
         for item in prepared:
             groups.setdefault(tuple(sorted(item[1].forbidden)), []).append(item)
@@ -375,7 +439,8 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
                     save_plain(jobdir / f"cases_{i}.npz", cases)
                 except NotPlainError as exc:
                     raise SpecError(f"{assignment} check {gid}: cases must be plain values ({exc})") from None
-            _run_group(jobdir, items, sandbox, build_timeout, results, notes)
+            mounts = _forbidden_mounts(forbidden, tmp / f"stubs{gi}") if forbidden and sandbox.enabled else ()
+            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
             log = jobdir / "output.log"
             if log.exists():
                 with open(log, errors="replace") as f:
@@ -385,18 +450,37 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
 
 
 def _run_group(jobdir: Path, items: list, sandbox: Sandbox, build_timeout: float,
-               results: dict[str, CheckResult], notes: list[str]) -> None:
-    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash."""
+               results: dict[str, CheckResult], notes: list[str], mounts: tuple = ()) -> None:
+    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash.
+
+    A process that dies while running an exercise cell (os._exit, a segfault) is restarted
+    without that cell, so it costs what that cell defines and nothing else.
+    """
     pending = list(range(len(items)))
+    skip: list[int] = []
     while pending:
-        worker = _Worker(jobdir, sandbox)
+        worker = _Worker(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip))
         try:
-            try:
-                line = worker.wait_line(build_timeout)
-            except queue.Empty:
-                line = "timeout"
+            deadline = time.monotonic() + build_timeout
+            current, line = None, None
+            while True:
+                try:
+                    line = worker.wait_line(max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    line = "timeout"
+                if line is None or line == "timeout" or not line.startswith("cell "):
+                    break
+                try:
+                    current = int(line.split()[1])
+                except (IndexError, ValueError):
+                    current = None
+            if line is None and current is not None and current not in skip:
+                notes.append(f"exercise cell {current + 1} stopped the process ({worker.death()}); "
+                             "graded without it")
+                skip.append(current)
+                continue
             if line is None or line == "timeout":
-                why = (f"building the namespace took longer than {build_timeout:g} s" if line
+                why = (f"running your cells took longer than {build_timeout:g} s" if line
                        else f"the verification process {worker.death()} while running your cells")
                 for i in pending:
                     results[items[i][0]] = CheckResult(items[i][0], False, why, 0, len(items[i][2]))
