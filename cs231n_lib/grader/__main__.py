@@ -32,6 +32,42 @@ def cmd_selfcheck(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_release(args) -> int:
+    from cs231n_lib.grader.release import release
+
+    course = _course(args)
+    ids = course.select(args.assignment)
+    if not ids:
+        print(f"no assignments in {course.root / 'source'}")
+        return 1
+    release(course, ids)
+    return 0
+
+
+def _limits(args):
+    from cs231n_lib.grader.sandbox import Limits
+
+    return Limits(memory_bytes=int(args.memory_mb * 2**20), cell_timeout=args.cell_timeout,
+                  submission_timeout=args.submission_timeout)
+
+
+def cmd_autograde(args) -> int:
+    from cs231n_lib.grader.autograde import autograde
+    from cs231n_lib.grader.sandbox import SandboxUnavailable
+
+    course = _course(args)
+    ids = course.select(args.assignment)
+    try:
+        summary = autograde(course, ids, student=args.student, zips=Path(args.zips) if args.zips else None,
+                            workers=args.workers, scheduler=args.scheduler, unsandboxed=args.unsandboxed,
+                            limits=_limits(args), force=args.force)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cs231n_lib.grader", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("selfcheck", cmd_selfcheck,
             "check a source notebook: Checks for every test cell, runs top to bottom, solutions pass")
     p.add_argument("--no-execute", action="store_true", help="skip executing the notebook")
+    p = add("autograde", cmd_autograde, "grade collected submissions (submitted/ and --zips) into the gradebook")
+    p.add_argument("--student", help="only this student")
+    p.add_argument("--zips", help="a folder of <student>_<assignment>.zip hand-ins")
+    p.add_argument("--workers", type=int, default=1, help="grading processes on this machine")
+    p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--unsandboxed", action="store_true", help="allow grading without bubblewrap (unsafe)")
+    p.add_argument("--force", action="store_true", help="regrade submissions that did not change")
+    p.add_argument("--memory-mb", type=float, default=6144, help="memory limit per sandbox (MiB)")
+    p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
+    p.add_argument("--submission-timeout", type=float, default=1200, help="seconds per submission")
+    add("release", cmd_release, "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
     return parser
 
 

@@ -52,3 +52,38 @@ class Course:
                                  f"(known: {', '.join(ids) or 'none'})")
             return [assignment]
         return ids
+
+
+DEFAULT_CONFIG = REPO_DIR / "grading" / "nbgrader_config.py"
+
+
+def ensure_venv_on_path() -> None:
+    """Put this interpreter's bin/ first on PATH (nbgrader runs `alembic` from PATH for new gradebooks)."""
+    import os
+    import sys
+
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != bindir:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+def nbgrader_config(course: Course, db_url: str | None = None):
+    """The course's nbgrader Config (its nbgrader_config.py, else grading/'s), rooted at course.root.
+
+    Inputs: course; db_url, a gradebook other than the course's (a worker's private copy).
+    Returns: a traitlets Config.
+    """
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    ensure_venv_on_path()
+    path = course.root / "nbgrader_config.py"
+    if not path.exists():
+        path = DEFAULT_CONFIG
+    config = Config()
+    if path.exists():
+        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = db_url or course.db_url
+    return config
