@@ -28,6 +28,5 @@ c.ClearOutput.enabled = True
 # a cell that runs longer than this is interrupted and the notebook goes on.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40

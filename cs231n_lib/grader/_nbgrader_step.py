@@ -1,6 +1,9 @@
-"""One submission through real `nbgrader autograde`, in a private course copy (run as a subprocess).
+"""One submission through real `nbgrader autograde`, in a private course copy.
 
-    python -m cs231n_lib.grader._nbgrader_step STEP.json
+`run_step(step)` runs in the grading worker's own process (nbgrader is imported once per
+worker); the student's code runs only in the sandboxed kernel. A watchdog kills the
+kernel's sandbox when the whole notebook exceeds its wall-clock limit, so nbgrader
+returns with the cells that had run. For debugging: python -m cs231n_lib.grader._nbgrader_step STEP.json
 
 STEP.json: {"course": private course root, "config_course": the real course root,
 "assignment", "student", "kernel_workdir", "sandboxed", "memory_bytes", "file_bytes",
@@ -16,14 +19,16 @@ import sys
 from pathlib import Path
 
 
-def main(step_file: str) -> int:
-    step = json.loads(Path(step_file).read_text())
+def run_step(step: dict, wall_timeout: float) -> dict:
+    """Autograde one submission in the private course `step["course"]`; returns {"success", "log", ...}."""
+    import threading
+
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.apps import NbGraderAPI
     from nbgrader.converters import Autograde
 
     from cs231n_lib.grader.course import Course, nbgrader_config
-    from cs231n_lib.grader.kernel import SandboxedExecute
+    from cs231n_lib.grader.kernel import SandboxedExecute, kill_kernels
 
     course = Course(root=Path(step["course"]))
     config = nbgrader_config(Course(root=Path(step["config_course"])))
@@ -41,7 +46,19 @@ def main(step_file: str) -> int:
     config.SandboxedKernelManager.file_bytes = int(step["file_bytes"])
 
     api = NbGraderAPI(config=config)
-    result = api.autograde(step["assignment"], step["student"], force=True, create=True)
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        kill_kernels(step["kernel_workdir"])
+    watchdog = threading.Timer(wall_timeout, on_timeout)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        result = api.autograde(step["assignment"], step["student"], force=True, create=True)
+    finally:
+        watchdog.cancel()
+        kill_kernels(step["kernel_workdir"])
     scores = {}
     try:
         with Gradebook(course.db_url) as gb:
@@ -50,11 +67,10 @@ def main(step_file: str) -> int:
                 scores[grade.name] = grade.auto_score
     except MissingEntry:
         pass
-    out = {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
-           "error": (result.get("error") or "")[-3000:], "kernel_scores": scores}
-    Path(step["out"]).write_text(json.dumps(out))
-    return 0
+    return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
+            "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
+            "wall_timeout": timed_out.is_set()}
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    print(json.dumps(run_step(json.loads(Path(sys.argv[1]).read_text()), float(sys.argv[2]))))

@@ -17,9 +17,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -28,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from cs231n_lib.grader._nbgrader_step import run_step
 from cs231n_lib.grader.course import Course, nbgrader_config
 from cs231n_lib.grader.nbtools import layout, read_notebook
 from cs231n_lib.grader.sandbox import Limits, Sandbox, SandboxUnavailable, bwrap_status
@@ -188,28 +186,6 @@ def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
     return tmpl.gradebook
 
 
-def _run_step(step: dict, timeout: float) -> tuple[dict | None, str | None]:
-    """Run _nbgrader_step in a subprocess with a wall-clock limit. Returns (output, problem)."""
-    step_file = Path(step["out"]).with_name("step.json")
-    step_file.write_text(json.dumps(step))
-    env = dict(os.environ)
-    env.pop("NBGRADER_EXECUTION", None)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.Popen([sys.executable, "-m", "cs231n_lib.grader._nbgrader_step", str(step_file)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env=env)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return None, f"notebook execution stopped after the {timeout:g} s limit per submission"
-    out = Path(step["out"])
-    if proc.returncode != 0 or not out.exists():
-        return None, f"nbgrader failed (exit {proc.returncode}): {(err or '').strip()[-500:]}"
-    return json.loads(out.read_text()), None
-
-
 def _kernel_problem(out: dict) -> str | None:
     """A short reason from nbgrader's log when the notebook did not execute normally."""
     log = (out.get("log") or "") + (out.get("error") or "")
@@ -278,12 +254,13 @@ def grade_submission(task: dict) -> dict:
             step = {"course": str(priv.root), "config_course": str(course.root), "assignment": aid,
                     "student": student, "kernel_workdir": str(kernel_dir), "sandboxed": task["sandboxed"],
                     "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
-                    "cell_timeout": limits.cell_timeout, "out": str(base / "step_out.json")}
-            out, problem = _run_step(step, limits.submission_timeout)
-            if problem:
-                reasons.append(problem)
-            if out:
-                result["kernel_scores"] = out["kernel_scores"]
+                    "cell_timeout": limits.cell_timeout}
+            out = run_step(step, limits.submission_timeout)
+            result["kernel_scores"] = out["kernel_scores"]
+            if out.get("wall_timeout"):
+                reasons.append(f"the notebook was stopped at the {limits.submission_timeout:g} s limit "
+                               "per submission (cells after that did not run)")
+            else:
                 reasons.append(_kernel_problem(out))
             executed = priv.root / "autograded" / student / aid / f"{aid}.ipynb"
             if executed.exists():

@@ -9,6 +9,10 @@ nbgrader's Execute preprocessor using that kernel manager.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import threading
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -16,6 +20,20 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from cs231n_lib.grader.sandbox import Limits, Sandbox
+
+_LAUNCHED: dict[str, set[int]] = {}
+_LOCK = threading.Lock()
+
+
+def kill_kernels(workdir: str) -> None:
+    """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside)."""
+    with _LOCK:
+        pids = _LAUNCHED.pop(str(workdir), set())
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -35,6 +53,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(work / "kernel.json")
         self.ip = str(work / "kernel-ipc")
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
+        kw["stdout"] = subprocess.DEVNULL  # the kernel's own chatter is not the student's output
+        kw["stderr"] = subprocess.DEVNULL
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        process = getattr(self.provisioner, "process", None)
+        if process is not None:
+            with _LOCK:
+                _LAUNCHED.setdefault(str(self.workdir), set()).add(process.pid)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
