@@ -1,0 +1,427 @@
+"""Checks called by the notebooks' public tests: one PASS line, or an error a learner can read.
+
+Every check prints one line when it passes, e.g.::
+
+    PASS  distances (two loops): relative error 3.1e-13 <= 1e-07
+
+and raises ``CheckFailed`` (an ``AssertionError``) otherwise, with a message that says what
+was checked, what was expected and what came back: a shape mismatch, ``None`` ("did you
+forget to return?"), nan values, the relative error, the worst entries with their index
+(got vs expected), the Frobenius norm of the difference and an optional hint.
+
+Each check returns a value the notebook can use (the relative error, the norm, the report).
+
+Checks:
+- ``check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0)``: relative error
+- ``check_equal(name, got, expected, hint=None)``: exact equality (labels, counts)
+- ``check_shape(name, got, expected_shape, hint=None)``
+- ``check_true(name, condition, message)``
+- ``check_frobenius(name, got, expected, tol, hint=None)``: ||got - expected||_F < tol
+- ``check_scalar_near(name, got, expected, atol, hint=None)``: |got - expected| <= atol
+- ``check_gradient(name, f, x_or_params, analytic, tol=1e-7, ...)``: centred differences
+- ``check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, ...)``
+"""
+
+from collections.abc import Mapping
+from numbers import Number
+
+import numpy as np
+
+from cs231n_lib import gradient_check as _gc
+
+__all__ = [
+    "CheckFailed",
+    "check_close",
+    "check_equal",
+    "check_frobenius",
+    "check_gradient",
+    "check_layer_gradient",
+    "check_scalar_near",
+    "check_shape",
+    "check_true",
+]
+
+_SHOW = 5  # worst entries listed in a failure message
+
+
+class CheckFailed(AssertionError):
+    """A public check failed; the message explains what was expected and what came back."""
+
+
+# ---------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------
+
+
+def _passed(name, detail=None):
+    """Print the one PASS line."""
+    print(f"PASS  {name}: {detail}" if detail else f"PASS  {name}", flush=True)
+
+
+def _fail(name, problem, hint=None, details=()):
+    """Raise CheckFailed: 'FAIL  name: problem', detail lines, then the hint."""
+    lines = [f"FAIL  {name}: {problem}", *details]
+    if hint:
+        lines.append(f"hint: {hint}")
+    raise CheckFailed("\n".join(lines))
+
+
+def _describe(value):
+    """A short description of a value's type (and shape) for messages."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, tuple | list):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+def _as_array(name, got, expected, hint, kind="numeric"):
+    """Convert got and expected to arrays of one shape, failing clearly if got cannot be compared.
+
+    Inputs:
+    - got: the learner's answer; expected: the reference (trusted)
+    - kind: "numeric" (float64 arrays) or "any" (arrays of any non-object dtype)
+
+    Returns:
+    - (got array, expected array), same shape
+    """
+    exp = np.asarray(expected) if kind == "any" else np.asarray(expected, dtype=np.float64)
+    if got is None:
+        _fail(name, f"got None, expected {_describe_expected(exp)} — did you forget to return?",
+              hint)
+    if isinstance(got, tuple) and len(got) and not isinstance(expected, tuple | list):
+        _fail(name, f"got {_describe(got)}, expected {_describe_expected(exp)}"
+              + (" — did you return (out, cache) where only out was expected?"
+                 if len(got) == 2 else ""), hint)
+    if isinstance(got, str | bytes | dict | set) or callable(got):
+        _fail(name, f"got {_describe(got)}, expected {_describe_expected(exp)}", hint)
+    try:
+        arr = np.asarray(got)
+    except (ValueError, TypeError):
+        _fail(name, f"got {_describe(got)} that is not a regular array, "
+              f"expected {_describe_expected(exp)}", hint)
+    if arr.dtype == object or (kind == "numeric" and not (
+            np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)):
+        _fail(name, f"got {_describe(got)} of {arr.dtype} values, "
+              f"expected {_describe_expected(exp)}", hint)
+    if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
+        _fail(name, "got complex numbers, expected real ones", hint)
+    if arr.shape != exp.shape:
+        _fail(name, _shape_problem(arr.shape, exp.shape), hint)
+    if kind == "numeric":
+        arr = arr.astype(np.float64)
+    return arr, exp
+
+
+def _describe_expected(exp):
+    return "a scalar" if exp.ndim == 0 else f"an array of shape {exp.shape}"
+
+
+def _shape_problem(got_shape, expected_shape):
+    """'shape mismatch: expected (3, 4), got (4, 3)' with a guess at the cause."""
+    text = f"shape mismatch: expected shape {tuple(expected_shape)}, got {tuple(got_shape)}"
+    got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
+    if len(got_shape) > 1 and got_shape == expected_shape[::-1]:
+        text += " (transposed?)"
+    elif int(np.prod(got_shape)) == int(np.prod(expected_shape)) and got_shape != ():
+        text += " (same number of entries: a reshape or a missing/extra axis?)"
+    elif len(got_shape) == len(expected_shape) + 1 and 1 in got_shape:
+        text += " (an extra axis of size 1? check keepdims / reshape)"
+    return text
+
+
+def _index_text(ix, ndim):
+    return "value" if ndim == 0 else f"index {ix}"
+
+
+def _nan_problem(got, exp):
+    """A message about nan/inf entries of got where expected is finite, or None."""
+    bad = ~np.isfinite(got) & np.isfinite(exp)
+    if not bad.any():
+        return None
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    kinds = "nan" if np.isnan(got[bad]).all() else "nan/inf"
+    where = "" if got.ndim == 0 else f" ({int(bad.sum())} of {got.size} entries, first at {first})"
+    return f"got {kinds}{where} where a finite value was expected"
+
+
+def _worst_lines(got, exp, score, label):
+    """Table lines of the entries with the largest `score`: index, got, expected, score."""
+    if got.ndim == 0:
+        return [f"  got {got.item():.8g}, expected {exp.item():.8g}"]
+    flat = np.argsort(-np.where(np.isnan(score), np.inf, score), axis=None, kind="stable")[:_SHOW]
+    lines = [f"  worst entries (index: got vs expected, {label}):"]
+    for j in flat:
+        ix = tuple(int(i) for i in np.unravel_index(j, got.shape))
+        lines.append(f"    {ix}: {got[ix]:.8g} vs {exp[ix]:.8g}  ({score[ix]:.1e})")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Value checks
+# ---------------------------------------------------------------------------
+
+
+def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
+    """Check that got matches expected to a relative error <= tol (CS231n's rel_error).
+
+    Entries where both are nan, or both the same infinity, count as equal; entries with
+    |got - expected| <= atol count as exact (default 0: purely relative).
+
+    Inputs:
+    - name: what is checked, printed in the PASS line and the failure message
+    - got: the learner's number or array
+    - expected: the reference number or array of the same shape
+    - tol: largest relative error max |g - e| / max(1e-8, |g| + |e|) that passes
+    - hint: printed after a failure message
+    - atol: absolute tolerance per entry
+
+    Returns:
+    - float: the relative error
+    """
+    g, e = _as_array(name, got, expected, hint)
+    problem = _nan_problem(g, e)
+    if problem:
+        _fail(name, problem, hint)
+    same = (g == e) | (np.isnan(g) & np.isnan(e))
+    with np.errstate(invalid="ignore"):
+        errors = np.where(same, 0.0, _gc._elementwise_rel_error(g, e))
+    if atol > 0:
+        errors = np.where(np.abs(g - e) <= atol, 0.0, errors)
+    err = float(np.max(errors)) if errors.size else 0.0
+    if not err <= tol:
+        details = _worst_lines(g, e, errors, "relative error")
+        if g.ndim > 0:
+            finite = np.isfinite(g) & np.isfinite(e)
+            details.append(f"  ||got - expected||_F = {np.linalg.norm((g - e)[finite]):.3e}, "
+                           f"||expected||_F = {np.linalg.norm(e[finite]):.3e}")
+        _fail(name, f"relative error {err:.1e} > {tol:.0e}", hint, details)
+    _passed(name, f"relative error {err:.1e} <= {tol:.0e}")
+    return err
+
+
+def check_equal(name, got, expected, hint=None):
+    """Check exact equality, e.g. of predicted labels; reports how many entries differ.
+
+    Inputs:
+    - name: what is checked
+    - got: the learner's array (or number)
+    - expected: the reference of the same shape
+    - hint: printed after a failure message
+
+    Returns:
+    - int: the number of entries compared (all equal)
+    """
+    g, e = _as_array(name, got, expected, hint, kind="any")
+    differ = g != e
+    if np.issubdtype(g.dtype, np.floating) and np.issubdtype(e.dtype, np.floating):
+        differ &= ~(np.isnan(g) & np.isnan(e))
+    count = int(np.sum(differ))
+    if count:
+        if g.ndim == 0:
+            _fail(name, f"got {g.item()!r}, expected {e.item()!r}", hint)
+        pos = np.argwhere(differ)[:_SHOW]
+        details = ["  first mismatches (index: got vs expected):"]
+        for p in pos:
+            ix = tuple(int(i) for i in p)
+            details.append(f"    {ix}: {g[ix].item()!r} vs {e[ix].item()!r}")
+        _fail(name, f"{count} of {g.size} entries differ ({100 * count / g.size:.1f}%)",
+              hint, details)
+    _passed(name, f"all {g.size} entries equal" if g.ndim else f"equal to {e.item()!r}")
+    return int(g.size)
+
+
+def check_shape(name, got, expected_shape, hint=None):
+    """Check an array's shape; None in expected_shape matches any size along that axis.
+
+    Inputs:
+    - name: what is checked
+    - got: an array (anything with .shape, or array-like)
+    - expected_shape: tuple of ints or None
+    - hint: printed after a failure message
+
+    Returns:
+    - tuple: got's shape
+    """
+    expected_shape = tuple(expected_shape)
+    if got is None:
+        _fail(name, f"got None, expected an array of shape {expected_shape} — "
+              f"did you forget to return?", hint)
+    if isinstance(got, tuple) and len(got) == 2 and not all(isinstance(v, Number) for v in got):
+        _fail(name, f"got {_describe(got)}, expected an array of shape {expected_shape} — "
+              f"did you return (out, cache) where only out was expected?", hint)
+    shape = tuple(got.shape) if hasattr(got, "shape") else np.shape(got)
+    ok = len(shape) == len(expected_shape) and all(
+        want is None or have == want for have, want in zip(shape, expected_shape))
+    if not ok:
+        if any(s is None for s in expected_shape):
+            shown = "(" + ", ".join("any" if s is None else str(s) for s in expected_shape) + ")"
+            _fail(name, f"shape mismatch: expected shape {shown}, got {shape}", hint)
+        _fail(name, _shape_problem(shape, expected_shape), hint)
+    _passed(name, f"shape {shape}")
+    return shape
+
+
+def check_true(name, condition, message):
+    """Check a condition; on failure the message says what should have held.
+
+    Inputs:
+    - name: what is checked
+    - condition: a bool (or numpy bool / 0-d or size-1 array)
+    - message: explanation shown when the condition is false
+
+    Returns:
+    - True
+    """
+    arr = np.asarray(condition)
+    if arr.size != 1:
+        raise ValueError(f"check_true: condition must be a single bool, got an array of shape "
+                         f"{arr.shape} (use .all() or .any())")
+    if not bool(arr.reshape(())):
+        _fail(name, message)
+    _passed(name)
+    return True
+
+
+def check_frobenius(name, got, expected, tol, hint=None):
+    """Check that ||got - expected||_F < tol, e.g. to compare two implementations.
+
+    Inputs:
+    - name: what is checked
+    - got, expected: arrays of one shape
+    - tol: the norm of the difference must be below this
+    - hint: printed after a failure message
+
+    Returns:
+    - float: the Frobenius norm of the difference
+    """
+    g, e = _as_array(name, got, expected, hint)
+    problem = _nan_problem(g, e)
+    if problem:
+        _fail(name, problem, hint)
+    diff = np.abs(g - e)
+    norm = float(np.linalg.norm(diff))
+    if not norm < tol:
+        details = _worst_lines(g, e, diff, "absolute difference")
+        details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
+        _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
+              f"difference); expected < {tol:.0e}", hint, details)
+    _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.0e}")
+    return norm
+
+
+def check_scalar_near(name, got, expected, atol, hint=None):
+    """Check a scalar is within atol of expected, e.g. the loss at initialisation ~ log(10).
+
+    Inputs:
+    - name: what is checked
+    - got: the learner's number (a Python number or 0-d array)
+    - expected: the reference number
+    - atol: largest |got - expected| that passes
+    - hint: printed after a failure message
+
+    Returns:
+    - float: got
+    """
+    if got is None:
+        _fail(name, f"got None, expected a number near {expected:.6g} — did you forget to return?",
+              hint)
+    arr = np.asarray(got) if not isinstance(got, tuple | str) else None
+    if arr is None or arr.dtype == object or arr.ndim != 0 or not (
+            np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        _fail(name, f"got {_describe(got)}, expected a single number near {expected:.6g}", hint)
+    value = float(arr)
+    if not abs(value - expected) <= atol:
+        _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.2g} "
+              f"(off by {abs(value - expected):.3g})", hint)
+    _passed(name, f"{value:.6g} is within {atol:.2g} of {expected:.6g}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Gradient checks
+# ---------------------------------------------------------------------------
+
+
+def _check_analytic(name, analytic, shapes, hint, what):
+    """Fail clearly when the learner's gradients are None, missing or of the wrong shape."""
+    for key, shape in shapes.items():
+        label = what(key)
+        grad = analytic.get(key) if isinstance(analytic, Mapping) else None
+        if isinstance(analytic, Mapping) and key not in analytic:
+            _fail(name, f"no gradient for {key!r} (got gradients for {sorted(analytic)})", hint)
+        if grad is None:
+            _fail(name, f"{label} is None — did you forget to return it?", hint)
+        arr = np.asarray(grad) if not isinstance(grad, tuple) else None
+        if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+            _fail(name, f"{label} is {_describe(grad)}, expected an array of shape {shape}", hint)
+        if arr.shape != shape:
+            _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
+
+
+def _report_result(name, report, tol, hint):
+    if not report.passed:
+        _fail(name, f"max relative error {report.max_rel_error:.1e} > {tol:.0e}", hint,
+              ["", str(report)])
+    per = ", ".join(f"{k} {v:.1e}" for k, v in report.rel_errors.items())
+    detail = f"max relative error {report.max_rel_error:.1e} <= {tol:.0e}"
+    if len(report.params) > 1:
+        detail += f" ({per})"
+    _passed(name, detail)
+    return report
+
+
+def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=None, seed=0,
+                   hint=None, atol=0.0):
+    """Check analytic gradients against centred differences (see gradient_check.check_gradients).
+
+    Inputs:
+    - name: what is checked
+    - f: with an array x, f(x) -> scalar loss (e.g. ``lambda W: svm_loss_naive(W, X, y, 0.0)[0]``);
+      with a dict of params, f() -> scalar loss (e.g. ``lambda: model.loss(X, y)[0]``)
+    - x_or_params: the float64 array x, or {name: float64 array} (perturbed and restored)
+    - analytic: the learner's gradient: an array of x's shape, or {name: array}
+    - tol: largest relative error that passes
+    - h: step of the centred differences
+    - num_checks: None checks every entry; an int that many random entries per parameter
+    - seed: chooses the random entries
+    - hint: printed after a failure message
+    - atol: entries with |analytic - numeric| <= atol count as exact
+
+    Returns:
+    - GradCheckReport
+    """
+    if isinstance(x_or_params, np.ndarray):
+        _check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
+                        lambda key: "the analytic gradient")
+        analytic = np.asarray(analytic)
+    else:
+        shapes = {k: np.shape(v) for k, v in x_or_params.items()}
+        _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
+    report = _gc.check_gradients(f, x_or_params, analytic, h=h, threshold=tol,
+                                 num_checks=num_checks, seed=seed, atol=atol)
+    return _report_result(name, report, tol, hint)
+
+
+def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5,
+                         num_checks=None, seed=0, hint=None, atol=0.0):
+    """Check a layer's backward pass against centred differences of sum(forward(**inputs) * dout).
+
+    Inputs:
+    - name: what is checked
+    - forward: forward(**inputs) -> out or (out, cache)
+    - inputs: {argument name: value} (copied, never modified)
+    - dout: upstream gradient of out's shape
+    - analytic: {argument name: the learner's gradient}, e.g. {"x": dx, "w": dw, "b": db}
+    - tol, h, num_checks, seed, hint, atol: as in check_gradient
+
+    Returns:
+    - GradCheckReport
+    """
+    if not isinstance(analytic, Mapping):
+        raise ValueError(f"analytic must be a dict {{input name: gradient}}, got {_describe(analytic)}")
+    shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
+    _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
+    report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
+                                      num_checks=num_checks, seed=seed, atol=atol)
+    return _report_result(name, report, tol, hint)

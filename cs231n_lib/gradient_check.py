@@ -1,0 +1,578 @@
+"""Numerical gradient checking: the CS231n helpers and a checker that returns a report.
+
+The CS231n helpers keep their names, arguments and printing:
+
+- ``eval_numerical_gradient(f, x, verbose=True, h=1e-5)``: centred differences of a scalar f(x)
+- ``eval_numerical_gradient_array(f, x, df, h=1e-5)``: gradient of sum(f(x) * df) w.r.t. x
+- ``grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None)``: random entries
+- ``rel_error(x, y)``: max |x - y| / max(1e-8, |x| + |y|)
+
+The report-returning checkers:
+
+- ``check_gradients(f, params, analytic, ...)``: a loss of several named parameters, e.g.
+  ``check_gradients(lambda: model.loss(X, y)[0], model.params, grads)``
+- ``check_layer_gradient(forward, inputs, dout, analytic, ...)``: a layer function given the
+  upstream gradient ``dout``, e.g. ``check_layer_gradient(affine_forward, {"x": x, "w": w,
+  "b": b}, dout, {"x": dx, "w": dw, "b": db})``
+
+Both return a ``GradCheckReport``: per-parameter maximum relative error, the worst entries
+(index, analytic and numerical values side by side), pass or fail against a threshold and,
+when a failure has a recognisable shape (wrong sign, a constant factor, a transposed matrix,
+a missing regularization term), a hint. ``str(report)`` is a table;
+``report.raise_if_failed()`` raises ``GradientCheckError``.
+
+Centred differences perturb the arrays in place (that is how a closure such as
+``lambda: model.loss(X, y)[0]`` sees the change) and always put the original value back,
+also when the function raises. They need float64: checking a float32 or float16 array warns
+with ``PrecisionWarning``.
+"""
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "GradCheckReport",
+    "GradientCheckError",
+    "ParamCheck",
+    "PrecisionWarning",
+    "check_gradients",
+    "check_layer_gradient",
+    "eval_numerical_gradient",
+    "eval_numerical_gradient_array",
+    "grad_check_sparse",
+    "rel_error",
+]
+
+_FLOOR = 1e-8  # denominator floor of the relative error, as in CS231n
+
+
+class PrecisionWarning(UserWarning):
+    """Centred differences asked of an array with less than float64 precision."""
+
+
+class GradientCheckError(AssertionError):
+    """A gradient check failed; the message is the report's table."""
+
+
+# ---------------------------------------------------------------------------
+# Relative error
+# ---------------------------------------------------------------------------
+
+
+def rel_error(x, y):
+    """Largest elementwise relative error between two arrays (or numbers), as in CS231n.
+
+    Inputs:
+    - x, y: arrays of the same shape (or numbers)
+
+    Returns:
+    - float: max over entries of |x - y| / max(1e-8, |x| + |y|); 0.0 for empty arrays,
+      nan if any entry is nan
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"rel_error: x and y must have the same shape, got {x.shape} and {y.shape}")
+    if x.size == 0:
+        return 0.0
+    return float(np.max(_elementwise_rel_error(x, y)))
+
+
+def _elementwise_rel_error(x, y):
+    """|x - y| / max(1e-8, |x| + |y|) entry by entry (float64 arrays of one shape)."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(x - y) / np.maximum(_FLOOR, np.abs(x) + np.abs(y))
+
+
+# ---------------------------------------------------------------------------
+# Perturbation core
+# ---------------------------------------------------------------------------
+
+
+def _require_perturbable(x, name):
+    """Raise ValueError unless x is a writeable real floating-point ndarray; warn below float64."""
+    if not isinstance(x, np.ndarray):
+        raise ValueError(
+            f"{name} must be a numpy array (it is perturbed in place), got {type(x).__name__}"
+        )
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{name} must be a floating-point array to be perturbed by h, got dtype {x.dtype}"
+        )
+    if not x.flags.writeable:
+        raise ValueError(f"{name} is read-only; centred differences perturb it in place")
+    if np.finfo(x.dtype).bits < 64:
+        warnings.warn(
+            f"{name} has dtype {x.dtype}: centred differences lose most of their digits below "
+            f"float64 precision, so the numerical gradient is unreliable; cast to float64 "
+            f"(e.g. x.astype(np.float64)) before checking gradients",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+
+
+def _perturbed(x, ix, h, evaluate):
+    """Evaluate at x[ix] + h and x[ix] - h; x[ix] is restored exactly, also if evaluate raises.
+
+    Inputs:
+    - x: array perturbed in place
+    - ix: index tuple of one entry
+    - h: step
+    - evaluate: callable () -> value, read after each perturbation
+
+    Returns:
+    - (value at x[ix] + h, value at x[ix] - h)
+    """
+    old = x[ix].copy()
+    try:
+        x[ix] = old + h
+        plus = evaluate()
+        x[ix] = old - h
+        minus = evaluate()
+    finally:
+        x[ix] = old
+    return plus, minus
+
+
+def _scalar(value, who):
+    """Convert a function's return value to float, with a clear error if it is not a scalar."""
+    if isinstance(value, tuple):
+        raise ValueError(
+            f"{who} returned a tuple of {len(value)} items, expected a scalar loss; "
+            f"pass a function that returns only the loss, e.g. lambda: model.loss(X, y)[0]"
+        )
+    arr = np.asarray(value)
+    if arr.size != 1 or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(
+            f"{who} must return a scalar, got {type(value).__name__} of shape {arr.shape}"
+        )
+    return float(arr.reshape(()))
+
+
+def _output_array(value, who):
+    """A layer's output as a float64 copy; (out, cache) tuples give out."""
+    if isinstance(value, tuple):
+        if len(value) == 0:
+            raise ValueError(f"{who} returned an empty tuple, expected an array")
+        value = value[0]
+    return np.array(value, dtype=np.float64, copy=True)
+
+
+# ---------------------------------------------------------------------------
+# CS231n helpers
+# ---------------------------------------------------------------------------
+
+
+def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
+    """Numerical gradient of a scalar function by centred differences, as in CS231n.
+
+    Each entry of x is perturbed in place by +h and -h and restored afterwards.
+
+    Inputs:
+    - f: callable f(x) -> scalar
+    - x: float array of any shape, the point to evaluate the gradient at
+    - verbose: print each index and its gradient, one line per entry
+    - h: step of the centred difference
+
+    Returns:
+    - grad: float64 array of the shape of x, (f(x + h e_i) - f(x - h e_i)) / (2h)
+    """
+    _require_perturbable(x, "x")
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for ix in np.ndindex(x.shape):
+        plus, minus = _perturbed(x, ix, h, lambda: _scalar(f(x), "f"))
+        grad[ix] = (plus - minus) / (2 * h)
+        if verbose:
+            print(ix, grad[ix])
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, df, h=1e-5):
+    """Numerical gradient of sum(f(x) * df) with respect to x, for an array-valued f.
+
+    Inputs:
+    - f: callable f(x) -> array of the shape of df (or (out, cache); out is used)
+    - x: float array of any shape, perturbed in place and restored
+    - df: upstream gradient, same shape as f(x)
+    - h: step of the centred difference
+
+    Returns:
+    - grad: float64 array of the shape of x
+    """
+    _require_perturbable(x, "x")
+    df = np.asarray(df, dtype=np.float64)
+    grad = np.zeros(x.shape, dtype=np.float64)
+    for ix in np.ndindex(x.shape):
+        plus, minus = _perturbed(x, ix, h, lambda: _output_array(f(x), "f"))
+        if plus.shape != df.shape:
+            raise ValueError(f"df has shape {df.shape} but f(x) returned shape {plus.shape}")
+        grad[ix] = np.sum((plus - minus) * df) / (2 * h)
+    return grad
+
+
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
+    """Compare the analytic gradient with centred differences at random entries, as in CS231n.
+
+    Prints one line per entry: ``numerical: ... analytic: ..., relative error: ...``.
+    Entries are drawn with replacement from ``numpy.random.default_rng(seed)`` (the global
+    generator is never used); pass a seed for reproducible entries.
+
+    Inputs:
+    - f: callable f(x) -> scalar
+    - x: float array, perturbed in place and restored
+    - analytic_grad: array of the shape of x
+    - num_checks: number of random entries
+    - h: step of the centred difference
+    - seed: int, numpy Generator or None
+
+    Returns:
+    - rel_errors: float64 array (num_checks,), the relative error of each checked entry
+    """
+    _require_perturbable(x, "x")
+    analytic_grad = np.asarray(analytic_grad, dtype=np.float64)
+    if analytic_grad.shape != x.shape:
+        raise ValueError(
+            f"analytic_grad must have the shape of x {x.shape}, got {analytic_grad.shape}"
+        )
+    rng = np.random.default_rng(seed)
+    errors = np.zeros(num_checks)
+    for k in range(num_checks):
+        ix = tuple(int(rng.integers(m)) for m in x.shape)
+        plus, minus = _perturbed(x, ix, h, lambda: _scalar(f(x), "f"))
+        grad_numerical = (plus - minus) / (2 * h)
+        grad_analytic = float(analytic_grad[ix])
+        errors[k] = _elementwise_rel_error(np.float64(grad_numerical), np.float64(grad_analytic))
+        print(
+            f"numerical: {grad_numerical:f} analytic: {grad_analytic:f}, "
+            f"relative error: {errors[k]:e}"
+        )
+    return errors
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ParamCheck:
+    """The checked entries of one parameter.
+
+    Attributes:
+    - name: parameter name (a key of params / inputs)
+    - shape: the parameter's shape
+    - indices: int array (K, ndim), the checked entries
+    - analytic, numeric: float64 arrays (K,), gradients at those entries
+    - rel_errors: float64 arrays (K,), |a - n| / max(1e-8, |a| + |n|), 0 where |a - n| <= atol
+    - threshold: largest relative error that passes
+    - hint: a likely cause when the failure has a recognisable pattern, else None
+    """
+
+    name: str
+    shape: tuple
+    indices: np.ndarray
+    analytic: np.ndarray
+    numeric: np.ndarray
+    rel_errors: np.ndarray
+    threshold: float
+    hint: str | None = None
+
+    @property
+    def num_checked(self):
+        """Number of entries compared."""
+        return len(self.rel_errors)
+
+    @property
+    def size(self):
+        """Number of entries of the parameter."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def max_rel_error(self):
+        """Largest relative error over the checked entries (nan if any is nan)."""
+        if self.num_checked == 0:
+            return 0.0
+        return float(np.max(self.rel_errors))
+
+    @property
+    def max_abs_error(self):
+        """Largest |analytic - numeric| over the checked entries."""
+        if self.num_checked == 0:
+            return 0.0
+        return float(np.max(np.abs(self.analytic - self.numeric)))
+
+    @property
+    def passed(self):
+        """True when every checked entry's relative error is <= threshold (nan fails)."""
+        return bool(self.max_rel_error <= self.threshold)
+
+    def worst(self, k=5):
+        """The k checked entries with the largest relative errors (nan first).
+
+        Returns:
+        - list of (index tuple, analytic, numeric, relative error), worst first
+        """
+        key = np.where(np.isnan(self.rel_errors), np.inf, self.rel_errors)
+        order = np.argsort(-key, kind="stable")[:k]
+        return [
+            (tuple(int(i) for i in self.indices[j]), float(self.analytic[j]),
+             float(self.numeric[j]), float(self.rel_errors[j]))
+            for j in order
+        ]
+
+
+@dataclass
+class GradCheckReport:
+    """Result of a gradient check over one or more named parameters.
+
+    Attributes:
+    - params: {name: ParamCheck}, in the order they were checked
+    - threshold: largest relative error that passes
+    - h: step of the centred differences
+    """
+
+    params: dict[str, ParamCheck] = field(default_factory=dict)
+    threshold: float = 1e-7
+    h: float = 1e-5
+
+    @property
+    def passed(self):
+        """True when every parameter passed."""
+        return all(p.passed for p in self.params.values())
+
+    @property
+    def max_rel_error(self):
+        """Largest relative error over all parameters (nan if any is nan)."""
+        errors = [p.max_rel_error for p in self.params.values()]
+        if not errors:
+            return 0.0
+        return float(np.max(errors))
+
+    @property
+    def rel_errors(self):
+        """{name: max relative error} per parameter."""
+        return {name: p.max_rel_error for name, p in self.params.items()}
+
+    @property
+    def failed(self):
+        """Names of the parameters that failed."""
+        return [name for name, p in self.params.items() if not p.passed]
+
+    def __getitem__(self, name):
+        return self.params[name]
+
+    def summary(self):
+        """One line: PASS/FAIL, the largest relative error and the per-parameter errors."""
+        verdict = "passed" if self.passed else "FAILED"
+        per = ", ".join(f"{n} {p.max_rel_error:.1e}" for n, p in self.params.items())
+        checked = sum(p.num_checked for p in self.params.values())
+        return (f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} "
+                f"(threshold {self.threshold:.0e}; {per}; {checked} entries checked)")
+
+    def __str__(self):
+        lines = [self.summary(), ""]
+        rows = [("param", "shape", "checked", "max rel error", "max abs error", "result")]
+        for name, p in self.params.items():
+            rows.append((name, str(p.shape), f"{p.num_checked}/{p.size}",
+                         f"{p.max_rel_error:.2e}", f"{p.max_abs_error:.2e}",
+                         "ok" if p.passed else "FAIL"))
+        lines += _table(rows)
+        failing = [p for p in self.params.values() if not p.passed]
+        shown = failing if failing else list(self.params.values())
+        entries = [("param", "index", "analytic", "numeric", "rel error")]
+        for p in shown:
+            for ix, a, n, e in p.worst(5 if failing else 1):
+                entries.append((p.name, str(ix), f"{a: .6e}", f"{n: .6e}", f"{e:.2e}"))
+        if len(entries) > 1:
+            lines += ["", "worst entries:" if failing else "largest error per parameter:"]
+            lines += _table(entries)
+        hints = [f"hint ({p.name}): {p.hint}" for p in failing if p.hint]
+        if hints:
+            lines += [""] + hints
+        return "\n".join(lines)
+
+    def raise_if_failed(self):
+        """Raise GradientCheckError with the table unless every parameter passed; else return self."""
+        if not self.passed:
+            raise GradientCheckError(str(self))
+        return self
+
+
+def _table(rows):
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+# ---------------------------------------------------------------------------
+# Diagnosis of a failing parameter
+# ---------------------------------------------------------------------------
+
+
+def _diagnose(analytic_full, x, indices, analytic, numeric):
+    """A likely cause of a failed check, from the pattern of the errors, or None.
+
+    Inputs:
+    - analytic_full: float64 array, the full analytic gradient
+    - x: the parameter's values (float64 copy)
+    - indices: int array (K, ndim); analytic, numeric: float64 (K,)
+    """
+    if not np.all(np.isfinite(analytic)):
+        return "the analytic gradient contains nan or inf"
+    if not np.all(np.isfinite(numeric)):
+        return "the loss is nan or inf near this point (the numerical gradient is not finite)"
+    scale = np.max(np.abs(numeric))
+    if scale == 0:
+        return "the loss does not change with this parameter, but the analytic gradient is not zero"
+    if np.max(np.abs(analytic)) == 0:
+        return "the analytic gradient is all zeros at the checked entries (never filled in?)"
+    close = 1e-5
+    # analytic = c * numeric for a constant c
+    c = float(np.dot(analytic, numeric) / np.dot(numeric, numeric))
+    if c != 0 and rel_error(analytic, c * numeric) < close:
+        if abs(c + 1) < close:
+            return "analytic = -numeric: the gradient has the wrong sign"
+        return (f"analytic = {c:.4g} x numeric: a constant factor is wrong "
+                f"(a missing 2, 1/N or reg?)")
+    # a transposed matrix gradient: analytic.T matches
+    if analytic_full.ndim == 2 and analytic_full.shape[0] == analytic_full.shape[1]:
+        transposed = analytic_full.T[tuple(indices.T)]
+        if rel_error(transposed, numeric) < close:
+            return "analytic.T matches the numerical gradient: the gradient is transposed"
+    # the difference is proportional to the parameter itself: a regularization term
+    values = x[tuple(indices.T)]
+    diff = numeric - analytic
+    if np.dot(values, values) > 0:
+        k = float(np.dot(diff, values) / np.dot(values, values))
+        if k != 0 and rel_error(diff, k * values) < 1e-4:
+            return (f"numeric - analytic = {k:.4g} x the parameter: the regularization "
+                    f"term's gradient is missing or has the wrong factor")
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Report-returning checkers
+# ---------------------------------------------------------------------------
+
+
+def _entries(shape, num_checks, rng):
+    """Indices (K, ndim) to check: all entries, or num_checks distinct random ones."""
+    size = int(np.prod(shape, dtype=np.int64))
+    if num_checks is None or num_checks >= size:
+        flat = np.arange(size)
+    else:
+        flat = np.sort(rng.choice(size, size=num_checks, replace=False))
+    return np.stack(np.unravel_index(flat, shape), axis=1).reshape(len(flat), len(shape))
+
+
+def _check_num_checks(num_checks):
+    if num_checks is not None and (isinstance(num_checks, bool) or not isinstance(num_checks, int | np.integer) or num_checks < 1):
+        raise ValueError(f"num_checks must be None (all entries) or a positive int, got {num_checks!r}")
+
+
+def _run(names, arrays, analytic, numeric_at, h, threshold, atol, num_checks, seed):
+    """Check each named array; numeric_at(name, x, ix) -> numerical derivative at one entry."""
+    _check_num_checks(num_checks)
+    if not h > 0:
+        raise ValueError(f"h must be positive, got {h!r}")
+    rng = np.random.default_rng(seed)
+    report = GradCheckReport(threshold=threshold, h=h)
+    for name in names:
+        x = arrays[name]
+        _require_perturbable(x, f"parameter {name!r}")
+        if name not in analytic:
+            raise ValueError(f"analytic has no gradient for {name!r} (it has {sorted(analytic)})")
+        grad = np.asarray(analytic[name], dtype=np.float64)
+        if grad.shape != x.shape:
+            raise ValueError(f"analytic gradient of {name!r} has shape {grad.shape}, "
+                             f"expected the parameter's shape {x.shape}")
+        indices = _entries(x.shape, num_checks, rng)
+        numeric = np.array([numeric_at(name, x, tuple(ix)) for ix in indices], dtype=np.float64)
+        values = grad[tuple(indices.T)] if len(indices) else np.zeros(0)
+        errors = _elementwise_rel_error(values, numeric)
+        if atol > 0:
+            errors = np.where(np.abs(values - numeric) <= atol, 0.0, errors)
+        check = ParamCheck(name=name, shape=tuple(x.shape), indices=indices, analytic=values,
+                           numeric=numeric, rel_errors=errors, threshold=threshold)
+        if not check.passed and len(indices):
+            check.hint = _diagnose(grad, np.asarray(x, dtype=np.float64), indices, values, numeric)
+        report.params[name] = check
+    return report
+
+
+def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None, seed=0,
+                    atol=0.0):
+    """Compare analytic gradients of a scalar function with centred differences; return a report.
+
+    Inputs:
+    - f: the loss. With a dict of params, a callable f() -> scalar that reads the arrays in
+      params (e.g. ``lambda: model.loss(X, y)[0]`` with ``params=model.params``); with one
+      array x, a callable f(x) -> scalar (the CS231n convention)
+    - params: {name: float array} (perturbed in place, one entry at a time, and restored),
+      or a single float array (reported under the name "x")
+    - analytic: {name: array of the parameter's shape} with a gradient for every parameter,
+      or a single array when params is an array
+    - h: step of the centred differences
+    - threshold: largest relative error that passes
+    - num_checks: None checks every entry; an int checks that many distinct random entries per
+      parameter (all of them when the parameter is smaller)
+    - seed: int or numpy Generator choosing the random entries
+    - atol: entries with |analytic - numeric| <= atol count as exact (for gradients that are
+      zero in exact arithmetic, where the relative error of rounding noise means nothing)
+
+    Returns:
+    - GradCheckReport (``.passed``, ``.max_rel_error``, ``str(report)``, ``.raise_if_failed()``)
+    """
+    if isinstance(params, np.ndarray):
+        x = params
+        return check_gradients(lambda: f(x), {"x": x}, {"x": analytic}, h=h,
+                               threshold=threshold, num_checks=num_checks, seed=seed, atol=atol)
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a dict of arrays or an array, got {type(params).__name__}")
+    if not isinstance(analytic, Mapping):
+        raise ValueError(f"analytic must be a dict of gradients like params, got {type(analytic).__name__}")
+
+    def numeric_at(name, x, ix):
+        plus, minus = _perturbed(x, ix, h, lambda: _scalar(f(), "f"))
+        return (plus - minus) / (2 * h)
+
+    return _run(list(params), params, analytic, numeric_at, h, threshold, atol, num_checks, seed)
+
+
+def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7,
+                         num_checks=None, seed=0, atol=0.0):
+    """Check a layer's backward pass: numerical gradient of sum(forward(**inputs) * dout).
+
+    The inputs are copied before being perturbed, so the caller's arrays are never changed.
+
+    Inputs:
+    - forward: callable forward(**inputs) -> out, or -> (out, cache) (the CS231n contract)
+    - inputs: {argument name: value}; arrays and other arguments (e.g. conv_param)
+    - dout: upstream gradient, the shape of out
+    - analytic: {argument name: gradient}; only these inputs are checked
+    - h, threshold, num_checks, seed, atol: as in check_gradients
+
+    Returns:
+    - GradCheckReport with one entry per key of analytic
+    """
+    if not isinstance(inputs, Mapping):
+        raise ValueError(f"inputs must be a dict of forward's arguments, got {type(inputs).__name__}")
+    if not isinstance(analytic, Mapping):
+        raise ValueError(f"analytic must be a dict {{input name: gradient}}, got {type(analytic).__name__}")
+    unknown = [k for k in analytic if k not in inputs]
+    if unknown:
+        raise ValueError(f"analytic names {unknown} that are not in inputs ({sorted(inputs)})")
+    dout = np.asarray(dout, dtype=np.float64)
+    args = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
+    out_shape = _output_array(forward(**args), "forward").shape
+    if out_shape != dout.shape:
+        raise ValueError(f"dout has shape {dout.shape} but forward returned shape {out_shape}")
+
+    def numeric_at(name, x, ix):
+        plus, minus = _perturbed(x, ix, h, lambda: _output_array(forward(**args), "forward"))
+        return float(np.sum((plus - minus) * dout) / (2 * h))
+
+    return _run(list(analytic), args, analytic, numeric_at, h, threshold, atol, num_checks, seed)
