@@ -68,6 +68,40 @@ def cmd_autograde(args) -> int:
     return 0
 
 
+def cmd_feedback(args) -> int:
+    from cs231n_lib.grader.reports import feedback
+
+    course = _course(args)
+    feedback(course, course.select(args.assignment), student=args.student)
+    return 0
+
+
+def cmd_grades(args) -> int:
+    from cs231n_lib.grader.reports import grades
+
+    course = _course(args)
+    grades(course, course.select(args.assignment), student=args.student,
+           out=Path(args.out) if args.out else None)
+    return 0
+
+
+def cmd_submit(args) -> int:
+    from cs231n_lib.grader.submit import submit
+
+    if not args.assignment:
+        print("error: say which notebook: make submit ASSIGNMENT=01_knn", file=sys.stderr)
+        return 2
+    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from cs231n_lib.grader.demo import demo
+
+    course = _course(args)
+    return demo(course.select(args.assignment), workers=args.workers, course=course)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cs231n_lib.grader", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=float, default=6144, help="memory limit per sandbox (MiB)")
     p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
     p.add_argument("--submission-timeout", type=float, default=1200, help="seconds per submission")
+    for name, func, text in (("feedback", cmd_feedback, "write one HTML feedback report per student and assignment"),
+                             ("grades", cmd_grades, "export grading/grades.csv and print the grade table")):
+        p = add(name, func, text)
+        p.add_argument("--student", help="only this student")
+        if name == "grades":
+            p.add_argument("--out", help="CSV path (default grading/grades.csv)")
+    p = add("submit", cmd_submit, "validate assignments/<id>.ipynb and zip it for hand-in")
+    p.add_argument("--student", help="your student id (default: git user.name or $USER)")
+    p.add_argument("--no-validate", action="store_true", help="skip running the notebook")
+    p = add("demo", cmd_demo, "release, grade three simulated students per assignment, print grades")
+    p.add_argument("--workers", type=int, default=2, help="grading processes")
     add("release", cmd_release, "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
     return parser
 

@@ -330,8 +330,11 @@ def merge(course: Course, result: dict) -> None:
     """
     from nbgrader.api import Gradebook, MissingEntry
 
+    import warnings
+
     aid, student = result["assignment"], result["student"]
-    with Gradebook(course.db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         try:
             gb.update_or_create_student(student)
             try:

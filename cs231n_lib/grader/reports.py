@@ -1,0 +1,143 @@
+"""`feedback` (one HTML report per student and assignment) and `grades` (grading/grades.csv)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+
+import nbformat
+
+from cs231n_lib.grader.course import Course
+from cs231n_lib.grader.nbtools import HIDDEN_RE, layout, read_notebook
+
+
+def graded_results(course: Course, ids: list[str], student: str | None = None) -> list[dict]:
+    """The merged results (autograded/<student>/<id>/result.json), sorted by assignment, student."""
+    out = []
+    base = course.root / "autograded"
+    for aid in ids:
+        for path in sorted(base.glob(f"*/{aid}/result.json")) if base.is_dir() else []:
+            if student and path.parent.parent.name != student:
+                continue
+            try:
+                out.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+    return sorted(out, key=lambda r: (r["assignment"], r["student"]))
+
+
+def _manual_scores(course: Course, aid: str, student: str) -> dict[str, float | None]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not course.gradebook.exists():
+        return {}
+    with Gradebook(course.db_url) as gb:
+        try:
+            nb = gb.find_submission_notebook(aid, aid, student)
+        except MissingEntry:
+            return {}
+        return {g.name: g.manual_score for g in nb.grades}
+
+
+def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
+    e = html.escape
+    got = sum(result["scores"].values())
+    total = sum(result["max_scores"].values())
+    rows = []
+    for gid, points in result["max_scores"].items():
+        check = result["checks"].get(gid, {})
+        msg = check.get("message", "not verified")
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{result['scores'].get(gid, 0):g} / {points:g}</td>"
+                    f"<td>{'PASS' if check.get('passed') else 'FAIL'}</td><td>{e(msg)}</td></tr>")
+    for gid, points in result.get("manual_max", {}).items():
+        score = manual.get(gid)
+        shown = "to be graded by the instructor" if score is None else f"{score:g} / {points:g}"
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{e(shown)}</td><td>written</td><td></td></tr>")
+    notes = "".join(f"<li>{e(n)}</li>" for n in result.get("notes", []))
+    reason = f"<p><b>Note:</b> {e(result['reason'])}</p>" if result.get("reason") else ""
+    text = (f"<h1>Feedback: {e(result['assignment'])} — {e(result['student'])}</h1>"
+            f"<p><b>Autograded score: {got:g} / {total:g}</b>. Scores come from checks run outside "
+            "your notebook on fresh inputs; the notebook below shows what your own run printed.</p>"
+            f"{reason}<table><tr><th>test</th><th>points</th><th>result</th><th>details</th></tr>"
+            f"{''.join(rows)}</table>" + (f"<p>While running your cells:</p><ul>{notes}</ul>" if notes else ""))
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
+    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    paths = []
+    for result in graded_results(course, ids, student):
+        aid, who = result["assignment"], result["student"]
+        executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
+        submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
+        try:
+            nb = read_notebook(executed if executed.exists() else submitted)
+        except Exception:
+            nb = nbformat.v4.new_notebook()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = HIDDEN_RE.sub("# (hidden tests are not shown)", cell.source)
+        nb.cells.insert(0, _summary_cell(result, _manual_scores(course, aid, who)))
+        body, _ = exporter.from_notebook_node(nb)
+        out = course.root / "feedback" / who / aid / f"{aid}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(body)
+        paths.append(out)
+    log(f"wrote {len(paths)} feedback report(s) under {course.root / 'feedback'}")
+    return paths
+
+
+def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
+    """One row per student and assignment: totals, status, reason and per-question points."""
+    questions: list[str] = []
+    for aid in ids:
+        lay = layout(read_notebook(course.source_notebook(aid)))
+        questions += [q for q in [*lay.tests, *lay.manual] if q not in questions]
+    rows = []
+    for r in graded_results(course, ids, student):
+        manual = _manual_scores(course, r["assignment"], r["student"])
+        auto = sum(r["scores"].values())
+        manual_done = {g: manual.get(g) for g in r.get("manual_max", {})}
+        row = {"student": r["student"], "assignment": r["assignment"],
+               "score": auto + sum(v for v in manual_done.values() if v is not None),
+               "max_score": sum(r["max_scores"].values()) + sum(r.get("manual_max", {}).values()),
+               "autograded_score": auto, "autograded_max": sum(r["max_scores"].values()),
+               "needs_manual_grade": any(v is None for v in manual_done.values()),
+               "status": r["status"], "reason": r.get("reason", "")}
+        for q in questions:
+            row[q] = r["scores"].get(q, manual_done.get(q, ""))
+            if row[q] is None:
+                row[q] = ""
+        rows.append(row)
+    header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
+              "needs_manual_grade", "status", "reason", *questions]
+    return header, rows
+
+
+def grades(course: Course, ids: list[str], student: str | None = None, out: Path | None = None,
+           log=print) -> Path:
+    """Write the grades CSV (default grading/grades.csv) and print a table. Returns its path."""
+    header, rows = grade_rows(course, ids, student)
+    out = out or course.root / "grades.csv"
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    log(format_table(rows))
+    log(f"wrote {out} ({len(rows)} rows)")
+    return out
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text grade table: student, assignment, autograded score, status/reason."""
+    lines = [f"{'student':<18} {'assignment':<22} {'autograded':>11}  status"]
+    for r in rows:
+        score = f"{r['autograded_score']:g}/{r['autograded_max']:g}"
+        status = r["status"] + (f" ({r['reason'][:70]})" if r["reason"] else "")
+        lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11}  {status}")
+    return "\n".join(lines)
