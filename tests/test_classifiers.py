@@ -9,22 +9,7 @@ from cs231n_lib.classifiers.k_nearest_neighbor import KNearestNeighbor
 from cs231n_lib.classifiers.linear_classifier import LinearClassifier, LinearSVM, Softmax
 from cs231n_lib.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 from cs231n_lib.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
-
-try:
-    from cs231n_lib.gradient_check import eval_numerical_gradient
-except ImportError:  # until the library's gradient checker lands
-    def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
-        """Centred differences of the scalar f(x) with respect to every entry of x."""
-        grad = np.zeros_like(x)
-        for i in np.ndindex(x.shape):
-            old = x[i]
-            x[i] = old + h
-            plus = f(x)
-            x[i] = old - h
-            minus = f(x)
-            x[i] = old
-            grad[i] = (plus - minus) / (2 * h)
-        return grad
+from cs231n_lib.gradient_check import eval_numerical_gradient
 
 # ---------------------------------------------------------------------------
 # k-nearest neighbours
