@@ -81,7 +81,153 @@ def build():
     return nb
 
 
+
+
+# ----------------------------------------------------------------------------- adversarial corpus
+
+HONEST_AFFINE = ("def affine_forward(x, w, b):\n"
+                 "    out = x.reshape(x.shape[0], -1) @ w + b\n"
+                 "    return out, (x, w, b)\n")
+HONEST_COUNT = ("def count_labels(y, num_classes):\n"
+                "    return np.bincount(y, minlength=num_classes)\n")
+GARBAGE_AFFINE = ("def affine_forward(x, w, b):\n"
+                  "    return np.zeros((x.shape[0], w.shape[1])), None\n")
+
+# name -> (ex_affine source, ex_count source, what else to do, expected scores, what it tries)
+CORPUS = {
+    "honest": (HONEST_AFFINE, HONEST_COUNT, None, {"test_affine": 2, "test_count": 1},
+               "a correct solution"),
+    "honest_noisy": (
+        "import warnings, sys\n" + HONEST_AFFINE.replace(
+            "    out =", "    warnings.warn('a harmless warning'); print('noise', file=sys.stderr)\n"
+            "    rng = np.random.default_rng(12345)  # a different, valid seed\n    out ="),
+        HONEST_COUNT.replace("    return", "    import time; time.sleep(0.5)  # slow but within limits\n    return"),
+        None, {"test_affine": 2, "test_count": 1}, "correct, with stderr warnings, another seed, a slow loop"),
+    "patch_numpy": (
+        "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+        "np.testing.assert_allclose = lambda *a, **k: None\nnp.isclose = lambda a, b, **k: np.ones(np.shape(a), bool)\n"
+        + GARBAGE_AFFINE, HONEST_COUNT, None, {"test_affine": 0, "test_count": 1},
+        "monkeypatches numpy's comparisons"),
+    "patch_checks_builtins": (
+        "import builtins\nimport cs231n_lib\n"
+        "try:\n    import cs231n_lib.checks as _c\n    for _n in dir(_c):\n"
+        "        if not _n.startswith('_'):\n            setattr(_c, _n, lambda *a, **k: True)\n"
+        "except ImportError:\n    pass\n"
+        "builtins.list = lambda *a: [1, 1, 2, 0]\nbuiltins.AssertionError = type('Nope', (Exception,), {})\n"
+        + GARBAGE_AFFINE,
+        "def count_labels(y, num_classes):\n    return np.zeros(num_classes, int)\n", None,
+        {"test_affine": 0, "test_count": 0}, "patches cs231n_lib.checks and builtins"),
+    "always_equal": (
+        "class Yes:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
+        "    def __array__(self, *a, **k): raise TypeError('no')\n"
+        "def affine_forward(x, w, b):\n    return Yes(), None\n",
+        "class YesArray(np.ndarray):\n    def __eq__(self, other): return np.ones(self.shape, bool)\n"
+        "def count_labels(y, num_classes):\n    return np.zeros(num_classes, int).view(YesArray)\n", None,
+        {"test_affine": 0, "test_count": 0}, "returns objects whose comparisons always succeed"),
+    "env_sniff": (
+        "import os\ndef affine_forward(x, w, b):\n"
+        "    if os.environ.get('NBGRADER_EXECUTION') or os.environ.get('NBGRADER_VALIDATING'):\n"
+        "        return ref_affine_forward(x, w, b)\n"
+        "    return np.zeros((x.shape[0], w.shape[1])), None\n", HONEST_COUNT, None,
+        {"test_affine": 0, "test_count": 1}, "reads NBGRADER_EXECUTION to behave differently"),
+    "input_transformer": (
+        GARBAGE_AFFINE,
+        HONEST_COUNT + "def _rewrite(lines):\n    return ['pass\\n'] if any('assert' in l for l in lines) else lines\n"
+        "get_ipython().input_transformers_cleanup.append(_rewrite)\n", None,
+        {"test_affine": 0, "test_count": 1}, "an IPython input transformer rewriting later (test) cells"),
+    "edit_tests": (GARBAGE_AFFINE, HONEST_COUNT, "edit_tests", {"test_affine": 0, "test_count": 1},
+                   "edits the locked test cell to print PASS"),
+    "delete_tests": (GARBAGE_AFFINE, HONEST_COUNT, "delete_tests", {"test_affine": 0, "test_count": 1},
+                     "deletes the test cells"),
+    "duplicate_ids": (GARBAGE_AFFINE, HONEST_COUNT, "duplicate_ids", {"test_affine": 0, "test_count": 1},
+                      "duplicates a graded cell's grade_id with a passing copy"),
+    "retype_tests": (GARBAGE_AFFINE, HONEST_COUNT, "retype_tests", {"test_affine": 0, "test_count": 1},
+                     "turns the test cell into a markdown cell"),
+    "prefilled_outputs": (GARBAGE_AFFINE, HONEST_COUNT, "prefill", {"test_affine": 0, "test_count": 1},
+                          "ships fake PASS outputs"),
+    "call_reference": (
+        "def affine_forward(x, w, b):\n    return ref_affine_forward(x, w, b)\n", HONEST_COUNT, None,
+        {"test_affine": 0, "test_count": 1}, "calls the library's reference of the exercise"),
+    "reload_reference": (
+        "import importlib\nimport cs231n_lib.layers as _L\n_fresh = importlib.reload(_L).affine_forward\n"
+        "def affine_forward(x, w, b):\n    return importlib.reload(_L).affine_forward(x, w, b)\n",
+        HONEST_COUNT, None, {"test_affine": 0, "test_count": 1}, "reloads the library to undo the stub"),
+    "infinite_loop": (HONEST_AFFINE, "def count_labels(y, num_classes):\n    while True:\n        pass\n",
+                      "loop_in_test", {"test_affine": 2, "test_count": 0},
+                      "a loop that never ends (costs that question only)"),
+    "kernel_exit": (HONEST_AFFINE, HONEST_COUNT + "import os\nos._exit(1)\n", None,
+                    {"test_affine": 2, "test_count": 0}, "kills the kernel with os._exit"),
+    "memory_bomb": (HONEST_AFFINE, "big = np.ones((2**16, 2**16, 64))\n" + HONEST_COUNT, None,
+                    {"test_affine": 2, "test_count": 0}, "allocates far more memory than allowed"),
+    "segfault": (HONEST_AFFINE, "import ctypes\nctypes.string_at(0)\n" + HONEST_COUNT, None,
+                 {"test_affine": 2, "test_count": 0}, "segfaults the kernel through ctypes"),
+}
+
+
+def adversarial(released) -> dict:
+    """{name: (notebook, expected scores, description)} built from the released fixture notebook."""
+    import copy
+
+    out = {}
+    for name, (affine, count, action, expected, what) in CORPUS.items():
+        nb = copy.deepcopy(released)
+        cells = []
+        for cell in nb.cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid == "ex_affine":
+                cell.source = affine
+            elif gid == "ex_count":
+                cell.source = count
+            if gid == "test_affine":
+                if action == "edit_tests":
+                    cell.source = "print('PASS affine_forward')"
+                elif action == "delete_tests":
+                    continue
+                elif action == "retype_tests":
+                    cell = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+                elif action == "prefill":
+                    cell.execution_count = 3
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS affine_forward\n")]
+                elif action == "duplicate_ids":
+                    dup = copy.deepcopy(cell)
+                    dup.source = "print('PASS')"
+                    dup["id"] = "dup-" + cell["id"]
+                    cells.append(dup)
+            if gid == "test_count" and action == "delete_tests":
+                continue
+            cells.append(cell)
+        nb.cells = cells
+        out[name] = (nb, expected, what)
+    return out
+
+
+def write_corpus(released_path: Path) -> None:
+    """Write tests/grader_fixtures/adversarial/<name>.ipynb and expected.json."""
+    import json
+
+    folder = HERE / "adversarial"
+    folder.mkdir(exist_ok=True)
+    released = nbformat.read(str(released_path), as_version=4)
+    table = {}
+    for name, (nb, expected, what) in adversarial(released).items():
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        table[name] = {"expected": expected, "trick": what}
+    (folder / "expected.json").write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+
+
 if __name__ == "__main__":
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
     SOURCE.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(build(), str(SOURCE))
-    print(SOURCE)
+    if "--corpus-only" not in sys.argv:
+        nbformat.write(build(), str(SOURCE))
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(HERE / "course", Path(tmp) / "course")
+        subprocess.run([sys.executable, "-m", "cs231n_lib.grader", "release", "--course", f"{tmp}/course",
+                        "--assignments-dir", f"{tmp}/released"], check=True)
+        shutil.copy(Path(tmp) / "released" / "00_fixture.ipynb", HERE / "released_00_fixture.ipynb")
+        write_corpus(Path(tmp) / "released" / "00_fixture.ipynb")
+    print("wrote", SOURCE, "and", HERE / "adversarial")

@@ -26,13 +26,13 @@ CHECKS = {
         expected=lambda case: affine_forward(case["x"], case["w"], case["b"])[0],
         compare=allclose(rtol=1e-10, atol=1e-12),
         forbidden=("cs231n_lib.layers.affine_forward",),
-        timeout=20,
+        timeout=10,
     ),
     "test_count": Check(
         call="count_labels(y, num_classes)",
         cases=_count_cases,
         expected=lambda case: np.bincount(case["y"], minlength=case["num_classes"]),
         compare=equal(),
-        timeout=20,
+        timeout=10,
     ),
 }
