@@ -71,7 +71,8 @@ def _describe(value):
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, tuple | list):
-        return f"a {type(value).__name__} of {len(value)} items"
+        n = len(value)
+        return f"a {type(value).__name__} of {n} item{'' if n == 1 else 's'}"
     return f"a {type(value).__name__}"
 
 
@@ -195,8 +196,8 @@ def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
             finite = np.isfinite(g) & np.isfinite(e)
             details.append(f"  ||got - expected||_F = {np.linalg.norm((g - e)[finite]):.3e}, "
                            f"||expected||_F = {np.linalg.norm(e[finite]):.3e}")
-        _fail(name, f"relative error {err:.1e} > {tol:.0e}", hint, details)
-    _passed(name, f"relative error {err:.1e} <= {tol:.0e}")
+        _fail(name, f"relative error {err:.1e} > {tol:.3g}", hint, details)
+    _passed(name, f"relative error {err:.1e} <= {tol:.3g}")
     return err
 
 
@@ -305,8 +306,8 @@ def check_frobenius(name, got, expected, tol, hint=None):
         details = _worst_lines(g, e, diff, "absolute difference")
         details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
         _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
-              f"difference); expected < {tol:.0e}", hint, details)
-    _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.0e}")
+              f"difference); expected < {tol:.3g}", hint, details)
+    _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.3g}")
     return norm
 
 
@@ -332,9 +333,9 @@ def check_scalar_near(name, got, expected, atol, hint=None):
         _fail(name, f"got {_describe(got)}, expected a single number near {expected:.6g}", hint)
     value = float(arr)
     if not abs(value - expected) <= atol:
-        _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.2g} "
+        _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.3g} "
               f"(off by {abs(value - expected):.3g})", hint)
-    _passed(name, f"{value:.6g} is within {atol:.2g} of {expected:.6g}")
+    _passed(name, f"{value:.6g} is within {atol:.3g} of {expected:.6g}")
     return value
 
 
@@ -361,10 +362,10 @@ def _check_analytic(name, analytic, shapes, hint, what):
 
 def _report_result(name, report, tol, hint):
     if not report.passed:
-        _fail(name, f"max relative error {report.max_rel_error:.1e} > {tol:.0e}", hint,
+        _fail(name, f"max relative error {report.max_rel_error:.1e} > {tol:.3g}", hint,
               ["", str(report)])
     per = ", ".join(f"{k} {v:.1e}" for k, v in report.rel_errors.items())
-    detail = f"max relative error {report.max_rel_error:.1e} <= {tol:.0e}"
+    detail = f"max relative error {report.max_rel_error:.1e} <= {tol:.3g}"
     if len(report.params) > 1:
         detail += f" ({per})"
     _passed(name, detail)

@@ -370,7 +370,7 @@ class GradCheckReport:
         per = ", ".join(f"{n} {p.max_rel_error:.1e}" for n, p in self.params.items())
         checked = sum(p.num_checked for p in self.params.values())
         return (f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} "
-                f"(threshold {self.threshold:.0e}; {per}; {checked} entries checked)")
+                f"(threshold {self.threshold:.3g}; {per}; {checked} entries checked)")
 
     def __str__(self):
         lines = [self.summary(), ""]
