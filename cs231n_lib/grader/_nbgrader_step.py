@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -55,7 +56,9 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     watchdog.daemon = True
     watchdog.start()
     try:
-        result = api.autograde(step["assignment"], step["student"], force=True, create=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy autoflush warnings
+            result = api.autograde(step["assignment"], step["student"], force=True, create=True)
     finally:
         watchdog.cancel()
         kill_kernels(step["kernel_workdir"])

@@ -131,7 +131,7 @@ def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
             rel = float(np.max(np.abs(g - e)) / max(np.max(np.abs(g)) + np.max(np.abs(e)), 1e-300))
         at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
         return (f"{where}: {int((~ok).sum())} of {ok.size} entries differ; worst{at}: "
-                f"got {g[idx]!r}, expected {e[idx]!r}; relative error {rel:.2e} "
+                f"got {g[idx].item()!r}, expected {e[idx].item()!r}; relative error {rel:.2e} "
                 f"(rtol={rtol:g}, atol={atol:g})")
 
     def compare(case: dict, got: Any, expected: Any) -> str | None:
@@ -155,7 +155,7 @@ def equal() -> Compare:
         idx = np.unravel_index(int(np.argmin(same)), e.shape) if e.ndim else ()
         at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
         return (f"{where}: {int((~np.asarray(same)).sum())} of {e.size} entries differ; first{at}: "
-                f"got {g[idx]!r}, expected {e[idx]!r}")
+                f"got {g[idx].item()!r}, expected {e[idx].item()!r}")
 
     def compare(case: dict, got: Any, expected: Any) -> str | None:
         return _walk(got, expected, leaf, "")
