@@ -184,7 +184,9 @@ def adversarial(released) -> dict:
                 elif action == "delete_tests":
                     continue
                 elif action == "retype_tests":
+                    old_id = cell["id"]
                     cell = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+                    cell["id"] = old_id
                 elif action == "prefill":
                     cell.execution_count = 3
                     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS affine_forward\n")]
