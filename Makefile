@@ -10,6 +10,7 @@ STUDENT    ?=
 WORKERS    ?= 1
 SCHEDULER  ?=
 SUBMISSIONS ?=
+UNSANDBOXED ?=
 
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
 
@@ -53,7 +54,7 @@ release: setup ## Generate the student notebooks in assignments/ from grading/so
 	$(PY) -m cs231n_lib.grader release $(GRADER_ARGS)
 
 autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir)
-	$(PY) -m cs231n_lib.grader autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS))
+	$(PY) -m cs231n_lib.grader autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed)
 
 feedback: setup ## Write one HTML feedback report per student and assignment
 	$(PY) -m cs231n_lib.grader feedback $(GRADER_ARGS)
