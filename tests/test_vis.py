@@ -1,0 +1,99 @@
+"""Tests of cs231n_lib.vis: returned figures, grid layout, no pyplot leaks, bad input."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from cs231n_lib import vis
+
+
+def _check_figure(fig, num_axes=None):
+    assert isinstance(fig, Figure)
+    assert plt.get_fignums() == []  # closed in pyplot: displayed once, no leak
+    if num_axes is not None:
+        assert len(fig.axes) == num_axes
+    fig.canvas.draw()  # renders without error
+
+
+def test_visualize_grid_layout_and_scaling():
+    rng = np.random.default_rng(0)
+    Xs = rng.standard_normal((5, 2, 3, 3)) * 4 + 1
+    grid = vis.visualize_grid(Xs, ubound=255.0, padding=1)
+    assert grid.shape == (3 * 2 + 2, 3 * 3 + 2, 3)  # G = 3 cells per side, 2 paddings
+    for n in range(5):
+        row, col = divmod(n, 3)
+        cell = grid[row * 3:row * 3 + 2, col * 4:col * 4 + 3]
+        expected = 255 * (Xs[n] - Xs[n].min()) / (Xs[n].max() - Xs[n].min())
+        np.testing.assert_allclose(cell, expected, rtol=1e-12, atol=1e-12)
+    assert np.all(grid[2, :] == 0) and np.all(grid[:, 3] == 0)  # padding
+    assert np.all(grid[6:, 8:] == 0)  # the unused sixth..ninth cells
+    constant = vis.visualize_grid(np.ones((1, 2, 2, 1)))
+    assert np.all(np.isfinite(constant))
+    with pytest.raises(ValueError, match=r"Xs must have shape \(N, H, W, C\)"):
+        vis.visualize_grid(np.zeros((2, 3, 3)))
+
+
+def test_show_samples_layouts():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 255, (30, 8, 8, 3))
+    y = np.arange(30) % 3
+    fig = vis.show_samples(X, y, ["a", "b", "c"], per_class=4, rng=0)
+    _check_figure(fig, num_axes=12)
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    _check_figure(vis.show_samples(X.transpose(0, 3, 1, 2) - 128, y, ["a", "b", "c"], per_class=2))
+    _check_figure(vis.show_samples(X[..., 0], y, ["a", "b", "c", "unused"], per_class=11))
+    with pytest.raises(ValueError, match=r"y must have shape \(N,\) = \(30,\)"):
+        vis.show_samples(X, y[:5], ["a"])
+    with pytest.raises(ValueError, match="X must have shape"):
+        vis.show_samples(np.zeros((3, 8, 8, 5)), np.zeros(3, dtype=int), ["a"])
+
+
+def test_show_filters_and_class_templates():
+    rng = np.random.default_rng(2)
+    _check_figure(vis.show_filters(rng.standard_normal((32, 3, 7, 7)), title="conv1"), num_axes=1)
+    _check_figure(vis.show_filters(rng.standard_normal((4 * 4 * 3, 10)), image_shape=(4, 4, 3)))
+    with pytest.raises(ValueError, match="image_shape"):
+        vis.show_filters(rng.standard_normal((50, 10)), image_shape=(4, 4, 3))
+    names = [f"c{i}" for i in range(10)]
+    _check_figure(vis.show_class_templates(rng.standard_normal((48, 10)), names, (4, 4, 3)), 10)
+    _check_figure(vis.show_class_templates(rng.standard_normal((49, 10)), names, (4, 4, 3)), 10)
+    with pytest.raises(ValueError, match=r"W must have shape \(D, C\)"):
+        vis.show_class_templates(rng.standard_normal((47, 10)), names, (4, 4, 3))
+
+
+def test_plot_training_from_solver_histories_and_comparisons():
+    class FakeSolver:
+        loss_history = list(np.linspace(2.3, 0.5, 40))
+        train_acc_history = [0.1, 0.4, 0.6]
+        val_acc_history = [0.1, 0.35, 0.5]
+
+    fig = vis.plot_training(FakeSolver(), smooth=5)
+    _check_figure(fig, num_axes=2)
+    ax_loss, ax_acc = fig.axes
+    np.testing.assert_allclose(ax_acc.lines[0].get_ydata(), [0.1, 0.4, 0.6])
+    np.testing.assert_allclose(ax_acc.lines[1].get_ydata(), [0.1, 0.35, 0.5])
+    history = {"loss_history": [1.0, 0.5], "train_acc_history": [0.2], "val_acc_history": [0.1]}
+    fig = vis.plot_training({"sgd": history, "adam": FakeSolver()})
+    _check_figure(fig, num_axes=2)
+    labels = [line.get_label() for line in fig.axes[1].lines]
+    assert labels == ["sgd train", "sgd val", "adam train", "adam val"]
+    with pytest.raises(ValueError, match="expected a Solver"):
+        vis.plot_training({"x": 3})
+
+
+def test_plot_activation_histograms_and_hyperparam_search():
+    rng = np.random.default_rng(3)
+    acts = [np.tanh(rng.standard_normal((100, 20)) * s) for s in (0.1, 1, 10, 3, 2, 1)]
+    fig = vis.plot_activation_histograms(acts)
+    _check_figure(fig, num_axes=10)  # 2 rows of 5, the last 4 empty
+    assert fig.axes[0].get_title().startswith("layer 1\nmean")
+    _check_figure(vis.plot_activation_histograms(acts[:2], labels=["tanh 1", "tanh 2"]), 2)
+    with pytest.raises(ValueError, match="labels must have one entry per layer"):
+        vis.plot_activation_histograms(acts, labels=["a"])
+    results = {(lr, reg): (rng.random(), rng.random()) for lr in (1e-7, 1e-6) for reg in (1e3, 1e4)}
+    fig = vis.plot_hyperparam_search(results, best=(1e-6, 1e4))
+    _check_figure(fig, num_axes=4)  # two scatter axes and their colour bars
+    assert fig.axes[0].get_xscale() == "log"
+    with pytest.raises(ValueError, match="at least one"):
+        vis.plot_hyperparam_search({})
