@@ -266,8 +266,12 @@ class ParamCheck:
     - shape: the parameter's shape
     - indices: int array (K, ndim), the checked entries
     - analytic, numeric: float64 arrays (K,), gradients at those entries
-    - rel_errors: float64 arrays (K,), |a - n| / max(1e-8, |a| + |n|), 0 where |a - n| <= atol
+    - rel_errors: float64 array (K,), |a - n| / max(1e-8, |a| + |n|), 0 where |a - n| <= atol
+    - kinks: bool array (K,), entries where the function looks non-differentiable within h
+      (the one-sided differences disagree and the analytic gradient matches one side)
+    - noise: estimated rounding error of a centred difference here (eps * |f| / h)
     - threshold: largest relative error that passes
+    - ignore_kinks: kink entries do not count towards max_rel_error and passed
     - hint: a likely cause when the failure has a recognisable pattern, else None
     """
 
@@ -277,7 +281,10 @@ class ParamCheck:
     analytic: np.ndarray
     numeric: np.ndarray
     rel_errors: np.ndarray
+    kinks: np.ndarray
+    noise: float
     threshold: float
+    ignore_kinks: bool = False
     hint: str | None = None
 
     @property
@@ -286,40 +293,47 @@ class ParamCheck:
         return len(self.rel_errors)
 
     @property
+    def num_kinks(self):
+        """Number of checked entries that look like kinks."""
+        return int(np.sum(self.kinks))
+
+    @property
     def size(self):
         """Number of entries of the parameter."""
         return int(np.prod(self.shape, dtype=np.int64))
 
     @property
+    def _counted(self):
+        return ~self.kinks if self.ignore_kinks else np.ones(self.num_checked, bool)
+
+    @property
     def max_rel_error(self):
-        """Largest relative error over the checked entries (nan if any is nan)."""
-        if self.num_checked == 0:
-            return 0.0
-        return float(np.max(self.rel_errors))
+        """Largest relative error over the counted entries (nan if any is nan)."""
+        errors = self.rel_errors[self._counted]
+        return float(np.max(errors)) if errors.size else 0.0
 
     @property
     def max_abs_error(self):
-        """Largest |analytic - numeric| over the checked entries."""
-        if self.num_checked == 0:
-            return 0.0
-        return float(np.max(np.abs(self.analytic - self.numeric)))
+        """Largest |analytic - numeric| over the counted entries."""
+        diff = np.abs(self.analytic - self.numeric)[self._counted]
+        return float(np.max(diff)) if diff.size else 0.0
 
     @property
     def passed(self):
-        """True when every checked entry's relative error is <= threshold (nan fails)."""
+        """True when every counted entry's relative error is <= threshold (nan fails)."""
         return bool(self.max_rel_error <= self.threshold)
 
     def worst(self, k=5):
         """The k checked entries with the largest relative errors (nan first).
 
         Returns:
-        - list of (index tuple, analytic, numeric, relative error), worst first
+        - list of (index tuple, analytic, numeric, relative error, looks like a kink), worst first
         """
         key = np.where(np.isnan(self.rel_errors), np.inf, self.rel_errors)
         order = np.argsort(-key, kind="stable")[:k]
         return [
             (tuple(int(i) for i in self.indices[j]), float(self.analytic[j]),
-             float(self.numeric[j]), float(self.rel_errors[j]))
+             float(self.numeric[j]), float(self.rel_errors[j]), bool(self.kinks[j]))
             for j in order
         ]
 
@@ -365,7 +379,7 @@ class GradCheckReport:
         return self.params[name]
 
     def summary(self):
-        """One line: PASS/FAIL, the largest relative error and the per-parameter errors."""
+        """One line: passed/FAILED, the largest relative error and the per-parameter errors."""
         verdict = "passed" if self.passed else "FAILED"
         per = ", ".join(f"{n} {p.max_rel_error:.1e}" for n, p in self.params.items())
         checked = sum(p.num_checked for p in self.params.values())
@@ -374,18 +388,20 @@ class GradCheckReport:
 
     def __str__(self):
         lines = [self.summary(), ""]
-        rows = [("param", "shape", "checked", "max rel error", "max abs error", "result")]
+        rows = [("param", "shape", "checked", "max rel error", "max abs error", "kinks", "result")]
         for name, p in self.params.items():
+            kinks = str(p.num_kinks) + (" (ignored)" if p.ignore_kinks and p.num_kinks else "")
             rows.append((name, str(p.shape), f"{p.num_checked}/{p.size}",
-                         f"{p.max_rel_error:.2e}", f"{p.max_abs_error:.2e}",
+                         f"{p.max_rel_error:.2e}", f"{p.max_abs_error:.2e}", kinks,
                          "ok" if p.passed else "FAIL"))
         lines += _table(rows)
         failing = [p for p in self.params.values() if not p.passed]
         shown = failing if failing else list(self.params.values())
-        entries = [("param", "index", "analytic", "numeric", "rel error")]
+        entries = [("param", "index", "analytic", "numeric", "rel error", "")]
         for p in shown:
-            for ix, a, n, e in p.worst(5 if failing else 1):
-                entries.append((p.name, str(ix), f"{a: .6e}", f"{n: .6e}", f"{e:.2e}"))
+            for ix, a, n, e, kink in p.worst(5 if failing else 1):
+                entries.append((p.name, str(ix), f"{a: .6e}", f"{n: .6e}", f"{e:.2e}",
+                                "kink?" if kink else ""))
         if len(entries) > 1:
             lines += ["", "worst entries:" if failing else "largest error per parameter:"]
             lines += _table(entries)
@@ -412,18 +428,37 @@ def _table(rows):
 # ---------------------------------------------------------------------------
 
 
-def _diagnose(analytic_full, x, indices, analytic, numeric):
+def _diagnose(check, analytic_full, x):
     """A likely cause of a failed check, from the pattern of the errors, or None.
 
     Inputs:
+    - check: the failed ParamCheck
     - analytic_full: float64 array, the full analytic gradient
     - x: the parameter's values (float64 copy)
-    - indices: int array (K, ndim); analytic, numeric: float64 (K,)
     """
+    indices, analytic, numeric = check.indices, check.analytic, check.numeric
     if not np.all(np.isfinite(analytic)):
         return "the analytic gradient contains nan or inf"
     if not np.all(np.isfinite(numeric)):
         return "the loss is nan or inf near this point (the numerical gradient is not finite)"
+    bad = ~(check.rel_errors <= check.threshold)
+    kink = check.kinks[bad]
+    rounding = ~kink & (np.abs(analytic - numeric)[bad] <= 100 * check.noise)
+    explained = []
+    if kink.any():
+        explained.append(
+            f"kinks at {_count(kink.sum(), 'failing entry', 'failing entries')} "
+            f"(a ReLU or max switching within h of this point: the one-sided differences "
+            f"disagree and the analytic gradient matches one side; not necessarily a bug: try a "
+            f"smaller h or weight_scale, fewer inputs, or ignore_kinks=True)")
+    if rounding.any():
+        explained.append(
+            f"rounding at {_count(rounding.sum(), 'failing entry', 'failing entries')} "
+            f"(|analytic - numeric| within floating-point rounding, {check.noise:.1e} here): "
+            f"the gradients are tiny compared with the loss; use a looser threshold or "
+            f"atol={100 * check.noise:.0e}")
+    if explained and np.all(kink | rounding):
+        return "; ".join(explained)
     scale = np.max(np.abs(numeric))
     if scale == 0:
         return "the loss does not change with this parameter, but the analytic gradient is not zero"
@@ -432,7 +467,7 @@ def _diagnose(analytic_full, x, indices, analytic, numeric):
     close = 1e-5
     # analytic = c * numeric for a constant c
     c = float(np.dot(analytic, numeric) / np.dot(numeric, numeric))
-    if c != 0 and rel_error(analytic, c * numeric) < close:
+    if abs(c - 1) > 1e-2 and rel_error(analytic, c * numeric) < close:
         if abs(c + 1) < close:
             return "analytic = -numeric: the gradient has the wrong sign"
         return (f"analytic = {c:.4g} x numeric: a constant factor is wrong "
@@ -450,7 +485,29 @@ def _diagnose(analytic_full, x, indices, analytic, numeric):
         if k != 0 and rel_error(diff, k * values) < 1e-4:
             return (f"numeric - analytic = {k:.4g} x the parameter: the regularization "
                     f"term's gradient is missing or has the wrong factor")
+    if explained:
+        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
+                f"explained by kinks (marked kink?) or rounding; the others are not")
     return None
+
+
+def _count(n, one, many):
+    return f"{int(n)} {one if n == 1 else many}"
+
+
+def _looks_like_kink(analytic, forward, backward, numeric):
+    """Entries whose error is explained by a non-differentiable point within h.
+
+    At a kink crossed on one side, the centred difference is the mean of the two one-sided
+    differences and the analytic gradient equals the other side's, so |a - n| is half
+    |forward - backward| and a sits on one side. At a smooth point forward - backward = h f''
+    while a - n = O(h^2), so the ratio is tiny.
+    """
+    jump = np.abs(forward - backward)
+    err = np.abs(analytic - numeric)
+    side = np.minimum(np.abs(analytic - forward), np.abs(analytic - backward))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (jump > 0) & (np.abs(err / jump - 0.5) < 0.2) & (side < 0.2 * jump)
 
 
 # ---------------------------------------------------------------------------
@@ -473,13 +530,24 @@ def _check_num_checks(num_checks):
         raise ValueError(f"num_checks must be None (all entries) or a positive int, got {num_checks!r}")
 
 
-def _run(names, arrays, analytic, numeric_at, h, threshold, atol, num_checks, seed):
-    """Check each named array; numeric_at(name, x, ix) -> numerical derivative at one entry."""
+def _run(names, arrays, analytic, evaluate, project, magnitude, opts):
+    """Check each named array by centred differences.
+
+    Inputs:
+    - names: the keys of arrays to check; arrays: {name: float array perturbed in place}
+    - analytic: {name: gradient}
+    - evaluate: () -> value of the function (a float, or a layer's output array)
+    - project: (value a, value b) -> float, the directional change (a - b) as a scalar
+    - magnitude: value -> float, the size of the function's value (for the rounding estimate)
+    - opts: dict of h, threshold, atol, num_checks, seed, ignore_kinks
+    """
+    h, num_checks = opts["h"], opts["num_checks"]
     _check_num_checks(num_checks)
     if not h > 0:
         raise ValueError(f"h must be positive, got {h!r}")
-    rng = np.random.default_rng(seed)
-    report = GradCheckReport(threshold=threshold, h=h)
+    rng = np.random.default_rng(opts["seed"])
+    report = GradCheckReport(threshold=opts["threshold"], h=h)
+    base = None
     for name in names:
         x = arrays[name]
         _require_perturbable(x, f"parameter {name!r}")
@@ -489,22 +557,32 @@ def _run(names, arrays, analytic, numeric_at, h, threshold, atol, num_checks, se
         if grad.shape != x.shape:
             raise ValueError(f"analytic gradient of {name!r} has shape {grad.shape}, "
                              f"expected the parameter's shape {x.shape}")
+        if base is None:
+            base = evaluate()
+            noise = np.finfo(np.float64).eps * magnitude(base) / h
         indices = _entries(x.shape, num_checks, rng)
-        numeric = np.array([numeric_at(name, x, tuple(ix)) for ix in indices], dtype=np.float64)
+        diffs = np.zeros((len(indices), 3))
+        for k, ix in enumerate(indices):
+            plus, minus = _perturbed(x, tuple(ix), h, evaluate)
+            diffs[k] = project(plus, minus), project(plus, base), project(base, minus)
+        numeric = diffs[:, 0] / (2 * h)
+        forward, backward = diffs[:, 1] / h, diffs[:, 2] / h
         values = grad[tuple(indices.T)] if len(indices) else np.zeros(0)
         errors = _elementwise_rel_error(values, numeric)
-        if atol > 0:
-            errors = np.where(np.abs(values - numeric) <= atol, 0.0, errors)
+        if opts["atol"] > 0:
+            errors = np.where(np.abs(values - numeric) <= opts["atol"], 0.0, errors)
+        kinks = _looks_like_kink(values, forward, backward, numeric) & (errors > opts["threshold"])
         check = ParamCheck(name=name, shape=tuple(x.shape), indices=indices, analytic=values,
-                           numeric=numeric, rel_errors=errors, threshold=threshold)
+                           numeric=numeric, rel_errors=errors, kinks=kinks, noise=float(noise),
+                           threshold=opts["threshold"], ignore_kinks=opts["ignore_kinks"])
         if not check.passed and len(indices):
-            check.hint = _diagnose(grad, np.asarray(x, dtype=np.float64), indices, values, numeric)
+            check.hint = _diagnose(check, grad, np.asarray(x, dtype=np.float64))
         report.params[name] = check
     return report
 
 
 def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None, seed=0,
-                    atol=0.0):
+                    atol=0.0, ignore_kinks=False):
     """Compare analytic gradients of a scalar function with centred differences; return a report.
 
     Inputs:
@@ -522,6 +600,9 @@ def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None
     - seed: int or numpy Generator choosing the random entries
     - atol: entries with |analytic - numeric| <= atol count as exact (for gradients that are
       zero in exact arithmetic, where the relative error of rounding noise means nothing)
+    - ignore_kinks: do not count entries that look like kinks (a ReLU or max switching within
+      h: the one-sided differences disagree and the analytic gradient matches one side);
+      they are still listed in the report
 
     Returns:
     - GradCheckReport (``.passed``, ``.max_rel_error``, ``str(report)``, ``.raise_if_failed()``)
@@ -529,21 +610,21 @@ def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None
     if isinstance(params, np.ndarray):
         x = params
         return check_gradients(lambda: f(x), {"x": x}, {"x": analytic}, h=h,
-                               threshold=threshold, num_checks=num_checks, seed=seed, atol=atol)
+                               threshold=threshold, num_checks=num_checks, seed=seed, atol=atol,
+                               ignore_kinks=ignore_kinks)
     if not isinstance(params, Mapping):
         raise ValueError(f"params must be a dict of arrays or an array, got {type(params).__name__}")
     if not isinstance(analytic, Mapping):
         raise ValueError(f"analytic must be a dict of gradients like params, got {type(analytic).__name__}")
 
-    def numeric_at(name, x, ix):
-        plus, minus = _perturbed(x, ix, h, lambda: _scalar(f(), "f"))
-        return (plus - minus) / (2 * h)
-
-    return _run(list(params), params, analytic, numeric_at, h, threshold, atol, num_checks, seed)
+    opts = {"h": h, "threshold": threshold, "atol": atol, "num_checks": num_checks, "seed": seed,
+            "ignore_kinks": ignore_kinks}
+    return _run(list(params), params, analytic, lambda: _scalar(f(), "f"),
+                lambda a, b: a - b, abs, opts)
 
 
 def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7,
-                         num_checks=None, seed=0, atol=0.0):
+                         num_checks=None, seed=0, atol=0.0, ignore_kinks=False):
     """Check a layer's backward pass: numerical gradient of sum(forward(**inputs) * dout).
 
     The inputs are copied before being perturbed, so the caller's arrays are never changed.
@@ -553,7 +634,7 @@ def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7
     - inputs: {argument name: value}; arrays and other arguments (e.g. conv_param)
     - dout: upstream gradient, the shape of out
     - analytic: {argument name: gradient}; only these inputs are checked
-    - h, threshold, num_checks, seed, atol: as in check_gradients
+    - h, threshold, num_checks, seed, atol, ignore_kinks: as in check_gradients
 
     Returns:
     - GradCheckReport with one entry per key of analytic
@@ -571,8 +652,9 @@ def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7
     if out_shape != dout.shape:
         raise ValueError(f"dout has shape {dout.shape} but forward returned shape {out_shape}")
 
-    def numeric_at(name, x, ix):
-        plus, minus = _perturbed(x, ix, h, lambda: _output_array(forward(**args), "forward"))
-        return float(np.sum((plus - minus) * dout) / (2 * h))
-
-    return _run(list(analytic), args, analytic, numeric_at, h, threshold, atol, num_checks, seed)
+    opts = {"h": h, "threshold": threshold, "atol": atol, "num_checks": num_checks, "seed": seed,
+            "ignore_kinks": ignore_kinks}
+    return _run(list(analytic), args, analytic,
+                lambda: _output_array(forward(**args), "forward"),
+                lambda a, b: float(np.sum((a - b) * dout)),
+                lambda out: float(np.sum(np.abs(out * dout))), opts)

@@ -515,7 +515,7 @@ def test_report_text_lists_parameters_and_worst_entries():
                            {"W": dW, "b": db})
     text = str(good)
     assert text.startswith("gradient check passed")
-    assert re.search(r"^W\s+\(5, 5\)\s+25/25\s+\S+e-\d\d\s+\S+\s+ok$", text, re.M)
+    assert re.search(r"^W\s+\(5, 5\)\s+25/25\s+\S+e-\d\d\s+\S+\s+0\s+ok$", text, re.M)
     bad_dW = dW.copy()
     bad_dW[3, 1] = 10.0
     bad = check_gradients(lambda: softmax_affine(X, y, W, b, 0.0)[0], {"W": W, "b": b},
@@ -529,3 +529,69 @@ def test_report_text_lists_parameters_and_worst_entries():
     assert float(row.group(1)) == 10.0
     assert float(row.group(2)) == pytest.approx(dW[3, 1], rel=1e-6)
     assert "worst entries" in text
+
+
+# ---------------------------------------------------------------------------
+# Kinks and rounding: failures that are not bugs are told apart
+# ---------------------------------------------------------------------------
+
+
+def test_kink_within_h_is_flagged_and_can_be_ignored():
+    x = np.array([0.7, 3e-6, -0.4, -2e-6, 1.3])  # two entries within h = 1e-5 of the ReLU kink
+    grad = (x > 0).astype(float)
+    report = check_gradients(lambda v: np.sum(np.maximum(v, 0)), x, grad)
+    p = report["x"]
+    assert not report.passed
+    assert np.array_equal(p.kinks, [False, True, False, True, False])
+    assert p.numeric[1] == pytest.approx((1e-5 + 3e-6) / 2e-5, rel=1e-6)
+    assert p.hint.startswith("kinks at 2 failing entries")
+    assert "kink?" in str(report)
+    ignored = check_gradients(lambda v: np.sum(np.maximum(v, 0)), x, grad, ignore_kinks=True)
+    assert ignored.passed and ignored["x"].num_kinks == 2
+    assert "2 (ignored)" in str(ignored)
+    # a wrong gradient at a kink-free entry is still caught with ignore_kinks
+    bad = grad.copy()
+    bad[0] = 0.5
+    assert not check_gradients(lambda v: np.sum(np.maximum(v, 0)), x, bad, ignore_kinks=True).passed
+
+
+def test_layer_kinks_through_max_pool_like_layer():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 4))
+    x[1, 0], x[1, 2] = 5.0, 5.0 + 4e-6  # two candidates for the row max within h
+
+    def row_max(x):
+        return x.max(axis=1)
+
+    dout = rng.standard_normal(3)
+    dx = np.zeros_like(x)
+    dx[np.arange(3), x.argmax(axis=1)] = dout
+    report = check_layer_gradient(row_max, {"x": x}, dout, {"x": dx})
+    assert not report.passed
+    assert {tuple(i) for i in report["x"].indices[report["x"].kinks]} == {(1, 0), (1, 2)}
+    assert check_layer_gradient(row_max, {"x": x}, dout, {"x": dx}, ignore_kinks=True).passed
+
+
+def test_mistakes_are_not_mistaken_for_kinks_or_rounding():
+    X, y, W, b = _softmax_case(0)
+    _, dW, db = softmax_affine(X, y, W, b, 0.1)
+    f = lambda: softmax_affine(X, y, W, b, 0.1)[0]  # noqa: E731
+    for wrong in (-dW, dW / 2, dW - 0.2 * W, dW + 1e-5):
+        report = check_gradients(f, {"W": W}, {"W": wrong})
+        assert not report.passed and report["W"].num_kinks == 0
+        assert "rounding" not in (report["W"].hint or "")
+
+
+def test_rounding_level_errors_are_explained():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(6)
+
+    def f():  # a huge constant swamps a tiny x-dependent term
+        return 1e4 + 1e-7 * np.sum(x**2)
+
+    report = check_gradients(f, {"x": x}, {"x": 2e-7 * x})
+    assert not report.passed
+    noise = report["x"].noise
+    assert noise == pytest.approx(np.finfo(float).eps * 1e4 / 1e-5, rel=1e-6)
+    assert report["x"].hint.startswith("rounding at")
+    assert check_gradients(f, {"x": x}, {"x": 2e-7 * x}, atol=100 * noise).passed
