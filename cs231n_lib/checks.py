@@ -373,7 +373,7 @@ def _report_result(name, report, tol, hint):
 
 
 def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=None, seed=0,
-                   hint=None, atol=0.0):
+                   hint=None, atol=0.0, ignore_kinks=False):
     """Check analytic gradients against centred differences (see gradient_check.check_gradients).
 
     Inputs:
@@ -388,10 +388,14 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
     - seed: chooses the random entries
     - hint: printed after a failure message
     - atol: entries with |analytic - numeric| <= atol count as exact
+    - ignore_kinks: do not count entries where a ReLU or max switches within h
 
     Returns:
     - GradCheckReport
     """
+    if not isinstance(x_or_params, np.ndarray | Mapping):
+        raise ValueError(f"x_or_params must be a numpy array or a dict of arrays, "
+                         f"got {_describe(x_or_params)}")
     if isinstance(x_or_params, np.ndarray):
         _check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
                         lambda key: "the analytic gradient")
@@ -400,12 +404,13 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
         shapes = {k: np.shape(v) for k, v in x_or_params.items()}
         _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
     report = _gc.check_gradients(f, x_or_params, analytic, h=h, threshold=tol,
-                                 num_checks=num_checks, seed=seed, atol=atol)
+                                 num_checks=num_checks, seed=seed, atol=atol,
+                                 ignore_kinks=ignore_kinks)
     return _report_result(name, report, tol, hint)
 
 
 def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5,
-                         num_checks=None, seed=0, hint=None, atol=0.0):
+                         num_checks=None, seed=0, hint=None, atol=0.0, ignore_kinks=False):
     """Check a layer's backward pass against centred differences of sum(forward(**inputs) * dout).
 
     Inputs:
@@ -414,15 +419,18 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
     - inputs: {argument name: value} (copied, never modified)
     - dout: upstream gradient of out's shape
     - analytic: {argument name: the learner's gradient}, e.g. {"x": dx, "w": dw, "b": db}
-    - tol, h, num_checks, seed, hint, atol: as in check_gradient
+    - tol, h, num_checks, seed, hint, atol, ignore_kinks: as in check_gradient
 
     Returns:
     - GradCheckReport
     """
     if not isinstance(analytic, Mapping):
         raise ValueError(f"analytic must be a dict {{input name: gradient}}, got {_describe(analytic)}")
+    if not isinstance(inputs, Mapping):
+        raise ValueError(f"inputs must be a dict of forward's arguments, got {_describe(inputs)}")
     shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
     _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
     report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
-                                      num_checks=num_checks, seed=seed, atol=atol)
+                                      num_checks=num_checks, seed=seed, atol=atol,
+                                      ignore_kinks=ignore_kinks)
     return _report_result(name, report, tol, hint)

@@ -252,3 +252,29 @@ def test_check_layer_gradient(capsys):
         check_layer_gradient, "a", forward, {"x": x, "w": w, "b": b}, dout, {**grads, "w": None})
     assert "dx: shape mismatch" in _fails(
         check_layer_gradient, "a", forward, {"x": x, "w": w, "b": b}, dout, {**grads, "x": x[:2]})
+
+
+def test_gradient_checks_pass_ignore_kinks_through(capsys):
+    x = np.array([[0.5, 2e-6, -1.0], [-3e-6, 1.5, 0.2]])  # two entries within h of the kink
+    dout = np.arange(1.0, 7.0).reshape(2, 3)
+    dx = dout * (x > 0)
+
+    def relu_forward(x):
+        return np.maximum(x, 0), x
+
+    msg = _fails(check_layer_gradient, "relu_backward", relu_forward, {"x": x}, dout, {"x": dx})
+    assert "kinks at 2 failing entries" in msg
+    report = check_layer_gradient("relu_backward", relu_forward, {"x": x}, dout, {"x": dx},
+                                  ignore_kinks=True)
+    assert report["x"].num_kinks == 2
+    _one_pass_line(capsys, "relu_backward")
+    report = check_gradient("relu sum", lambda v: np.sum(np.maximum(v, 0)), x, (x > 0) * 1.0,
+                            ignore_kinks=True)
+    assert report.passed
+
+
+def test_gradient_checks_reject_bad_arguments():
+    with pytest.raises(ValueError, match="x_or_params must be a numpy array or a dict"):
+        check_gradient("g", lambda v: 0.0, [1.0, 2.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="inputs must be a dict"):
+        check_layer_gradient("g", lambda x: x, [np.ones(2)], np.ones(2), {"x": np.ones(2)})
