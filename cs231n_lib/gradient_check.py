@@ -17,8 +17,10 @@ The report-returning checkers:
 
 Both return a ``GradCheckReport``: per-parameter maximum relative error, the worst entries
 (index, analytic and numerical values side by side), pass or fail against a threshold and,
-when a failure has a recognisable shape (wrong sign, a constant factor, a transposed matrix,
-a missing regularization term), a hint. ``str(report)`` is a table;
+when a failure has a recognisable shape, a hint: a wrong sign, a constant factor, a
+transposed matrix, a missing regularization term -- or no bug at all: a kink (a ReLU or max
+switching within h, seen as one-sided differences that disagree; ``ignore_kinks=True`` skips
+them) or errors at the level of floating-point rounding. ``str(report)`` is a table;
 ``report.raise_if_failed()`` raises ``GradientCheckError``.
 
 Centred differences perturb the arrays in place (that is how a closure such as
@@ -384,7 +386,7 @@ class GradCheckReport:
         per = ", ".join(f"{n} {p.max_rel_error:.1e}" for n, p in self.params.items())
         checked = sum(p.num_checked for p in self.params.values())
         return (f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} "
-                f"(threshold {self.threshold:.3g}; {per}; {checked} entries checked)")
+                f"(threshold {self.threshold:.3g}; {per}; {_count(checked, 'entry', 'entries')} checked)")
 
     def __str__(self):
         lines = [self.summary(), ""]
@@ -474,11 +476,11 @@ def _diagnose(check, analytic_full, x):
                 f"(a missing 2, 1/N or reg?)")
     # a transposed matrix gradient: analytic.T matches
     if analytic_full.ndim == 2 and analytic_full.shape[0] == analytic_full.shape[1]:
-        transposed = analytic_full.T[tuple(indices.T)]
+        transposed = _gather(analytic_full.T, indices)
         if rel_error(transposed, numeric) < close:
             return "analytic.T matches the numerical gradient: the gradient is transposed"
     # the difference is proportional to the parameter itself: a regularization term
-    values = x[tuple(indices.T)]
+    values = _gather(x, indices)
     diff = numeric - analytic
     if np.dot(values, values) > 0:
         k = float(np.dot(diff, values) / np.dot(values, values))
@@ -522,7 +524,17 @@ def _entries(shape, num_checks, rng):
         flat = np.arange(size)
     else:
         flat = np.sort(rng.choice(size, size=num_checks, replace=False))
-    return np.stack(np.unravel_index(flat, shape), axis=1).reshape(len(flat), len(shape))
+    if len(shape) == 0:
+        return np.zeros((len(flat), 0), dtype=np.int64)
+    return np.stack(np.unravel_index(flat, shape), axis=1)
+
+
+def _gather(arr, indices):
+    """arr's entries at indices (K, ndim) as a float64 array (K,); works for 0-d arrays too."""
+    if len(indices) == 0:
+        return np.zeros(0)
+    return np.asarray(arr[tuple(indices.T)] if arr.ndim else np.full(len(indices), arr[()]),
+                      dtype=np.float64)
 
 
 def _check_num_checks(num_checks):
@@ -567,7 +579,7 @@ def _run(names, arrays, analytic, evaluate, project, magnitude, opts):
             diffs[k] = project(plus, minus), project(plus, base), project(base, minus)
         numeric = diffs[:, 0] / (2 * h)
         forward, backward = diffs[:, 1] / h, diffs[:, 2] / h
-        values = grad[tuple(indices.T)] if len(indices) else np.zeros(0)
+        values = _gather(grad, indices)
         errors = _elementwise_rel_error(values, numeric)
         if opts["atol"] > 0:
             errors = np.where(np.abs(values - numeric) <= opts["atol"], 0.0, errors)

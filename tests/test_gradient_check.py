@@ -595,3 +595,20 @@ def test_rounding_level_errors_are_explained():
     assert noise == pytest.approx(np.finfo(float).eps * 1e4 / 1e-5, rel=1e-6)
     assert report["x"].hint.startswith("rounding at")
     assert check_gradients(f, {"x": x}, {"x": 2e-7 * x}, atol=100 * noise).passed
+
+
+def test_scalar_and_empty_parameters():
+    x = np.linspace(-1, 1, 5)
+    alpha = np.array(0.5)  # a 0-d parameter, e.g. a shared leaky-ReLU slope
+
+    def f():
+        return float(np.sum(np.where(x > 0, x, alpha * x)))
+
+    d_alpha = np.array(np.sum(np.minimum(x, 0)))
+    report = check_gradients(f, {"alpha": alpha}, {"alpha": d_alpha})
+    assert report.passed and report["alpha"].num_checked == 1
+    assert "1 entry checked" in report.summary()
+    report = check_gradients(f, {"alpha": alpha}, {"alpha": -d_alpha})
+    assert "wrong sign" in report["alpha"].hint
+    empty = np.zeros((0, 3))
+    assert check_gradients(lambda: 0.0, {"z": empty}, {"z": empty}).passed
