@@ -463,7 +463,8 @@ def _diagnose(check, analytic_full, x):
         return "; ".join(explained)
     scale = np.max(np.abs(numeric))
     if scale == 0:
-        return "the loss does not change with this parameter, but the analytic gradient is not zero"
+        return ("the loss does not change with this parameter, but the analytic gradient is not "
+                "zero (does f read these very arrays? pass the dict the loss uses, e.g. model.params)")
     if np.max(np.abs(analytic)) == 0:
         return "the analytic gradient is all zeros at the checked entries (never filled in?)"
     close = 1e-5
