@@ -328,9 +328,9 @@ def merge(course: Course, result: dict) -> None:
     The autograded cells get the verification's points as auto_score; written answers keep
     any manual score and are flagged needs_manual_grade until the instructor grades them.
     """
-    from nbgrader.api import Gradebook, MissingEntry
-
     import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
 
     aid, student = result["assignment"], result["student"]
     with warnings.catch_warnings(), Gradebook(course.db_url) as gb:

@@ -46,8 +46,8 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     course = course or Course()
     ids = ids or course.assignment_ids()
     if not ids:
-        log(f"no assignments in {course.root / 'source'} yet")
-        return 1
+        log(f"no assignments in {course.root / 'source'} yet: nothing to demonstrate")
+        return 0
     log(f"== release: {', '.join(ids)}")
     release(course, ids, log=log)
     root = (out_root or REPO_DIR / "demo") / "grading"
