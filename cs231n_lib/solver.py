@@ -334,6 +334,8 @@ class Solver:
 
         The Solver must be built with the same model architecture, data size and
         batch_size as the one that wrote the checkpoint (num_epochs may be larger).
+        Model state outside ``params`` and ``bn_params`` (e.g. a dropout "rng" the caller
+        put in ``dropout_param``) is not saved; seeded dropout needs nothing saved.
 
         Inputs:
         - path: a file written by the Solver ({checkpoint_name}_epoch_{epoch}.npz)
