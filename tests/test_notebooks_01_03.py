@@ -283,3 +283,20 @@ def softmax_loss_vectorized(W, X, y, reg):
 def test_spec_catches_mistake(aid, exercise, gid, why, wrong):
     failures = [m for m in _failures(aid, gid, _namespace(aid, (exercise, wrong))) if m]
     assert failures, f"{gid} does not catch: {why}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_blank_release_stops_only_in_test_cells(aid, tmp_path):
+    """A learner who has written nothing yet still gets every plot: given cells fall back to the
+    library's reference, so only the autograded test cells raise (NotImplementedError)."""
+    import nbclient
+
+    nb = _released(aid)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [(nbgrader_meta(c).get("grade_id") or c.source.splitlines()[0], o.ename)
+              for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert errors and all(gid.startswith("test_") and ename == "NotImplementedError"
+                          for gid, ename in errors), errors
