@@ -1,0 +1,158 @@
+"""Verification spec of 04_two_layer_net (see docs/authoring.md): one Check per autograded test cell.
+
+Expected answers come from the library's reference layers (cs231n_lib.layers) and its
+TwoLayerNet. Cases: seeded random shapes, one example (N = 1), image-shaped inputs that must be
+flattened, a single output unit, ReLU inputs exactly at 0 (gradient 0 there), classes absent from
+the batch, equal scores, scores in the thousands (a softmax must not overflow), SVM margins
+exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
+"""
+
+import numpy as np
+
+from cs231n_lib.classifiers.fc_net import TwoLayerNet
+from cs231n_lib.grader.verify import Check, allclose
+from cs231n_lib.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    svm_loss,
+)
+
+LAYERS = "cs231n_lib.layers"
+
+
+def _affine_cases(rng):
+    cases = []
+    for shape, M in [((1, 1), 1), ((1, 5), 3), ((4, 6), 1), ((10, 2, 3), 7), ((3, 4, 5, 6), 10),
+                     ((2, 32, 32, 3), 5), ((50, 20), 100)]:
+        D = int(np.prod(shape[1:]))
+        cases.append({"x": rng.standard_normal(shape), "w": rng.standard_normal((D, M)),
+                      "b": rng.standard_normal(M), "dout": rng.standard_normal((shape[0], M))})
+    return cases
+
+
+def _affine_forward(case):
+    return affine_forward(case["x"], case["w"], case["b"])[0]
+
+
+def _affine_backward(case):
+    return affine_backward(case["dout"], (case["x"], case["w"], case["b"]))
+
+
+def _relu_cases(rng):
+    cases = []
+    for shape in [(1,), (7,), (3, 4), (2, 3, 4, 5), (10, 3, 8, 8)]:
+        x = rng.standard_normal(shape)
+        x.flat[:: 3] = 0.0           # exact zeros: forward 0, gradient 0
+        cases.append({"x": x, "dout": rng.standard_normal(shape)})
+    cases.append({"x": -np.abs(rng.standard_normal((4, 5))), "dout": rng.standard_normal((4, 5))})
+    return cases
+
+
+def _relu(case):
+    x = case["x"]
+    return (relu_forward(x)[0], relu_backward(case["dout"], x))
+
+
+def _loss_cases(rng):
+    cases = []
+    for N, C in [(1, 2), (1, 10), (5, 3), (40, 10), (200, 10), (17, 100)]:
+        cases.append({"x": 3.0 * rng.standard_normal((N, C)), "y": rng.integers(0, C, size=N)})
+    cases.append({"x": rng.standard_normal((12, 6)), "y": rng.choice(np.array([1, 4]), size=12)})
+    cases.append({"x": np.zeros((6, 10)), "y": rng.integers(0, 10, size=6)})
+    cases.append({"x": 1000.0 + 5.0 * rng.standard_normal((8, 5)), "y": rng.integers(0, 5, size=8)})
+    cases.append({"x": -3000.0 + 5.0 * rng.standard_normal((3, 4)), "y": rng.integers(0, 4, size=3)})
+    # Margins exactly 0 (score j = score y - 1): max(0, 0) = 0 contributes no gradient.
+    x = np.tile(np.array([[2.0, 1.0, 1.0, 3.5]]), (4, 1))
+    cases.append({"x": x, "y": np.zeros(4, dtype=np.int64)})
+    return cases
+
+
+def _softmax(case):
+    loss, dx = softmax_loss(case["x"], case["y"])
+    return (float(loss), dx)
+
+
+def _svm(case):
+    loss, dx = svm_loss(case["x"], case["y"])
+    return (float(loss), dx)
+
+
+def _net_cases(rng):
+    cases = []
+    for N, D, H, C, reg, with_y in [(1, 4, 3, 2, 0.0, True), (1, 4, 3, 2, 0.0, False),
+                                    (20, 30, 12, 10, 0.25, True), (7, 15, 10, 10, 0.0, False),
+                                    (5, 3072, 20, 10, 1e-3, True), (50, 40, 60, 3, 3.0, True)]:
+        params = {"W1": rng.standard_normal((D, H)) / np.sqrt(D), "b1": 0.1 * rng.standard_normal(H),
+                  "W2": rng.standard_normal((H, C)) / np.sqrt(H), "b2": 0.1 * rng.standard_normal(C)}
+        X = rng.standard_normal((N, D)) if D != 3072 else rng.standard_normal((N, 32, 32, 3))
+        y = rng.integers(0, C, size=N) if with_y else None     # None: scores only
+        cases.append({"params": params, "X": X, "y": y, "reg": reg})
+    return cases
+
+
+def _net(case):
+    params = case["params"]
+    D, H = params["W1"].shape
+    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=params["W2"].shape[1],
+                        reg=case["reg"], seed=0)
+    model.params = {k: v.copy() for k, v in params.items()}
+    if case["y"] is None:
+        return model.loss(case["X"])
+    loss, grads = model.loss(case["X"], case["y"])
+    return (float(loss), grads)
+
+
+CHECKS = {
+    "test_affine_forward": Check(
+        call="affine_forward(x, w, b)[0]",
+        cases=_affine_cases,
+        expected=_affine_forward,
+        compare=allclose(rtol=1e-7, atol=1e-9),
+        forbidden=(f"{LAYERS}.affine_forward",),
+    ),
+    "test_affine_backward": Check(
+        call="affine_backward(dout, (x, w, b))",
+        cases=_affine_cases,
+        expected=_affine_backward,
+        compare=allclose(rtol=1e-7, atol=1e-9),
+        forbidden=(f"{LAYERS}.affine_backward",),
+    ),
+    "test_relu": Check(
+        call="(relu_forward(x)[0], relu_backward(dout, x))",
+        cases=_relu_cases,
+        expected=_relu,
+        compare=allclose(rtol=1e-12, atol=0.0),
+        forbidden=(f"{LAYERS}.relu_forward", f"{LAYERS}.relu_backward"),
+    ),
+    "test_softmax_loss": Check(
+        call="softmax_loss(x, y)",
+        cases=_loss_cases,
+        expected=_softmax,
+        compare=allclose(rtol=1e-7, atol=1e-10),
+        forbidden=(f"{LAYERS}.softmax_loss",
+                   "cs231n_lib.classifiers.softmax.softmax_loss_naive",
+                   "cs231n_lib.classifiers.softmax.softmax_loss_vectorized"),
+    ),
+    "test_svm_loss": Check(
+        call="svm_loss(x, y)",
+        cases=_loss_cases,
+        expected=_svm,
+        compare=allclose(rtol=1e-7, atol=1e-10),
+        forbidden=(f"{LAYERS}.svm_loss",
+                   "cs231n_lib.classifiers.linear_svm.svm_loss_naive",
+                   "cs231n_lib.classifiers.linear_svm.svm_loss_vectorized"),
+    ),
+    # The learner may build the network from the library's layers (the notebook says so); only
+    # the library's ready-made model loss is ruled out.
+    "test_two_layer_net": Check(
+        call="two_layer_net_loss(params, X, y, reg)",
+        cases=_net_cases,
+        expected=_net,
+        compare=allclose(rtol=1e-7, atol=1e-10),
+        forbidden=("cs231n_lib.classifiers.fc_net.TwoLayerNet.loss",),
+        timeout=60,
+    ),
+}
