@@ -1,0 +1,213 @@
+"""Notebooks 06_batchnorm_dropout and 07_optimizers: structure, teaching content, worked examples,
+and verification specs that pass the source solutions and catch the usual mistakes.
+
+The course tests (test_grader_course.py) execute the notebooks and run the sandboxed instructor
+self-check. Here the specs are evaluated in-process (fast, no sandbox, no stubs) against the
+source notebook's own exercise cells, and against mutated copies that must fail.
+"""
+
+import copy
+import re
+
+import numpy as np
+import pytest
+
+from cs231n_lib import layers
+from cs231n_lib.grader.course import Course
+from cs231n_lib.grader.nbtools import (
+    HIDDEN_RE,
+    is_autograded_test,
+    is_exercise,
+    is_manual,
+    is_setup,
+    nbgrader_meta,
+    read_notebook,
+)
+from cs231n_lib.grader.verify import case_seed, load_spec
+
+COURSE = Course()
+IDS = [aid for aid in ("06_batchnorm_dropout", "07_optimizers") if COURSE.source_notebook(aid).exists()]
+
+# Ideas from the course notes each released notebook must teach (regexes on its markdown).
+TEACHING = {
+    "06_batchnorm_dropout": [
+        r"zero-centring", r"per-channel mean", r"mean image", r"PCA", r"whiten", r"rarely used",
+        r"symmetry", r"\\mathcal\{N\}\(0, 0\.01\^2\)", r"saturat", r"Xavier", r"\bHe\b",
+        r"running\s+averages", r"before the non-linearity", r"recover|undoing the normalisation",
+        r"[Ll]ayer normalisation", r"inverted dropout", r"ensemble", r"probability of \*\*keeping\*\*",
+        r"logspace\(-4, 0, 20\)", r"500 examples",
+    ],
+    "07_optimizers": [
+        r"ill-conditioned", r"saddle point", r"high dimension", r"noisy", r"friction", r"0\.99",
+        r"look-ahead", r"change of variables", r"AdaGrad", r"RMSProp", r"bias correction",
+        r"beta_1 = 0\.9", r"0\.999", r"5 \\times 10\^\{-4\}", r"[Ss]tep decay", r"[Ee]xponential decay",
+        r"1/t", r"Newton", r"L-BFGS", r"quasi-Newton", r"10\^\{-3\}", r"10\^\{-2\}",
+    ],
+}
+
+
+def _source(aid):
+    return read_notebook(COURSE.source_notebook(aid))
+
+
+def _namespace(aid, replace=None):
+    """The verify-setup cells and the exercise cells of the source, executed in one namespace.
+
+    replace: optional {grade_id: new source} applied to exercise cells first.
+    """
+    ns = {}
+    for cell in _source(aid).cells:
+        if is_setup(cell):
+            exec(cell.source, ns)
+        elif is_exercise(cell):
+            gid = nbgrader_meta(cell)["grade_id"]
+            exec((replace or {}).get(gid, cell.source), ns)
+    return ns
+
+
+def _exercise(aid, gid):
+    return next(c.source for c in _source(aid).cells if nbgrader_meta(c).get("grade_id") == gid)
+
+
+def _failures(aid, gid, ns):
+    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass)."""
+    check = load_spec(COURSE.spec(aid))[gid]
+    messages = []
+    for case in check.cases(np.random.default_rng(case_seed(aid, gid))):
+        expected = check.expected(dict(case))
+        try:
+            with np.errstate(all="ignore"):
+                got = eval(check.call, ns, copy.deepcopy(case))  # the grader sends copies too
+        except Exception as exc:  # a wrong solution may raise: that is a failure
+            messages.append(repr(exc))
+            continue
+        message = check.compare(case, got, expected)
+        if message:
+            messages.append(message)
+    return messages
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_structure(aid):
+    nb = _source(aid)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    kinds, ids = [], [c.get("id") for c in nb.cells]
+    assert len(ids) == len(set(ids))
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "outputs must be stripped"
+        if meta:
+            assert meta["schema_version"] == 3 and meta["grade_id"]
+        if is_setup(cell):
+            assert meta.get("locked") and "get_cifar10_data(" not in cell.source
+        if is_exercise(cell):
+            kinds.append("exercise")
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+        elif is_autograded_test(cell):
+            kinds.append("test")
+            assert HIDDEN_RE.search(cell.source), f"{meta['grade_id']} has no hidden tests"
+            assert re.search(r"\bcheck_\w+\(", HIDDEN_RE.sub("", cell.source))
+            assert meta["points"] > 0
+        elif is_manual(cell):
+            assert "**Mark scheme:**" in cell.source and meta["points"] > 0
+    joined = " ".join(kinds)
+    assert "exercise exercise" not in joined and "test test" not in joined and joined.endswith("test")
+    spec = load_spec(COURSE.spec(aid))
+    tests = [nbgrader_meta(c)["grade_id"] for c in nb.cells if is_autograded_test(c)]
+    assert sorted(spec) == sorted(tests)
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_release_teaches_the_course_notes(aid):
+    released = COURSE.released(aid)
+    if not released.exists():
+        pytest.skip("not released yet")
+    text = "\n".join(c.source for c in read_notebook(released).cells if c.cell_type == "markdown")
+    assert [p for p in TEACHING[aid] if not re.search(p, text)] == []
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_solutions_pass_every_check(aid):
+    ns = _namespace(aid)
+    for gid in load_spec(COURSE.spec(aid)):
+        assert _failures(aid, gid, ns) == [], gid
+
+
+# ---------------------------------------------------------------------------- 06 mistakes
+
+def _mutant(aid, gid, old, new):
+    source = _exercise(aid, gid)
+    assert old in source, f"{gid}: the solution no longer contains {old!r}"
+    return {gid: source.replace(old, new)}
+
+
+MISTAKES_06 = {
+    "unbiased variance": ("test_batchnorm_forward", "ex_batchnorm_forward",
+                          "sample_var = np.mean(x_centered ** 2, axis=0)",
+                          "sample_var = np.var(x, axis=0, ddof=1) if N > 1 else np.zeros(D)"),
+    "running averages not updated": ("test_batchnorm_forward", "ex_batchnorm_forward",
+                                     "running_mean = momentum * running_mean + (1 - momentum) * sample_mean",
+                                     "pass"),
+    "momentum the wrong way round": ("test_batchnorm_forward", "ex_batchnorm_forward",
+                                     "running_var = momentum * running_var + (1 - momentum) * sample_var",
+                                     "running_var = (1 - momentum) * running_var + momentum * sample_var"),
+    "test mode uses batch statistics": ("test_batchnorm_forward", "ex_batchnorm_forward",
+                                        "x_hat = (x - running_mean) / np.sqrt(running_var + eps)",
+                                        "x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)"),
+    "graph backward misses the variance branch": ("test_batchnorm_backward", "ex_batchnorm_backward",
+                                                  "dx_centered += 2 * x_centered * dvar / N", "pass"),
+    "graph backward misses the mean branch": ("test_batchnorm_backward", "ex_batchnorm_backward",
+                                              "dx = dx_centered + dmean / N", "dx = dx_centered"),
+    "simplified backward forgets gamma": ("test_batchnorm_backward_alt", "ex_batchnorm_backward_alt",
+                                          "g = dout * gamma", "g = dout"),
+    "layer norm over the batch": ("test_layernorm_forward", "ex_layernorm_forward",
+                                  "mean = x.mean(axis=1, keepdims=True)", "mean = x.mean(axis=0, keepdims=True)"),
+    "layer norm backward over the batch": ("test_layernorm_backward", "ex_layernorm_backward",
+                                           "g.mean(axis=1, keepdims=True)", "g.mean(axis=0, keepdims=True)"),
+    "vanilla dropout (no 1/p)": ("test_dropout_forward", "ex_dropout_forward",
+                                 "mask = (rng.random(x.shape) < p) / p", "mask = (rng.random(x.shape) < p) * 1.0"),
+    "p taken as the drop probability": ("test_dropout_forward", "ex_dropout_forward",
+                                        "mask = (rng.random(x.shape) < p) / p",
+                                        "mask = (rng.random(x.shape) >= p) / (1 - p)"),
+    "dropout modifies x in place": ("test_dropout_forward", "ex_dropout_forward",
+                                    "out = x * mask", "x *= mask\n        out = x"),
+    "dropout scales at test time": ("test_dropout_forward", "ex_dropout_forward",
+                                    "out = x.copy()", "out = x * p"),
+    "dropout backward ignores the mask": ("test_dropout_backward", "ex_dropout_backward",
+                                          "dx = dout * mask", "dx = dout.copy()"),
+    "network without regularisation": ("test_fc_net_loss", "ex_fc_net_loss",
+                                       "loss += 0.5 * reg * np.sum(W * W)", "pass"),
+    "network regularises without the 1/2": ("test_fc_net_loss", "ex_fc_net_loss",
+                                            "loss += 0.5 * reg * np.sum(W * W)", "loss += reg * np.sum(W * W)"),
+    "network uses one dropout seed for all layers": ("test_fc_net_loss", "ex_fc_net_loss",
+                                                     'layer_param["seed"] = (layer_param["seed"], i)', "pass"),
+    "network forgets dropout in the backward pass": ("test_fc_net_loss", "ex_fc_net_loss",
+                                                     "dout = dropout_backward(dout, drop_cache)", "pass"),
+}
+
+
+@pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
+@pytest.mark.parametrize("mistake", sorted(MISTAKES_06))
+def test_06_spec_catches(mistake):
+    check_id, gid, old, new = MISTAKES_06[mistake]
+    aid = "06_batchnorm_dropout"
+    ns = _namespace(aid, _mutant(aid, gid, old, new))
+    assert _failures(aid, check_id, ns), f"{check_id} does not catch: {mistake}"
+
+
+@pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
+def test_06_worked_examples():
+    # Batch norm on x = [[1, 2], [3, 6], [5, 10]] with gamma (1, 2), beta (0, -1).
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    bn_param = {"mode": "train"}
+    out, _ = layers.batchnorm_forward(x, np.array([1.0, 2.0]), np.array([0.0, -1.0]), bn_param)
+    np.testing.assert_allclose(out, [[-1.22, -3.45], [0.0, -1.0], [1.22, 1.45]], atol=5e-3)
+    np.testing.assert_allclose(bn_param["running_mean"], [0.3, 0.6], rtol=1e-12)
+    # Layer norm: both rows of [[1, 2, 3], [10, 20, 30]] become (-1.22, 0, 1.22).
+    out, _ = layers.layernorm_forward(np.array([[1.0, 2, 3], [10, 20, 30]]), np.ones(3), np.zeros(3), {})
+    np.testing.assert_allclose(out, [[-1.22, 0, 1.22]] * 2, atol=5e-3)
+    # Initialisation: with n = 500 and Var(w) = 1e-4 the variance shrinks by 0.05 per layer.
+    assert 500 * 1e-4 == pytest.approx(0.05) and 0.05 ** 5 == pytest.approx(3.1e-7, rel=0.01)
+    # Dropout with p = 0.5: x = (2, 4, 6, 8), mask (1, 0, 1, 0) gives (4, 0, 12, 0).
+    np.testing.assert_array_equal(np.array([2.0, 4, 6, 8]) * np.array([1, 0, 1, 0]) / 0.5, [4, 0, 12, 0])
