@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 
-from cs231n_lib import layers
+from cs231n_lib import layers, optim
 from cs231n_lib.grader.course import Course
 from cs231n_lib.grader.nbtools import (
     HIDDEN_RE,
@@ -188,15 +188,6 @@ MISTAKES_06 = {
 
 
 @pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
-@pytest.mark.parametrize("mistake", sorted(MISTAKES_06))
-def test_06_spec_catches(mistake):
-    check_id, gid, old, new = MISTAKES_06[mistake]
-    aid = "06_batchnorm_dropout"
-    ns = _namespace(aid, _mutant(aid, gid, old, new))
-    assert _failures(aid, check_id, ns), f"{check_id} does not catch: {mistake}"
-
-
-@pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
 def test_06_worked_examples():
     # Batch norm on x = [[1, 2], [3, 6], [5, 10]] with gamma (1, 2), beta (0, -1).
     x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
@@ -211,3 +202,81 @@ def test_06_worked_examples():
     assert 500 * 1e-4 == pytest.approx(0.05) and 0.05 ** 5 == pytest.approx(3.1e-7, rel=0.01)
     # Dropout with p = 0.5: x = (2, 4, 6, 8), mask (1, 0, 1, 0) gives (4, 0, 12, 0).
     np.testing.assert_array_equal(np.array([2.0, 4, 6, 8]) * np.array([1, 0, 1, 0]) / 0.5, [4, 0, 12, 0])
+
+
+# ---------------------------------------------------------------------------- 07 mistakes
+
+MISTAKES_07 = {
+    "momentum adds the gradient": ("test_sgd_momentum", "ex_sgd_momentum",
+                                   'v = config["momentum"] * v - config["learning_rate"] * dw',
+                                   'v = config["momentum"] * v + config["learning_rate"] * dw'),
+    "momentum steps before updating the velocity": ("test_sgd_momentum", "ex_sgd_momentum",
+                                                    "next_w = w + v", "next_w = w + config.get('velocity', 0 * w)"),
+    "nesterov is plain momentum": ("test_nesterov", "ex_nesterov",
+                                   'next_w = w - config["momentum"] * v_prev + (1 + config["momentum"]) * v',
+                                   "next_w = w + v"),
+    "nesterov drops the old velocity term": ("test_nesterov", "ex_nesterov",
+                                             'next_w = w - config["momentum"] * v_prev + (1 + config["momentum"]) * v',
+                                             'next_w = w + (1 + config["momentum"]) * v'),
+    "adagrad forgets the square root": ("test_adagrad", "ex_adagrad",
+                                        'dw / (np.sqrt(cache) + config["epsilon"])',
+                                        'dw / (cache + config["epsilon"])'),
+    "adagrad epsilon inside the root": ("test_adagrad", "ex_adagrad",
+                                        'dw / (np.sqrt(cache) + config["epsilon"])',
+                                        'dw / np.sqrt(cache + config["epsilon"])'),
+    "rmsprop without the (1 - decay)": ("test_rmsprop", "ex_rmsprop",
+                                        "cache = decay * cache + (1 - decay) * dw * dw",
+                                        "cache = decay * cache + dw * dw"),
+    "adam without bias correction": ("test_adam", "ex_adam",
+                                     "m_hat = m / (1 - beta1 ** t)", "m_hat = m"),
+    "adam increments t after use": ("test_adam", "ex_adam", "    t = t + 1\n", "    t = t + 0\n"),
+    "adam without the squared gradient": ("test_adam", "ex_adam",
+                                          "v = beta2 * v + (1 - beta2) * dw * dw",
+                                          "v = beta2 * v + (1 - beta2) * np.abs(dw)"),
+}
+
+
+MISTAKES = [(aid, name) for aid, table in (("06_batchnorm_dropout", MISTAKES_06), ("07_optimizers", MISTAKES_07))
+            if aid in IDS for name in sorted(table)]
+
+
+@pytest.mark.parametrize(("aid", "mistake"), MISTAKES)
+def test_spec_catches_mistake(aid, mistake):
+    check_id, gid, old, new = (MISTAKES_06 if aid.startswith("06") else MISTAKES_07)[mistake]
+    ns = _namespace(aid, _mutant(aid, gid, old, new))
+    assert _failures(aid, check_id, ns), f"{check_id} does not catch: {mistake}"
+
+
+def _public_arrays(aid, gid):
+    """{name: array} of the hard-coded `expected_*` arrays in the public part of a test cell."""
+    public = HIDDEN_RE.sub("", next(c.source for c in _source(aid).cells
+                                    if nbgrader_meta(c).get("grade_id") == gid))
+    ns = {"np": np}
+    for block in re.findall(r"^(expected_\w+ = np\.array\(\[.*?\]\))$", public, flags=re.M | re.S):
+        exec(block, ns)
+    return {k: v for k, v in ns.items() if k.startswith("expected_")}
+
+
+@pytest.mark.skipif("07_optimizers" not in IDS, reason="07 not written yet")
+def test_07_hard_coded_values_match_the_library():
+    N, D = 3, 4
+    w = np.linspace(-0.5, 0.6, num=N * D).reshape(N, D)
+    dw = np.linspace(-0.8, 0.3, num=N * D).reshape(N, D)
+    runs = {
+        "test_sgd_momentum": (optim.sgd_momentum, {"velocity": np.linspace(0.2, 0.7, N * D).reshape(N, D)}, "velocity"),
+        "test_nesterov": (optim.nesterov, {"velocity": np.linspace(0.2, 0.7, N * D).reshape(N, D)}, "velocity"),
+        "test_adagrad": (optim.adagrad, {"cache": np.linspace(0.1, 0.5, N * D).reshape(N, D)}, "cache"),
+        "test_rmsprop": (optim.rmsprop, {"cache": np.linspace(0.1, 0.5, N * D).reshape(N, D)}, "cache"),
+    }
+    for gid, (rule, state, key) in runs.items():
+        arrays = _public_arrays("07_optimizers", gid)
+        next_w, config = rule(w, dw, {"learning_rate": 1e-2, **state})
+        np.testing.assert_allclose(arrays["expected_next_w"], next_w, rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(arrays[f"expected_{key}"], config[key], rtol=1e-8, atol=1e-10)
+    arrays = _public_arrays("07_optimizers", "test_adam")
+    next_w, config = optim.adam(w, dw, {"learning_rate": 1e-3, "t": 5,
+                                        "m": np.linspace(0.3, 0.8, N * D).reshape(N, D),
+                                        "v": np.linspace(0.5, 0.9, N * D).reshape(N, D)})
+    for name, value in (("next_w", next_w), ("m", config["m"]), ("v", config["v"])):
+        np.testing.assert_allclose(arrays[f"expected_{name}"], value, rtol=1e-8, atol=1e-12)
+    assert config["t"] == 6
