@@ -17,6 +17,7 @@ real subset's batches gives the very same bytes.
 
 import hashlib
 import io
+import os
 import struct
 import tarfile
 from pathlib import Path
@@ -24,6 +25,11 @@ from pathlib import Path
 import numpy as np
 
 DIRNAME = "cifar-10-batches-py"
+# The real CIFAR-10 subset in the official format, kept beside the repository (../shared/data/)
+# on development and CI machines and never committed; tests that need it skip when it is absent.
+SUBSET = Path(os.environ.get(
+    "CIFAR10_SUBSET",
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar-10-python-subset.tar.gz"))
 LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                "dog", "frog", "horse", "ship", "truck"]
 README_HTML = b'<meta HTTP-EQUIV="REFRESH" content="0; url=http://www.cs.toronto.edu/~kriz/cifar.html">\n'

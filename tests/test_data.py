@@ -11,7 +11,7 @@ import pytest
 
 from cs231n_lib import data as D
 
-SUBSET = Path("/work/shared/data/cifar-10-python-subset.tar.gz")
+SUBSET = fx.SUBSET
 N_PER_BATCH, N_TEST = 40, 50
 
 

@@ -18,7 +18,6 @@ import sys
 import tarfile
 import threading
 import time
-from pathlib import Path
 
 import cifar_fixtures as fx
 import numpy as np
@@ -29,7 +28,7 @@ from cs231n_lib.data import load_cifar10
 
 pytestmark = pytest.mark.network
 
-SUBSET = Path("/work/shared/data/cifar-10-python-subset.tar.gz")
+SUBSET = fx.SUBSET
 N_PER_BATCH, N_TEST = 20, 30
 
 
