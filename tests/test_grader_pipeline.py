@@ -157,3 +157,34 @@ def test_dask_local_cluster(tmp_path):
                             limits=LIMITS, progress=False)
     scores = {s: got for s, _, got, _ in summary.graded}
     assert scores == {"honest": 3.0, "blank": 0.0}
+
+
+def test_submit_warns_and_zips(tmp_path):
+    from cs231n_lib.grader.submit import submit
+
+    course = _course(tmp_path)
+    release(course, [AID], log=lambda *_: None)
+    logged = []
+    zipped = submit(course, AID, student="Ada Lovelace", out_dir=tmp_path / "out", log=logged.append)
+    assert zipped == tmp_path / "out" / f"ada_lovelace_{AID}.zip"
+    with zipfile.ZipFile(zipped) as zf:
+        assert zf.namelist() == [f"{AID}.ipynb"]
+        assert zf.read(f"{AID}.ipynb") == course.released(AID).read_bytes()
+    failing = [line for line in logged if line.startswith("WARNING: failing test cell")]
+    assert len(failing) == 2 and all("NotImplementedError" in line for line in failing), logged
+    assert not any("\x1b[" in line for line in logged), "terminal colour codes in the messages"
+    assert [line for line in logged if "written question" in line] == [
+        "WARNING: written question q_reshape is unanswered (still reads YOUR ANSWER HERE)"]
+
+    # The honest submission, its written answer filled in: no warnings.
+    honest = nbformat.read(CORPUS / "honest.ipynb", as_version=4)
+    for cell in honest.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "q_reshape":
+            cell.source = "To flatten each example into a row of D numbers."
+    nbformat.write(honest, str(course.released(AID)))
+    logged.clear()
+    submit(course, AID, student="ada", out_dir=tmp_path / "out", log=logged.append)
+    assert logged[0] == "All public tests pass." and not any(line.startswith("WARNING") for line in logged)
+
+    with pytest.raises(ValueError, match="ASSIGNMENT=99_nothing"):
+        submit(course, "99_nothing", student="ada", out_dir=tmp_path / "out")
