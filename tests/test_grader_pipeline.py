@@ -188,3 +188,14 @@ def test_submit_warns_and_zips(tmp_path):
 
     with pytest.raises(ValueError, match="ASSIGNMENT=99_nothing"):
         submit(course, "99_nothing", student="ada", out_dir=tmp_path / "out")
+
+
+def test_hidden_tests_never_reach_the_students_kernel(graded_corpus):
+    # peek_hidden prints the source of every cell run after its exercise cell.
+    course, _ = graded_corpus
+    hidden = ["x2 = rng.standard_normal((7, 3))", "count_labels(np.array([3, 3, 3]), 5)"]
+    executed = (course.root / "autograded" / "peek-hidden" / AID / f"{AID}.ipynb").read_text()
+    assert "SPY" in executed and "PASS count_labels" in executed   # the spy ran, later cells ran
+    assert not [h for h in hidden if h in executed]
+    text = feedback(course, [AID], student="peek-hidden", log=lambda *_: None)[0].read_text()
+    assert "SPY" in text and not [h for h in hidden if h in text]

@@ -27,7 +27,7 @@ import nbformat
 
 from cs231n_lib.grader._nbgrader_step import run_step
 from cs231n_lib.grader.course import Course, nbgrader_config
-from cs231n_lib.grader.nbtools import layout, read_notebook
+from cs231n_lib.grader.nbtools import layout, read_notebook, without_hidden_tests
 from cs231n_lib.grader.sandbox import Limits, Sandbox, SandboxUnavailable, bwrap_status
 
 STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -166,6 +166,18 @@ def content_hash(notebook: str | None, reject: str | None, chash: str) -> str:
 _TEMPLATES: dict[tuple[str, str], Path] = {}
 
 
+def _copy_kernel_source(course: Course, target: Course, aid: str) -> None:
+    """Copy the assignment's source folder into `target` with the hidden tests taken out.
+
+    nbgrader autograde puts the source's test cells back into the submission before running it
+    in the student's kernel; with this copy they come back without their hidden part, so no
+    student code (an IPython hook, `In[...]`, a later cell printing history) can see or print them.
+    """
+    shutil.copytree(course.source_notebook(aid).parent, target.source_notebook(aid).parent)
+    nbformat.write(without_hidden_tests(read_notebook(course.source_notebook(aid))),
+                   str(target.source_notebook(aid)))
+
+
 def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
     """A gradebook holding only this assignment, made once per process (nbgrader generate_assignment)."""
     key = (str(course.root), aid + chash)
@@ -175,7 +187,7 @@ def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
 
     base = Path(tempfile.mkdtemp(prefix=f"cs231n-template-{aid}-"))
     tmpl = Course(root=base / "course")
-    shutil.copytree(course.source_notebook(aid).parent, tmpl.source_notebook(aid).parent)
+    _copy_kernel_source(course, tmpl, aid)
     config = nbgrader_config(course)
     config.CourseDirectory.root = str(tmpl.root)
     config.CourseDirectory.db_url = tmpl.db_url
@@ -244,7 +256,7 @@ def grade_submission(task: dict) -> dict:
         if task.get("execute", True):
             t0 = time.monotonic()
             priv = Course(root=base / "course")
-            shutil.copytree(course.source_notebook(aid).parent, priv.source_notebook(aid).parent)
+            _copy_kernel_source(course, priv, aid)
             shutil.copy(_template_gradebook(course, aid, task.get("course_hash", "")), priv.gradebook)
             sub_dir = priv.root / "submitted" / student / aid
             sub_dir.mkdir(parents=True)

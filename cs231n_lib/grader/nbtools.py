@@ -12,6 +12,7 @@ SETUP_TAG = "verify-setup"
 SOLUTION_RE = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*$", re.M | re.S)
 HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS[^\n]*$", re.M | re.S)
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+HIDDEN_PLACEHOLDER = "# (hidden tests are not shown)"
 
 
 def nbgrader_meta(cell) -> dict:
@@ -107,3 +108,18 @@ def student_exercise_cells(student_nb, exercise_ids: list[str]) -> list[dict]:
 def blank_solutions(source: str) -> str:
     """Replace each solution region by what nbgrader puts there for the student."""
     return SOLUTION_RE.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()", source)
+
+
+def without_hidden_tests(nb):
+    """A copy of a source notebook whose hidden-test regions are replaced by a placeholder comment.
+
+    The student's kernel runs this version: hidden tests never reach code the student controls
+    (scores come from the out-of-kernel verification, not from the kernel's test cells).
+    """
+    import copy
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = HIDDEN_RE.sub(HIDDEN_PLACEHOLDER, cell.source)
+    return nb

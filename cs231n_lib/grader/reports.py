@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_lib.grader.course import Course
-from cs231n_lib.grader.nbtools import HIDDEN_RE, layout, read_notebook
+from cs231n_lib.grader.nbtools import HIDDEN_PLACEHOLDER, HIDDEN_RE, layout, read_notebook
 
 
 def graded_results(course: Course, ids: list[str], student: str | None = None) -> list[dict]:
@@ -81,7 +81,7 @@ def feedback(course: Course, ids: list[str], student: str | None = None, log=pri
             nb = nbformat.v4.new_notebook()
         for cell in nb.cells:
             if cell.cell_type == "code":
-                cell.source = HIDDEN_RE.sub("# (hidden tests are not shown)", cell.source)
+                cell.source = HIDDEN_RE.sub(HIDDEN_PLACEHOLDER, cell.source)
         nb.cells.insert(0, _summary_cell(result, _manual_scores(course, aid, who)))
         body, _ = exporter.from_notebook_node(nb)
         out = course.root / "feedback" / who / aid / f"{aid}.html"

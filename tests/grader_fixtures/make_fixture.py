@@ -159,6 +159,11 @@ CORPUS = {
                     {"test_affine": 2, "test_count": 0}, "kills the kernel with os._exit"),
     "memory_bomb": (HONEST_AFFINE, "big = np.ones((2**16, 2**16, 64))\n" + HONEST_COUNT, None,
                     {"test_affine": 2, "test_count": 0}, "allocates far more memory than allowed"),
+    "peek_hidden": (
+        HONEST_AFFINE + "def _spy(info):\n    print('SPY', info.raw_cell)\n"
+        "get_ipython().events.register('pre_run_cell', _spy)\n", HONEST_COUNT, None,
+        {"test_affine": 2, "test_count": 1},
+        "prints the source of every later cell (hidden tests included) into its outputs, for the feedback"),
     "segfault": (HONEST_AFFINE, "import ctypes\nctypes.string_at(0)\n" + HONEST_COUNT, None,
                  {"test_affine": 2, "test_count": 0}, "segfaults the kernel through ctypes"),
 }
