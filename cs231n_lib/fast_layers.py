@@ -3,12 +3,14 @@
 Same contract and results as the naive loops in ``cs231n_lib.layers`` (to rounding),
 on every stride, pad and shape those accept:
 
-- Convolution uses im2col: a strided view of the padded input lists every receptive
-  field; one contiguous copy turns it into columns of shape (N, C*HH*WW, H'*W'), and a
-  batched matrix product with the filters gives the output directly in (N, F, H', W')
-  layout. The backward pass uses the same columns for dw; the column gradients are
-  computed a block of images at a time (a buffer that stays in cache) and scattered back
-  (col2im) with one strided add per kernel offset (HH*WW adds per block).
+- Convolution uses im2col a block of images at a time: a strided view of the padded
+  input lists every receptive field; a copy turns a block of it into columns of shape
+  (B, C*HH*WW + 1, H'*W') in a buffer that stays in cache (the last row is all ones, so the
+  bias rides along in the product), and a batched matrix product with [w | b] writes the
+  output directly in (N, F, H'*W') layout. Nothing of size N*C*HH*WW*H'*W' is kept: the
+  backward pass rebuilds each block's columns for dw (and db, from the row of ones), and
+  scatters the column gradients back (col2im) with one add per kernel offset, over
+  contiguous runs of the padded image when the stride is 1.
 - Max pooling is separable: a window's maximum is the maximum over its rows of the
   row maxima. Each axis is reduced with one strided slice per window offset, and the
   index of the winning offset is kept for the backward pass. Ties go to the first
@@ -52,12 +54,43 @@ def _pad(x, pad):
     return x_pad
 
 
-# Column gradients are produced a block of images at a time in a buffer of about this size.
+# Columns are built and used a block of images at a time, in a buffer of about this size,
+# so that they are still in cache when the matrix products read them.
 _BLOCK_BYTES = 4 << 20
 
 
+def _column_buffer(N, K, P, dtype):
+    """Buffer (B, K + 1, P) for the columns of B images, its last row all ones.
+
+    B is as many images as fit in _BLOCK_BYTES (at least 1, at most N). The row of ones
+    carries the bias through the matrix product: [w | b] @ [cols; 1] = w @ cols + b.
+    """
+    block = max(1, min(N, _BLOCK_BYTES // ((K + 1) * P * dtype.itemsize)))
+    cols = np.empty((block, K + 1, P), dtype=dtype)
+    cols[:, K] = 1
+    return cols
+
+
+def _im2col(x_pad, HH, WW, stride, H_out, W_out, cols):
+    """Copy every receptive field of a block of images into the first C*HH*WW rows of cols.
+
+    Inputs:
+    - x_pad: padded inputs of shape (B, C, H + 2 * pad, W + 2 * pad)
+    - HH, WW, stride, H_out, W_out: filter size, step and output size
+    - cols: buffer of shape (B, C*HH*WW + 1, H'*W'); column (i, j) of image b gets the
+      receptive field of output position (i, j); the last row is left as it is
+
+    Returns:
+    - cols
+    """
+    B, C = x_pad.shape[:2]
+    fields = _receptive_fields(x_pad, HH, WW, stride, H_out, W_out)  # (B, C, HH, WW, H', W')
+    np.copyto(cols[:, :-1].reshape(B, C, HH, WW, H_out, W_out), fields)
+    return cols
+
+
 def conv_forward_fast(x, w, b, conv_param):
-    """Convolutional layer via im2col and a batched matrix product.
+    """Convolutional layer via im2col and a batched matrix product, a block of images at a time.
 
     Inputs:
     - x: input of shape (N, C, H, W)
@@ -68,65 +101,111 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns a tuple of:
     - out: output of shape (N, F, H', W'), H' = 1 + (H + 2 * pad - HH) // stride, likewise W';
       dtype is the common dtype of x, w and b (float32 inputs give float32)
-    - cache: (x, w, b, conv_param, x_cols) where x_cols, shape (N, C*HH*WW, H'*W'), holds
-      the receptive fields as columns
+    - cache: dict with "x_pad" (the padded input in that dtype, shape (N, C, H + 2 * pad,
+      W + 2 * pad)), "w", "conv_param", "x_shape" and "block", the number of images whose
+      columns (block, C*HH*WW + 1, H'*W') were built at a time; the backward pass rebuilds
+      the columns block by block instead of keeping all N of them
     """
     x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
     stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param, "conv_forward_fast")
     dtype = np.result_type(x, w, b)
     N = x.shape[0]
     F, C, HH, WW = w.shape
+    K, P = C * HH * WW, H_out * W_out
     x_pad = _pad(x.astype(dtype, copy=False), pad)
-    fields = _receptive_fields(x_pad, HH, WW, stride, H_out, W_out)
-    x_cols = np.ascontiguousarray(fields).reshape(N, C * HH * WW, H_out * W_out)
-    w_rows = w.astype(dtype, copy=False).reshape(F, C * HH * WW)
-    out = np.matmul(w_rows, x_cols)  # (N, F, H' * W'), one GEMM per image
-    out += b.astype(dtype, copy=False)[:, None]
-    return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param, x_cols)
+    w_b = np.empty((F, K + 1), dtype=dtype)  # [w | b]
+    w_b[:, :K] = w.reshape(F, K)
+    w_b[:, K] = b
+
+    cols = _column_buffer(N, K, P, dtype)
+    block = cols.shape[0]
+    out = np.empty((N, F, P), dtype=dtype)
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        block_cols = _im2col(x_pad[start:stop], HH, WW, stride, H_out, W_out, cols[:stop - start])
+        np.matmul(w_b, block_cols, out=out[start:stop])  # (B, F, H'*W'), one GEMM per image
+    cache = {
+        "x_pad": x_pad, "w": w, "conv_param": conv_param, "x_shape": x.shape, "block": block,
+        "path": "rows" if stride == 1 else "strided",
+    }
+    return out.reshape(N, F, H_out, W_out), cache
 
 
 def conv_backward_fast(dout, cache):
-    """Backward pass of conv_forward_fast.
+    """Backward pass of conv_forward_fast, a block of images at a time.
+
+    For each block the columns (with their row of ones) are rebuilt; dout @ cols^T gives dw
+    and, from the row of ones, db. The column gradients w^T @ dout are then added back into
+    dx (col2im), one add per kernel offset (HH*WW adds per block):
+
+    - path "rows" (stride 1): the gradients are computed on a "wide" grid of H' rows of
+      W + 2 * pad positions (dout is zero on the extra positions), so that each kernel
+      offset adds one contiguous run of the flattened padded image;
+    - path "strided" (stride > 1): each offset adds into a strided window of dx.
 
     Inputs:
     - dout: upstream gradient of shape (N, F, H', W')
-    - cache: (x, w, b, conv_param, x_cols) from conv_forward_fast
+    - cache: from conv_forward_fast
 
     Returns a tuple of:
     - dx: gradient with respect to x, shape (N, C, H, W)
     - dw: gradient with respect to w, shape (F, C, HH, WW)
     - db: gradient with respect to b, shape (F,)
     """
-    x, w, _, conv_param, x_cols = cache
+    x_pad, w, conv_param = cache["x_pad"], cache["w"], cache["conv_param"]
     stride, pad = int(conv_param["stride"]), int(conv_param["pad"])
     N, F, H_out, W_out = dout.shape
     _, C, HH, WW = w.shape
-    H, W = x.shape[2:]
-    dtype = np.result_type(dout, x_cols)
-    dout3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, H_out * W_out)
+    H, W = cache["x_shape"][2:]
+    H_pad, W_pad = x_pad.shape[2:]
+    K, P = C * HH * WW, H_out * W_out
+    dtype = np.result_type(dout, x_pad)
+    dout3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
+    w_rows_t = w.astype(dtype, copy=False).reshape(F, K).T
 
-    db = dout3.sum(axis=(0, 2))
-    dw = np.matmul(dout3, x_cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    w_rows_t = w.astype(dtype, copy=False).reshape(F, C * HH * WW).T
-
-    # Column gradients, a block of images at a time into one reused buffer that stays in
-    # cache, then col2im: every kernel offset (kh, kw) adds its slice of the block to a
-    # strided window of dx_pad.
-    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dtype)
-    rows_end, cols_end = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
-    block = max(1, min(N, _BLOCK_BYTES // (C * HH * WW * H_out * W_out * dtype.itemsize)))
-    buffer = np.empty((block, C * HH * WW, H_out * W_out), dtype=dtype)
+    cols = _column_buffer(N, K, P, dtype)
+    block = cols.shape[0]
+    dw_parts = np.empty((block, F, K + 1), dtype=dtype)
+    dw_b = np.zeros((F, K + 1), dtype=dtype)  # [dw | db]
+    dx_pad = np.zeros(x_pad.shape, dtype=dtype)
+    rows = cache["path"] == "rows"
+    if rows:
+        # Wide grid: position (i, j) of output row i is entry i * W_pad + j, j < W_pad; the
+        # run for offset (kh, kw) starts at kh * W_pad + kw of the flattened padded image.
+        run = (H_out - 1) * W_pad + W_out
+        dout_wide = np.zeros((block, F, H_out, W_pad), dtype=dtype)  # extra columns stay 0
+        dcols = np.empty((block, K, run), dtype=dtype)
+        dx_flat = dx_pad.reshape(N, C, H_pad * W_pad)
+    else:
+        rows_end, cols_end = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
     for start in range(0, N, block):
         stop = min(N, start + block)
-        dcols = np.matmul(w_rows_t, dout3[start:stop], out=buffer[:stop - start])
-        dcols = dcols.reshape(stop - start, C, HH, WW, H_out, W_out)
-        dx_block = dx_pad[start:stop]
-        for kh in range(HH):
-            for kw in range(WW):
-                target = dx_block[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
-                target += dcols[:, :, kh, kw]
+        B = stop - start
+        block_dout = dout3[start:stop]
+        block_cols = _im2col(x_pad[start:stop], HH, WW, stride, H_out, W_out, cols[:B])
+        parts = np.matmul(block_dout, block_cols.transpose(0, 2, 1), out=dw_parts[:B])
+        dw_b += parts.sum(axis=0)
+        if rows:
+            dout_wide[:B, :, :, :W_out] = block_dout.reshape(B, F, H_out, W_out)
+            wide = dout_wide[:B].reshape(B, F, H_out * W_pad)[:, :, :run]
+            block_dcols = np.matmul(w_rows_t, wide, out=dcols[:B])  # (B, C*HH*WW, run)
+            block_dcols = block_dcols.reshape(B, C, HH, WW, run)
+            dx_block = dx_flat[start:stop]
+            for kh in range(HH):
+                for kw in range(WW):
+                    offset = kh * W_pad + kw
+                    dx_block[:, :, offset:offset + run] += block_dcols[:, :, kh, kw]
+        else:
+            # Column gradients overwrite the columns; the row of ones stays.
+            block_dcols = np.matmul(w_rows_t, block_dout, out=block_cols[:, :K])
+            block_dcols = block_dcols.reshape(B, C, HH, WW, H_out, W_out)
+            dx_block = dx_pad[start:stop]
+            for kh in range(HH):
+                for kw in range(WW):
+                    target = dx_block[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
+                    target += block_dcols[:, :, kh, kw]
     dx = dx_pad[:, :, pad:pad + H, pad:pad + W] if pad else dx_pad
-    return dx, dw, db
+    return dx, dw_b[:, :K].reshape(w.shape), dw_b[:, K].copy()
 
 
 # CS231n names for the same layer.

@@ -139,3 +139,33 @@ def test_cs231n_aliases_point_to_the_fast_layers():
     assert FL.conv_forward_strides is FL.conv_forward_fast
     assert FL.conv_backward_im2col is FL.conv_backward_fast
     assert FL.conv_backward_strides is FL.conv_backward_fast
+
+
+@pytest.mark.parametrize("stride, pad, path", [(1, 1, "rows"), (1, 0, "rows"), (2, 1, "strided")])
+def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, path):
+    # A buffer that holds the columns of 2 of the 5 images: blocks of 2, 2 and 1.
+    rng = np.random.default_rng(10)
+    x, w, b = rng.standard_normal((5, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv_param = {"stride": stride, "pad": pad}
+    out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
+    H_out = out_naive.shape[2]
+    monkeypatch.setattr(FL, "_BLOCK_BYTES", 2 * (3 * 3 * 3 + 1) * H_out * H_out * 8)
+    out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+    assert (cache_fast["block"], cache_fast["path"]) == (2, path)
+    np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
+    dout = rng.standard_normal(out_naive.shape)
+    for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast), L.conv_backward_naive(dout, cache_naive)):
+        np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
+
+
+def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():
+    # All 3**4 windows with entries in {0, 1, 2}, side by side: every pattern of ties.
+    windows = np.array(np.meshgrid(*[np.arange(3.0)] * 4, indexing="ij")).reshape(4, -1).T
+    x = windows.reshape(1, 81, 2, 2).transpose(0, 2, 1, 3).reshape(1, 1, 2, 162)
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out_fast, out_naive)
+    dout = np.arange(1.0, 82.0).reshape(1, 1, 1, 81)
+    np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache_fast),
+                                  L.max_pool_backward_naive(dout, cache_naive))
