@@ -48,7 +48,7 @@ data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_URL=mirror, CIFAR10_TAR
 	$(PY) -m cs231n_lib.download
 
 lab: setup ## Open JupyterLab on assignments/
-	$(VENV)/bin/jupyter lab --notebook-dir=assignments
+	$(VENV)/bin/jupyter lab --notebook-dir=assignments $(if $(filter 0,$(shell id -u)),--allow-root)
 
 release: setup ## Generate the student notebooks in assignments/ from grading/source/
 	$(PY) -m cs231n_lib.grader release $(GRADER_ARGS)
