@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_lib.grader.course import Course
-from cs231n_lib.grader.nbtools import HIDDEN_PLACEHOLDER, HIDDEN_RE, layout, read_notebook
+from cs231n_lib.grader.nbtools import layout, read_notebook, without_hidden_tests
 
 
 def graded_results(course: Course, ids: list[str], student: str | None = None) -> list[dict]:
@@ -76,12 +76,10 @@ def feedback(course: Course, ids: list[str], student: str | None = None, log=pri
         executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
         submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
         try:
-            nb = read_notebook(executed if executed.exists() else submitted)
+            # Notebooks graded before the kernel ran without hidden tests may still hold them.
+            nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
         except Exception:
             nb = nbformat.v4.new_notebook()
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                cell.source = HIDDEN_RE.sub(HIDDEN_PLACEHOLDER, cell.source)
         nb.cells.insert(0, _summary_cell(result, _manual_scores(course, aid, who)))
         body, _ = exporter.from_notebook_node(nb)
         out = course.root / "feedback" / who / aid / f"{aid}.html"
