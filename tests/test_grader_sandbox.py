@@ -23,6 +23,9 @@ from cs231n_lib.grader.course import Course
 from cs231n_lib.grader.sandbox import Limits, Sandbox, SandboxUnavailable
 
 COURSE = Course()
+# Files the tests create outside any temporary folder; removed after each test.
+HOME_SECRET = Path.home() / ".cs231n-sandbox-probe-secret"
+OUTSIDES = [sb.REPO_DIR / ".sandbox-probe-outside", Path.home() / ".sandbox-probe-outside"]
 
 PROBE = r"""
 import json, os, socket, sys
@@ -87,9 +90,8 @@ def _secrets(tmp_path: Path) -> list[Path]:
     other.write_text("bob's notebook")
     gradebook = tmp_path / "grading" / "gradebook.db"
     gradebook.write_text("the gradebook")
-    home_secret = Path.home() / ".cs231n-sandbox-probe-secret"
-    home_secret.write_text("a file in the grader's home folder")
-    files = [other, gradebook, home_secret, Path(__file__).resolve()]
+    HOME_SECRET.write_text("a file in the grader's home folder")
+    files = [other, gradebook, HOME_SECRET, Path(__file__).resolve()]
     files += [COURSE.source_notebook(a) for a in COURSE.assignment_ids()[:1]]
     files += [COURSE.spec(a) for a in COURSE.assignment_ids()[:1]]
     return files
@@ -110,8 +112,7 @@ def test_student_code_sees_only_its_working_folder(tmp_path, listener):
         workdir.mkdir()
         # Places outside the working folder: the host's /tmp (the sandbox has a private one),
         # the repository next to the course, the grader's home folder.
-        outsides = [tmp_path / "outside.txt", sb.REPO_DIR / ".sandbox-probe-outside",
-                    Path.home() / ".sandbox-probe-outside"]
+        outsides = [tmp_path / "outside.txt", *OUTSIDES]
         args = [sys.executable, "-c", PROBE, os.pathsep.join(map(str, secrets)),
                 os.pathsep.join(map(str, outsides)), str(port), str(workdir)]
         env = dict(os.environ, NBGRADER_EXECUTION="autograde", SECRET_TOKEN="x")
@@ -134,8 +135,7 @@ def test_student_code_sees_only_its_working_folder(tmp_path, listener):
         assert got["write inside"] and (workdir / "inside.txt").read_text() == "fine"
         assert got["env"] == [], "the grader's environment leaks into the sandbox"
     finally:
-        for p in (Path.home() / ".cs231n-sandbox-probe-secret", sb.REPO_DIR / ".sandbox-probe-outside",
-                  Path.home() / ".sandbox-probe-outside"):
+        for p in (HOME_SECRET, *OUTSIDES):
             p.unlink(missing_ok=True)
 
 
