@@ -8,9 +8,10 @@ on every stride, pad and shape those accept:
   (B, C*HH*WW + 1, H'*W') in a buffer that stays in cache (the last row is all ones, so the
   bias rides along in the product), and a batched matrix product with [w | b] writes the
   output directly in (N, F, H'*W') layout. Nothing of size N*C*HH*WW*H'*W' is kept: the
-  backward pass rebuilds each block's columns for dw (and db, from the row of ones), and
-  scatters the column gradients back (col2im) with one add per kernel offset, over
-  contiguous runs of the padded image when the stride is 1.
+  backward pass rebuilds the columns block by block for dw (and db, from the row of ones)
+  and scatters the column gradients back (col2im) with one add per kernel offset. With
+  stride 1 it works on a "wide" grid where every kernel offset is one contiguous run of
+  the flattened padded image, and each block needs just two matrix products.
 - Max pooling is separable: a window's maximum is the maximum over its rows of the
   row maxima. Each axis is reduced with one strided slice per window offset, and the
   index of the winning offset is kept for the backward pass. Ties go to the first
@@ -55,8 +56,11 @@ def _pad(x, pad):
 
 
 # Columns are built and used a block of images at a time, in a buffer of about this size,
-# so that they are still in cache when the matrix products read them.
+# so that they are still in cache when the matrix products read them. The stride-1
+# backward pass, which also keeps dout's block and adds its column gradients back with one
+# call per kernel offset, gains from blocks about twice as large (fewer, longer adds).
 _BLOCK_BYTES = 4 << 20
+_WIDE_BLOCK_BYTES = 8 << 20
 
 
 def _column_buffer(N, K, P, dtype):
@@ -131,16 +135,129 @@ def conv_forward_fast(x, w, b, conv_param):
     return out.reshape(N, F, H_out, W_out), cache
 
 
+def _wide_buffers(F, K, B, run, H_out, W_out, W_pad, dtype):
+    """Buffers of the stride-1 backward pass for a block of B images.
+
+    Returns a tuple of:
+    - cols: (K + 1, B, run); rows 0..K-1 get the columns on the wide grid, row K is all ones
+    - g: (F, B, run), dout on the wide grid; the W_pad - W_out extra positions of each grid
+      row are zero and stay zero
+    - g_rows: writeable view of g's real positions, shape (F, B, H', W')
+    """
+    cols = np.empty((K + 1, B, run), dtype=dtype)
+    cols[K] = 1
+    g = np.zeros((F, B, run), dtype=dtype)
+    sf, sb, s = g.strides
+    g_rows = as_strided(g, shape=(F, B, H_out, W_out), strides=(sf, sb, W_pad * s, s))
+    return cols, g, g_rows
+
+
+def _wide_block(N, K, F, run, dtype):
+    """Images per block of the stride-1 backward pass: as many as fit in _WIDE_BLOCK_BYTES
+    with their columns (K + 1 rows) and their dout (F rows) on the wide grid; at least 1."""
+    return max(1, min(N, _WIDE_BLOCK_BYTES // ((K + 1 + F) * run * dtype.itemsize)))
+
+
+def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
+    """Stride-1 backward pass on the "wide" grid, one pair of matrix products per block.
+
+    Output position (i, j) is entry i * W_pad + j of a grid of H' rows of W_pad entries, cut
+    after the last real position (run = (H' - 1) * W_pad + W' entries). On that grid, the
+    input seen by kernel offset (kh, kw) is the contiguous run of the flattened padded image
+    that starts at kh * W_pad + kw, so building the columns and adding their gradients back
+    both move long contiguous runs. dout is zero on the extra positions, so whatever the
+    columns hold there adds nothing to dw and db (for finite x; an inf or NaN in x may turn
+    dw into NaN where the loops give inf). The B images of a block sit side by side along
+    the columns: dw and the column gradients are each one matrix product per block.
+
+    Inputs:
+    - dout: (N, F, H', W'); x_pad: (N, C, H_pad, W_pad)
+    - w_rows_t: (C*HH*WW, F), the filters as rows, transposed; HH = H_pad - H' + 1 and
+      WW = W_pad - W' + 1 for stride 1
+    - dx_pad: zeros of x_pad's shape; receives the gradient with respect to x_pad
+    - dw_b: zeros of shape (F, C*HH*WW + 1); receives [dw | db]
+    """
+    N, F, H_out, W_out = dout.shape
+    C, H_pad, W_pad = x_pad.shape[1:]
+    HH, WW = H_pad - H_out + 1, W_pad - W_out + 1
+    K = w_rows_t.shape[0]
+    dtype = dx_pad.dtype
+    run = (H_out - 1) * W_pad + W_out
+    block = _wide_block(N, K, F, run, dtype)
+    buffers = _wide_buffers(F, K, block, run, H_out, W_out, W_pad, dtype)
+    x_flat = x_pad.reshape(N, C, H_pad * W_pad)
+    dx_flat = dx_pad.reshape(N, C, H_pad * W_pad)
+    sn, sc, s = x_flat.strides
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        B = stop - start
+        if B == block:
+            cols, g, g_rows = buffers
+        else:  # the last, smaller block
+            cols, g, g_rows = _wide_buffers(F, K, B, run, H_out, W_out, W_pad, dtype)
+        runs = as_strided(x_flat[start:], shape=(C, HH, WW, B, run),
+                          strides=(sc, W_pad * s, s, sn, s), writeable=False)
+        np.copyto(cols[:K].reshape(C, HH, WW, B, run), runs)
+        for i in range(B):  # image by image: faster than one transposing copy
+            np.copyto(g_rows[:, i], dout[start + i])
+        g2, cols2 = g.reshape(F, B * run), cols.reshape(K + 1, B * run)
+        dw_b += g2 @ cols2.T
+        # Column gradients overwrite the columns; the row of ones stays.
+        dcols = np.matmul(w_rows_t, g2, out=cols2[:K]).reshape(C, HH, WW, B, run)
+        dx_block = dx_flat[start:stop].transpose(1, 0, 2)  # (C, B, H_pad * W_pad)
+        for kh in range(HH):
+            for kw in range(WW):
+                offset = kh * W_pad + kw
+                dx_block[:, :, offset:offset + run] += dcols[:, kh, kw]
+
+
+def _conv_backward_strided(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, dw_b):
+    """Backward pass for stride > 1, block by block: the columns are rebuilt as in the
+    forward pass, dout @ cols^T gives [dw | db] and w^T @ dout, added back into strided
+    windows of dx_pad (one add per kernel offset), gives dx_pad.
+
+    Inputs:
+    - dout: (N, F, H', W'); x_pad: (N, C, H_pad, W_pad); w_shape: (F, C, HH, WW)
+    - w_rows_t: (C*HH*WW, F), the filters as rows, transposed
+    - stride: the convolution's stride; block: images per block, as in the forward pass
+    - dx_pad: zeros of x_pad's shape; receives the gradient with respect to x_pad
+    - dw_b: zeros of shape (F, C*HH*WW + 1); receives [dw | db]
+    """
+    N, F, H_out, W_out = dout.shape
+    _, C, HH, WW = w_shape
+    K, P = C * HH * WW, H_out * W_out
+    dtype = dx_pad.dtype
+    dout3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
+    cols = _column_buffer(block, K, P, dtype)
+    dw_parts = np.empty((block, F, K + 1), dtype=dtype)
+    rows_end, cols_end = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        B = stop - start
+        block_dout = dout3[start:stop]
+        block_cols = _im2col(x_pad[start:stop], HH, WW, stride, H_out, W_out, cols[:B])
+        parts = np.matmul(block_dout, block_cols.transpose(0, 2, 1), out=dw_parts[:B])
+        dw_b += parts.sum(axis=0)
+        # Column gradients overwrite the columns; the row of ones stays.
+        block_dcols = np.matmul(w_rows_t, block_dout, out=block_cols[:, :K])
+        block_dcols = block_dcols.reshape(B, C, HH, WW, H_out, W_out)
+        dx_block = dx_pad[start:stop]
+        for kh in range(HH):
+            for kw in range(WW):
+                target = dx_block[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
+                target += block_dcols[:, :, kh, kw]
+
+
 def conv_backward_fast(dout, cache):
     """Backward pass of conv_forward_fast, a block of images at a time.
 
-    For each block the columns (with their row of ones) are rebuilt; dout @ cols^T gives dw
-    and, from the row of ones, db. The column gradients w^T @ dout are then added back into
-    dx (col2im), one add per kernel offset (HH*WW adds per block):
+    Each block's columns (with their row of ones) are rebuilt rather than kept from the
+    forward pass; dout @ cols^T gives dw and, from the row of ones, db. The column gradients
+    w^T @ dout are then added back into dx (col2im), one add per kernel offset:
 
-    - path "rows" (stride 1): the gradients are computed on a "wide" grid of H' rows of
-      W + 2 * pad positions (dout is zero on the extra positions), so that each kernel
-      offset adds one contiguous run of the flattened padded image;
+    - path "rows" (stride 1): on a "wide" grid of H' rows of W + 2 * pad positions, where
+      each kernel offset reads and adds one contiguous run of the flattened padded image,
+      with all the images of a block in one matrix product (see _conv_backward_rows);
     - path "strided" (stride > 1): each offset adds into a strided window of dx.
 
     Inputs:
@@ -154,56 +271,17 @@ def conv_backward_fast(dout, cache):
     """
     x_pad, w, conv_param = cache["x_pad"], cache["w"], cache["conv_param"]
     stride, pad = int(conv_param["stride"]), int(conv_param["pad"])
-    N, F, H_out, W_out = dout.shape
-    _, C, HH, WW = w.shape
     H, W = cache["x_shape"][2:]
-    H_pad, W_pad = x_pad.shape[2:]
-    K, P = C * HH * WW, H_out * W_out
+    dout = np.asarray(dout)
     dtype = np.result_type(dout, x_pad)
-    dout3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
+    F, K = w.shape[0], w[0].size
     w_rows_t = w.astype(dtype, copy=False).reshape(F, K).T
-
-    cols = _column_buffer(N, K, P, dtype)
-    block = cols.shape[0]
-    dw_parts = np.empty((block, F, K + 1), dtype=dtype)
-    dw_b = np.zeros((F, K + 1), dtype=dtype)  # [dw | db]
     dx_pad = np.zeros(x_pad.shape, dtype=dtype)
-    rows = cache["path"] == "rows"
-    if rows:
-        # Wide grid: position (i, j) of output row i is entry i * W_pad + j, j < W_pad; the
-        # run for offset (kh, kw) starts at kh * W_pad + kw of the flattened padded image.
-        run = (H_out - 1) * W_pad + W_out
-        dout_wide = np.zeros((block, F, H_out, W_pad), dtype=dtype)  # extra columns stay 0
-        dcols = np.empty((block, K, run), dtype=dtype)
-        dx_flat = dx_pad.reshape(N, C, H_pad * W_pad)
+    dw_b = np.zeros((F, K + 1), dtype=dtype)  # [dw | db]
+    if cache["path"] == "rows":
+        _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b)
     else:
-        rows_end, cols_end = stride * (H_out - 1) + 1, stride * (W_out - 1) + 1
-    for start in range(0, N, block):
-        stop = min(N, start + block)
-        B = stop - start
-        block_dout = dout3[start:stop]
-        block_cols = _im2col(x_pad[start:stop], HH, WW, stride, H_out, W_out, cols[:B])
-        parts = np.matmul(block_dout, block_cols.transpose(0, 2, 1), out=dw_parts[:B])
-        dw_b += parts.sum(axis=0)
-        if rows:
-            dout_wide[:B, :, :, :W_out] = block_dout.reshape(B, F, H_out, W_out)
-            wide = dout_wide[:B].reshape(B, F, H_out * W_pad)[:, :, :run]
-            block_dcols = np.matmul(w_rows_t, wide, out=dcols[:B])  # (B, C*HH*WW, run)
-            block_dcols = block_dcols.reshape(B, C, HH, WW, run)
-            dx_block = dx_flat[start:stop]
-            for kh in range(HH):
-                for kw in range(WW):
-                    offset = kh * W_pad + kw
-                    dx_block[:, :, offset:offset + run] += block_dcols[:, :, kh, kw]
-        else:
-            # Column gradients overwrite the columns; the row of ones stays.
-            block_dcols = np.matmul(w_rows_t, block_dout, out=block_cols[:, :K])
-            block_dcols = block_dcols.reshape(B, C, HH, WW, H_out, W_out)
-            dx_block = dx_pad[start:stop]
-            for kh in range(HH):
-                for kw in range(WW):
-                    target = dx_block[:, :, kh:kh + rows_end:stride, kw:kw + cols_end:stride]
-                    target += block_dcols[:, :, kh, kw]
+        _conv_backward_strided(dout, x_pad, w.shape, w_rows_t, stride, cache["block"], dx_pad, dw_b)
     dx = dx_pad[:, :, pad:pad + H, pad:pad + W] if pad else dx_pad
     return dx, dw_b[:, :K].reshape(w.shape), dw_b[:, K].copy()
 

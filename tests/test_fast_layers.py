@@ -156,6 +156,16 @@ def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, pat
     dout = rng.standard_normal(out_naive.shape)
     for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast), L.conv_backward_naive(dout, cache_naive)):
         np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
+    if path == "rows":
+        # The stride-1 backward sizes its own blocks (columns and dout on the wide grid):
+        # make those 2, 2 and 1 images as well.
+        K, F, W_pad = 3 * 3 * 3, 4, 7 + 2 * pad
+        run = (H_out - 1) * W_pad + H_out
+        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (K + 1 + F) * run * 8)
+        assert FL._wide_block(5, K, F, run, np.dtype(np.float64)) == 2
+        for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
+                               L.conv_backward_naive(dout, cache_naive)):
+            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
 
 
 def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():
