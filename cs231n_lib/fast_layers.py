@@ -135,40 +135,49 @@ def conv_forward_fast(x, w, b, conv_param):
     return out.reshape(N, F, H_out, W_out), cache
 
 
-def _wide_buffers(F, K, B, run, H_out, W_out, W_pad, dtype):
-    """Buffers of the stride-1 backward pass for a block of B images.
+def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
+    """Buffers of the stride-1 backward pass for a block of B images (see _conv_backward_rows).
 
     Returns a tuple of:
-    - cols: (K + 1, B, run); rows 0..K-1 get the columns on the wide grid, row K is all ones
-    - g: (F, B, run), dout on the wide grid; the W_pad - W_out extra positions of each grid
-      row are zero and stay zero
-    - g_rows: writeable view of g's real positions, shape (F, B, H', W')
+    - cols: (K + 1, B, H' * W_pad), zeros; rows 0..K-1 are for the columns on the wide grid,
+      row K is all ones
+    - g: (F, B, H' * W_pad), zeros, for dout on the wide grid
+    - g_rows: writeable view of g's real positions, shape (F, B, H', W'); the other
+      W_pad - W' positions of each grid row stay zero
     """
-    cols = np.empty((K + 1, B, run), dtype=dtype)
+    L = H_out * W_pad
+    cols = np.zeros((K + 1, B, L), dtype=dtype)
     cols[K] = 1
-    g = np.zeros((F, B, run), dtype=dtype)
-    sf, sb, s = g.strides
-    g_rows = as_strided(g, shape=(F, B, H_out, W_out), strides=(sf, sb, W_pad * s, s))
+    g = np.zeros((F, B, L), dtype=dtype)
+    g_rows = g.reshape(F, B, H_out, W_pad)[..., :W_out]
     return cols, g, g_rows
 
 
-def _wide_block(N, K, F, run, dtype):
+def _wide_block(N, K, F, L, dtype):
     """Images per block of the stride-1 backward pass: as many as fit in _WIDE_BLOCK_BYTES
-    with their columns (K + 1 rows) and their dout (F rows) on the wide grid; at least 1."""
-    return max(1, min(N, _WIDE_BLOCK_BYTES // ((K + 1 + F) * run * dtype.itemsize)))
+    with their columns (K + 1 rows) and their dout (F rows) on the wide grid of L
+    positions; at least 1."""
+    return max(1, min(N, _WIDE_BLOCK_BYTES // ((K + 1 + F) * L * dtype.itemsize)))
 
 
 def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
-    """Stride-1 backward pass on the "wide" grid, one pair of matrix products per block.
+    """Stride-1 backward pass on the "wide" grid, two matrix products per block of images.
 
-    Output position (i, j) is entry i * W_pad + j of a grid of H' rows of W_pad entries, cut
-    after the last real position (run = (H' - 1) * W_pad + W' entries). On that grid, the
-    input seen by kernel offset (kh, kw) is the contiguous run of the flattened padded image
-    that starts at kh * W_pad + kw, so building the columns and adding their gradients back
-    both move long contiguous runs. dout is zero on the extra positions, so whatever the
-    columns hold there adds nothing to dw and db (for finite x; an inf or NaN in x may turn
-    dw into NaN where the loops give inf). The B images of a block sit side by side along
-    the columns: dw and the column gradients are each one matrix product per block.
+    The wide grid has H' rows of W_pad positions: output position (i, j) is entry
+    i * W_pad + j, and the last W_pad - W' = WW - 1 positions of each row are extra. On that
+    grid, the input seen by kernel offset (kh, kw) is the contiguous run of the flattened
+    padded image that starts at kh * W_pad + kw, so the columns are copied as long runs.
+    The B images of a block sit side by side, L = H' * W_pad positions each: dw and the
+    column gradients are one matrix product each. dout is zero on the extra positions, so
+    the columns there add nothing to dw and db and the column gradients there are zero
+    (for finite x and w; an inf or NaN may give NaN where the loops give inf).
+
+    col2im uses those zeros too. The gradient of the padded image at kh * W_pad + t gets,
+    for each kw, column gradient (kh, kw) at position t - kw. Rows of the column gradients
+    are L * B long, so reading row (kh, kw) shifted back by kw is a view with a row step of
+    B * L - 1 entries; where t - kw falls outside an image's L positions the view reads the
+    extra positions of that image or the one before, which are zero. One reduction over kw
+    and one add per kh do the whole col2im (2 * HH calls per block instead of HH * WW).
 
     Inputs:
     - dout: (N, F, H', W'); x_pad: (N, C, H_pad, W_pad)
@@ -182,9 +191,10 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
     HH, WW = H_pad - H_out + 1, W_pad - W_out + 1
     K = w_rows_t.shape[0]
     dtype = dx_pad.dtype
-    run = (H_out - 1) * W_pad + W_out
-    block = _wide_block(N, K, F, run, dtype)
-    buffers = _wide_buffers(F, K, block, run, H_out, W_out, W_pad, dtype)
+    L = H_out * W_pad
+    run = L - (WW - 1)  # from the first to the last real position of an image
+    block = _wide_block(N, K, F, L, dtype)
+    buffers = _wide_buffers(F, K, block, H_out, W_out, W_pad, dtype)
     x_flat = x_pad.reshape(N, C, H_pad * W_pad)
     dx_flat = dx_pad.reshape(N, C, H_pad * W_pad)
     sn, sc, s = x_flat.strides
@@ -194,21 +204,25 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
         if B == block:
             cols, g, g_rows = buffers
         else:  # the last, smaller block
-            cols, g, g_rows = _wide_buffers(F, K, B, run, H_out, W_out, W_pad, dtype)
+            cols, g, g_rows = _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype)
         runs = as_strided(x_flat[start:], shape=(C, HH, WW, B, run),
                           strides=(sc, W_pad * s, s, sn, s), writeable=False)
-        np.copyto(cols[:K].reshape(C, HH, WW, B, run), runs)
+        np.copyto(cols[:K].reshape(C, HH, WW, B, L)[..., :run], runs)
         for i in range(B):  # image by image: faster than one transposing copy
             np.copyto(g_rows[:, i], dout[start + i])
-        g2, cols2 = g.reshape(F, B * run), cols.reshape(K + 1, B * run)
+        g2, cols2 = g.reshape(F, B * L), cols.reshape(K + 1, B * L)
         dw_b += g2 @ cols2.T
-        # Column gradients overwrite the columns; the row of ones stays.
-        dcols = np.matmul(w_rows_t, g2, out=cols2[:K]).reshape(C, HH, WW, B, run)
+        # Column gradients overwrite the columns (zero on the extra positions, as the
+        # columns must be there for the next block); the row of ones stays.
+        dcols = np.matmul(w_rows_t, g2, out=cols2[:K])  # rows (c, kh, kw), B * L long
+        row, item = dcols.strides
+        summed = np.empty((C, B, L), dtype=dtype)
         dx_block = dx_flat[start:stop].transpose(1, 0, 2)  # (C, B, H_pad * W_pad)
         for kh in range(HH):
-            for kw in range(WW):
-                offset = kh * W_pad + kw
-                dx_block[:, :, offset:offset + run] += dcols[:, kh, kw]
+            shifted = as_strided(dcols[kh * WW:], shape=(C, WW, B * L),
+                                 strides=(HH * WW * row, row - item, item), writeable=False)
+            np.add.reduce(shifted, axis=1, out=summed.reshape(C, B * L))
+            dx_block[:, :, kh * W_pad:kh * W_pad + L] += summed
 
 
 def _conv_backward_strided(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, dw_b):

@@ -48,6 +48,32 @@ def test_conv_fast_matches_naive_on_random_geometry(seed):
             np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_fast_stride_1_in_blocks_of_two_images_matches_naive(monkeypatch, seed):
+    # The stride-1 backward lays the images of a block side by side and reads each row of
+    # column gradients shifted back by kw, across image boundaries: random geometry, 5
+    # images, blocks of 2, 2 and 1.
+    rng = np.random.default_rng(50 + seed)
+    for _ in range(10):
+        x, w, b, conv_param = random_conv_case(rng)
+        conv_param["stride"] = 1
+        HH, WW = w.shape[2:]
+        pad = conv_param["pad"]
+        x = rng.standard_normal((5, x.shape[1], max(1, HH - 2 * pad) + int(rng.integers(0, 4)),
+                                 max(1, WW - 2 * pad) + int(rng.integers(0, 4))))
+        out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
+        out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+        assert cache_fast["path"] == "rows"
+        F, C = w.shape[:2]
+        grid = out_naive.shape[2] * (x.shape[3] + 2 * pad)
+        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (C * HH * WW + 1 + F) * grid * 8)
+        assert FL._wide_block(5, C * HH * WW, F, grid, np.dtype(np.float64)) == 2
+        dout = rng.standard_normal(out_naive.shape)
+        for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
+                               L.conv_backward_naive(dout, cache_naive)):
+            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(x.shape))
+
+
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
@@ -160,9 +186,9 @@ def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, pat
         # The stride-1 backward sizes its own blocks (columns and dout on the wide grid):
         # make those 2, 2 and 1 images as well.
         K, F, W_pad = 3 * 3 * 3, 4, 7 + 2 * pad
-        run = (H_out - 1) * W_pad + H_out
-        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (K + 1 + F) * run * 8)
-        assert FL._wide_block(5, K, F, run, np.dtype(np.float64)) == 2
+        grid = H_out * W_pad
+        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (K + 1 + F) * grid * 8)
+        assert FL._wide_block(5, K, F, grid, np.dtype(np.float64)) == 2
         for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
                                L.conv_backward_naive(dout, cache_naive)):
             np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
