@@ -2,7 +2,8 @@
 
     python -m bench conv
 
-Every figure is measured in the same run. Conv rates are useful FLOPs
+Every figure is measured in the same run, and the times that form a ratio are taken in
+turn (forward, backward, forward, ...) so that they see the same machine speed. Conv rates are useful FLOPs
 2*N*F*C*HH*WW*H'*W' per second, reported as a ratio to (a) a square GEMM of the same
 dtype and (b) the GEMM the conv reduces to, (F, C*HH*WW) @ (C*HH*WW, N*H'*W'), timed on
 its own. The naive loops are timed on a slice of the batch and scaled per image.
@@ -35,6 +36,25 @@ def best_time(fn, repeat=5, min_total=0.3):
         if len(times) >= 50:
             break
     return min(times)
+
+
+def best_times(fns, rounds=15, min_total=0.5):
+    """Best wall time of each function, calling them in turn (fn0, fn1, ..., fn0, ...).
+
+    Interleaving means the times compared in a ratio come from the same stretch of the
+    run: on a shared machine, speed can drift by a factor of 2 over a few seconds.
+    """
+    for fn in fns:
+        fn()  # warm up
+    times, start = [[] for _ in fns], time.perf_counter()
+    while len(times[0]) < rounds or time.perf_counter() - start < min_total:
+        for fn, seen in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            seen.append(time.perf_counter() - t0)
+        if len(times[0]) >= 50:
+            break
+    return [min(seen) for seen in times]
 
 
 def gemm_rate(m, k, n, dtype, rng):
@@ -70,8 +90,10 @@ def conv_rows(rng):
             x, w, b = x64.astype(dt), w64.astype(dt), b64.astype(dt)
             out, cache = FL.conv_forward_fast(x, w, b, conv_param)
             dout = rng.standard_normal(out.shape).astype(dt)
-            fwd = best_time(lambda x=x, w=w, b=b, p=conv_param: FL.conv_forward_fast(x, w, b, p))
-            bwd = best_time(lambda dout=dout, cache=cache: FL.conv_backward_fast(dout, cache))
+            fwd, bwd = best_times([
+                lambda x=x, w=w, b=b, p=conv_param: FL.conv_forward_fast(x, w, b, p),
+                lambda dout=dout, cache=cache: FL.conv_backward_fast(dout, cache),
+            ])
             shape_rate = gemm_rate(F, C * k * k, N * H_out * H_out, dt, rng)
             rows.append((label, np.dtype(dt).name, fwd, bwd, flops / fwd, flops / fwd / square[dt],
                          flops / fwd / shape_rate, bwd / fwd, naive_fwd / fwd, naive_bwd / bwd))
@@ -86,10 +108,12 @@ def pool_rows(rng):
         x = rng.standard_normal((100, 32, 32, 32)).astype(dt)
         out, cache = FL.max_pool_forward_fast(x, pool_param)
         dout = rng.standard_normal(out.shape).astype(dt)
-        copy = best_time(lambda x=x: np.copy(x))
-        total = best_time(lambda x=x: x.sum())
-        fwd = best_time(lambda x=x: FL.max_pool_forward_fast(x, pool_param))
-        bwd = best_time(lambda dout=dout, cache=cache: FL.max_pool_backward_fast(dout, cache))
+        copy, total, fwd, bwd = best_times([
+            lambda x=x: np.copy(x),
+            lambda x=x: x.sum(),
+            lambda x=x: FL.max_pool_forward_fast(x, pool_param),
+            lambda dout=dout, cache=cache: FL.max_pool_backward_fast(dout, cache),
+        ])
         rows.append((np.dtype(dt).name, copy, total, fwd, bwd))
     return rows
 
