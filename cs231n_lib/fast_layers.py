@@ -139,18 +139,20 @@ def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
     """Buffers of the stride-1 backward pass for a block of B images (see _conv_backward_rows).
 
     Returns a tuple of:
-    - cols: (K + 1, B, H' * W_pad), zeros; rows 0..K-1 are for the columns on the wide grid,
-      row K is all ones
-    - g: (F, B, H' * W_pad), zeros, for dout on the wide grid
-    - g_rows: writeable view of g's real positions, shape (F, B, H', W'); the other
-      W_pad - W' positions of each grid row stay zero
+    - cols: (K + 1, B, H' * W_pad) for the columns on the wide grid (rows 0..K-1); the last
+      WW - 1 = W_pad - W' positions of each image are zero, row K is all ones
+    - g: (F, B, H' * W_pad) for dout on the wide grid, zero on the extra positions
+    - g_rows: writeable view of g's real positions, shape (F, B, H', W')
+    Only what must be zero is zeroed: the rest is written for every block.
     """
     L = H_out * W_pad
-    cols = np.zeros((K + 1, B, L), dtype=dtype)
+    cols = np.empty((K + 1, B, L), dtype=dtype)
+    cols[:K, :, L - (W_pad - W_out):] = 0
     cols[K] = 1
-    g = np.zeros((F, B, L), dtype=dtype)
-    g_rows = g.reshape(F, B, H_out, W_pad)[..., :W_out]
-    return cols, g, g_rows
+    g = np.empty((F, B, L), dtype=dtype)
+    g_grid = g.reshape(F, B, H_out, W_pad)
+    g_grid[..., W_out:] = 0
+    return cols, g, g_grid[..., :W_out]
 
 
 def _wide_block(N, K, F, L, dtype):
@@ -195,6 +197,7 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
     run = L - (WW - 1)  # from the first to the last real position of an image
     block = _wide_block(N, K, F, L, dtype)
     buffers = _wide_buffers(F, K, block, H_out, W_out, W_pad, dtype)
+    summed_buffer = np.empty(C * block * L, dtype=dtype)
     x_flat = x_pad.reshape(N, C, H_pad * W_pad)
     dx_flat = dx_pad.reshape(N, C, H_pad * W_pad)
     sn, sc, s = x_flat.strides
@@ -216,7 +219,7 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
         # columns must be there for the next block); the row of ones stays.
         dcols = np.matmul(w_rows_t, g2, out=cols2[:K])  # rows (c, kh, kw), B * L long
         row, item = dcols.strides
-        summed = np.empty((C, B, L), dtype=dtype)
+        summed = summed_buffer[:C * B * L].reshape(C, B, L)
         dx_block = dx_flat[start:stop].transpose(1, 0, 2)  # (C, B, H_pad * W_pad)
         for kh in range(HH):
             shifted = as_strided(dcols[kh * WW:], shape=(C, WW, B * L),

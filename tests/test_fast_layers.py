@@ -74,6 +74,33 @@ def test_conv_fast_stride_1_in_blocks_of_two_images_matches_naive(monkeypatch, s
             np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(x.shape))
 
 
+def test_conv_fast_backward_does_not_read_memory_it_did_not_write(monkeypatch):
+    # Buffers from np.empty hold whatever was there before: make that NaN, so that any
+    # entry the backward pass reads without having written (or zeroed) it shows up.
+    empty = np.empty
+
+    def poisoned_empty(shape, dtype=float, **kwargs):
+        out = empty(shape, dtype=dtype, **kwargs)
+        if np.issubdtype(out.dtype, np.floating):
+            out.fill(np.nan)
+        return out
+
+    rng = np.random.default_rng(11)
+    for stride, pad, k in [(1, 1, 3), (1, 0, 2), (1, 2, 5), (2, 1, 3)]:
+        x, w, b = rng.standard_normal((5, 2, 7, 7)), rng.standard_normal((3, 2, k, k)), rng.standard_normal(3)
+        conv_param = {"stride": stride, "pad": pad}
+        out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
+        with monkeypatch.context() as m:
+            m.setattr(FL.np, "empty", poisoned_empty)
+            m.setattr(FL, "_WIDE_BLOCK_BYTES", 1)  # blocks of one image
+            out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+            dout = rng.standard_normal(out_naive.shape)
+            grads = FL.conv_backward_fast(dout, cache_fast)
+        np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
+        for fast, naive in zip(grads, L.conv_backward_naive(dout, cache_naive)):
+            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
+
+
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
