@@ -89,8 +89,21 @@ def _im2col(x_pad, HH, WW, stride, H_out, W_out, cols):
     """
     B, C = x_pad.shape[:2]
     fields = _receptive_fields(x_pad, HH, WW, stride, H_out, W_out)  # (B, C, HH, WW, H', W')
-    np.copyto(cols[:, :-1].reshape(B, C, HH, WW, H_out, W_out), fields)
+    target = cols[:, :-1].reshape(B, C, HH, WW, H_out, W_out)
+    if fields.strides[-1] == fields.itemsize:  # stride 1, x_pad's rows contiguous: each row
+        # of W' entries is contiguous on both sides, so copy it as one item
+        fields, target = _rows_as_items(fields), _rows_as_items(target)
+    np.copyto(target, fields)
     return cols
+
+
+def _rows_as_items(a):
+    """View of `a` with each row (along its last, contiguous axis) as one opaque item.
+
+    Copying short rows entry by entry costs numpy a loop setup per row; as items of
+    a.shape[-1] * a.itemsize bytes, a whole block of rows is one loop. Shape a.shape[:-1].
+    """
+    return a.view(np.dtype((np.void, a.shape[-1] * a.itemsize)))[..., 0]
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -142,7 +155,8 @@ def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
     - cols: (K + 1, B, H' * W_pad) for the columns on the wide grid (rows 0..K-1); the last
       WW - 1 = W_pad - W' positions of each image are zero, row K is all ones
     - g: (F, B, H' * W_pad) for dout on the wide grid, zero on the extra positions
-    - g_rows: writeable view of g's real positions, shape (F, B, H', W')
+    - g_rows: writeable view of g's real positions, each row of W' entries as one item
+      (see _rows_as_items), shape (F, B, H')
     Only what must be zero is zeroed: the rest is written for every block.
     """
     L = H_out * W_pad
@@ -152,7 +166,7 @@ def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
     g = np.empty((F, B, L), dtype=dtype)
     g_grid = g.reshape(F, B, H_out, W_pad)
     g_grid[..., W_out:] = 0
-    return cols, g, g_grid[..., :W_out]
+    return cols, g, _rows_as_items(g_grid[..., :W_out])
 
 
 def _wide_block(N, K, F, L, dtype):
@@ -193,6 +207,7 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
     HH, WW = H_pad - H_out + 1, W_pad - W_out + 1
     K = w_rows_t.shape[0]
     dtype = dx_pad.dtype
+    dout = np.ascontiguousarray(dout, dtype=dtype)  # rows are copied as items below
     L = H_out * W_pad
     run = L - (WW - 1)  # from the first to the last real position of an image
     block = _wide_block(N, K, F, L, dtype)
@@ -212,7 +227,7 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
                           strides=(sc, W_pad * s, s, sn, s), writeable=False)
         np.copyto(cols[:K].reshape(C, HH, WW, B, L)[..., :run], runs)
         for i in range(B):  # image by image: faster than one transposing copy
-            np.copyto(g_rows[:, i], dout[start + i])
+            np.copyto(g_rows[:, i], _rows_as_items(dout[start + i]))
         g2, cols2 = g.reshape(F, B * L), cols.reshape(K + 1, B * L)
         dw_b += g2 @ cols2.T
         # Column gradients overwrite the columns (zero on the extra positions, as the

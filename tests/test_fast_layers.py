@@ -161,6 +161,24 @@ def test_fast_layers_keep_dtype(dtype):
     assert FL.max_pool_backward_fast(pooled, pool_cache).dtype == dtype
 
 
+@pytest.mark.parametrize("stride, pad", [(1, 0), (1, 1), (2, 1)])
+def test_conv_fast_takes_strided_views_and_mixed_dtypes(stride, pad):
+    # x and dout as transposed views (no contiguous rows), dout in float32 against float64 x.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 7, 7, 3)).transpose(0, 3, 2, 1)
+    w, b = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    conv_param = {"stride": stride, "pad": pad}
+    out_naive, cache_naive = L.conv_forward_naive(np.ascontiguousarray(x), w, b, conv_param)
+    out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
+    H_out = out_naive.shape[2]
+    dout = rng.standard_normal((2, H_out, H_out, 4)).astype(np.float32).transpose(0, 3, 2, 1)
+    grads = FL.conv_backward_fast(dout, cache_fast)
+    for fast, naive in zip(grads, L.conv_backward_naive(dout.astype(np.float64), cache_naive)):
+        assert fast.dtype == np.float64
+        np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
+
+
 def test_fast_layers_leave_inputs_untouched():
     rng = np.random.default_rng(9)
     x, w, b = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((2, 3, 3, 3)), rng.standard_normal(2)
