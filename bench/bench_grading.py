@@ -9,8 +9,11 @@ minus a bare nbclient execution of the same notebook.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +44,31 @@ def _setup(tmp: Path, aid: str, n: int) -> Course:
         path.parent.mkdir(parents=True)
         nbformat.write(students["complete"], str(path))
     return course
+
+
+@contextlib.contextmanager
+def stderr_into(path: Path):
+    """Send this process's stderr (file descriptor 2, inherited by kernels) to `path`."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def stderr_summary(path: Path) -> str:
+    """One line on what the baseline runs wrote to stderr, most frequent line first."""
+    lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if not lines:
+        return "the baseline runs wrote nothing to stderr"
+    line, count = collections.Counter(lines).most_common(1)[0]
+    return (f"the baseline runs wrote {len(lines)} lines to stderr (not shown); most often, "
+            f"{count} times: {line[:100]}{'...' if len(line) > 100 else ''}")
 
 
 def bare_execution(course: Course, aid: str, repeats: int = 2) -> float:
@@ -88,11 +116,16 @@ def main() -> None:
         "01_knn" if Course().source_notebook("01_knn").exists() else "00_fixture")
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         course = _setup(Path(tmp), aid, n)
-        t_exec = bare_execution(course, aid)
+        # Plain nbgrader starts its kernels over TCP; each one warns about it on stderr.
+        noise = Path(tmp) / "baseline-stderr.log"
+        with stderr_into(noise):
+            t_exec = bare_execution(course, aid)
         rows = []
         plain_course = Course(root=Path(tmp) / "plain")
         shutil.copytree(course.root, plain_course.root)
-        t_plain = plain_nbgrader(plain_course, aid, n)
+        with stderr_into(noise):
+            t_plain = plain_nbgrader(plain_course, aid, n)
+        print(stderr_summary(noise))
         rows.append(("nbgrader autograde, serial, unsandboxed", 1, t_plain))
         rows.append(("ours: sandbox + verification, WORKERS=2", 2, pipeline(course, aid, 2)))
         print(f"assignment {aid}, {n} submissions, {os.cpu_count()} cores; "
