@@ -159,13 +159,18 @@ def test_dask_local_cluster(tmp_path):
     assert scores == {"honest": 3.0, "blank": 0.0}
 
 
-def test_submit_warns_and_zips(tmp_path):
+def test_submit_warns_and_zips(tmp_path, capfd):
     from cs231n_lib.grader.submit import submit
 
     course = _course(tmp_path)
     release(course, [AID], log=lambda *_: None)
     logged = []
+    capfd.readouterr()
     zipped = submit(course, AID, student="Ada Lovelace", out_dir=tmp_path / "out", log=logged.append)
+    # Nothing but the messages above reaches the terminal (ipykernel's warning about local
+    # TCP, for one, would read to a student as a problem with their work).
+    terminal = capfd.readouterr()
+    assert "IPKernelApp" not in terminal.out + terminal.err, terminal
     assert zipped == tmp_path / "out" / f"ada_lovelace_{AID}.zip"
     with zipfile.ZipFile(zipped) as zf:
         assert zf.namelist() == [f"{AID}.ipynb"]

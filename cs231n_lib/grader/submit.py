@@ -42,6 +42,7 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
            validate: bool = True, log=print) -> Path:
     """Validate the student's notebook, warn about what fails or is missing, write the zip. Returns its path."""
     from nbgrader.validator import Validator
+    from traitlets.config import Config
 
     path = course.released(assignment)
     if not path.exists():
@@ -50,7 +51,11 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
     nb = read_notebook(path)
     if validate:
         ensure_venv_on_path()
-        validator = Validator()
+        # The kernel nbgrader starts to run the notebook talks to it over local TCP, and
+        # recent ipykernels warn about that on the terminal; to a student that reads like
+        # something is wrong with their work. Only errors from that kernel are shown.
+        quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}})
+        validator = Validator(config=quiet)
         validator.ignore_checksums = False
         results = validator.validate(str(path))
         for cell in results.get("type_changed", []):
