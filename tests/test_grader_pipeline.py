@@ -177,6 +177,7 @@ def test_submit_warns_and_zips(tmp_path, capfd):
         assert zf.read(f"{AID}.ipynb") == course.released(AID).read_bytes()
     failing = [line for line in logged if line.startswith("WARNING: failing test cell")]
     assert len(failing) == 2 and all("NotImplementedError" in line for line in failing), logged
+    assert [line.split()[4] for line in failing] == ["test_affine", "test_count"], failing
     assert not any("\x1b[" in line for line in logged), "terminal colour codes in the messages"
     assert [line for line in logged if "written question" in line] == [
         "WARNING: written question q_reshape is unanswered (still reads YOUR ANSWER HERE)"]

@@ -65,13 +65,18 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
             log(f"WARNING: a locked test cell was edited; it will be replaced when grading:\n  {cell['source'][:100]}")
         # Unanswered written questions also come back as failures; they are reported once, below.
         failed = [c for c in results.get("failed", []) if "YOUR ANSWER HERE" not in c["source"]]
+        # Test cells often start alike: name each by its grade_id, found by its source
+        # (which nbgrader hands back without trailing whitespace).
+        grade_ids = {c.source.strip(): c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
         for cell in failed:
             first = cell["source"].splitlines()[0] if cell["source"] else ""
+            gid = grade_ids.get(cell["source"].strip())
+            named = f"{gid} (starting {first[:60]!r})" if gid else f"starting {first[:70]!r}"
             error = _ANSI_RE.sub("", cell.get("raw_error") or cell.get("error") or "").strip()
             last = error.splitlines()[-1] if error else ""
             if last.rstrip(":") == "NotImplementedError":
                 last = "NotImplementedError (an exercise it uses is not done yet)"
-            log(f"WARNING: failing test cell starting {first[:70]!r}: {last[:200]}")
+            log(f"WARNING: failing test cell {named}: {last[:200]}")
         if not failed and not results.get("changed") and not results.get("type_changed"):
             log("All public tests pass.")
     for gid in unanswered(nb):
