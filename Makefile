@@ -59,7 +59,7 @@ autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://...,
 feedback: setup ## Write one HTML feedback report per student and assignment
 	$(PY) -m cs231n_lib.grader feedback $(GRADER_ARGS)
 
-grades: setup ## Export grades to grading/grades.csv (one row per student and assignment)
+grades: setup ## Export grading/grades.csv (per student and assignment) and grades_by_student.csv
 	$(PY) -m cs231n_lib.grader grades $(GRADER_ARGS)
 
 submit: setup ## Validate your notebook and zip it for hand-in (ASSIGNMENT=01_knn)

@@ -121,6 +121,38 @@ def test_feedback_and_grades_csv(graded_corpus, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0].startswith("student,assignment,score,max_score")
     assert any(line.startswith("honest,00_fixture,3.0,4.0") for line in lines)
+    per_student = (tmp_path / "g_by_student.csv").read_text().splitlines()
+    assert per_student[0] == "student,00_fixture,total,max_total,needs_manual_grade"
+    assert "honest,3.0,3.0,4.0,True" in per_student          # the written answer awaits a grader
+    assert len(per_student) == len(lines)                    # one assignment: a row per student
+
+
+def test_grades_by_student_and_atomic_writes(tmp_path, monkeypatch):
+    from cs231n_lib.grader import reports
+
+    rows = [{"student": s, "assignment": a, "score": sc, "max_score": mx, "needs_manual_grade": m}
+            for s, a, sc, mx, m in [("bo", "01_knn", 9.0, 10.0, False), ("al", "01_knn", 7.5, 10.0, False),
+                                     ("al", "02_svm", 4.0, 6.0, True)]]
+    header, by_student = reports.student_rows(rows, ["01_knn", "02_svm", "03_softmax"])
+    assert header == ["student", "01_knn", "02_svm", "total", "max_total", "needs_manual_grade"]
+    assert by_student == [
+        {"student": "al", "01_knn": 7.5, "02_svm": 4.0, "total": 11.5, "max_total": 16.0,
+         "needs_manual_grade": True},
+        {"student": "bo", "01_knn": 9.0, "02_svm": "", "total": 9.0, "max_total": 16.0,
+         "needs_manual_grade": False}]
+
+    # A write that fails half way leaves the previous file as it was, and no temporary file.
+    path = tmp_path / "grades.csv"
+    reports._write_csv(path, header, by_student)
+    before = path.read_bytes()
+
+    def fail(self, rows):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(reports.csv.DictWriter, "writerows", fail)
+    with pytest.raises(OSError, match="disk full"):
+        reports._write_csv(path, header, by_student[:1])
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"]
 
 
 def test_zips_are_graded_and_bad_zips_rejected(tmp_path):

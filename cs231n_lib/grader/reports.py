@@ -1,10 +1,13 @@
-"""`feedback` (one HTML report per student and assignment) and `grades` (grading/grades.csv)."""
+"""`feedback` (one HTML report per student and assignment) and `grades` (grading/grades.csv,
+one row per student and assignment, and grading/grades_by_student.csv, one row per student)."""
 
 from __future__ import annotations
 
 import csv
 import html
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -117,17 +120,61 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tu
     return header, rows
 
 
+def student_rows(rows: list[dict], ids: list[str]) -> tuple[list[str], list[dict]]:
+    """One row per student from grade_rows' rows: each assignment's score, then the totals.
+
+    An assignment the student has no graded submission for is left blank and counts 0
+    towards `total`; `max_total` counts every assignment listed (the spreadsheet an LMS
+    imports). Assignments nobody has a graded submission for get no column.
+    """
+    maxima = {r["assignment"]: r["max_score"] for r in rows}
+    columns = [aid for aid in ids if aid in maxima]
+    by_student: dict[str, dict] = {}
+    for r in rows:
+        row = by_student.setdefault(r["student"], {"student": r["student"], **{a: "" for a in columns},
+                                                   "needs_manual_grade": False})
+        row[r["assignment"]] = r["score"]
+        row["needs_manual_grade"] = row["needs_manual_grade"] or r["needs_manual_grade"]
+    out = []
+    for name in sorted(by_student):
+        row = by_student[name]
+        row["total"] = sum(row[a] for a in columns if row[a] != "")
+        row["max_total"] = sum(maxima[a] for a in columns)
+        out.append(row)
+    return ["student", *columns, "total", "max_total", "needs_manual_grade"], out
+
+
+def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    """Write a CSV all at once: a temporary file in the same folder, renamed into place, so a
+    crash never leaves a half-written grade file where the old one was."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def grades(course: Course, ids: list[str], student: str | None = None, out: Path | None = None,
            log=print) -> Path:
-    """Write the grades CSV (default grading/grades.csv) and print a table. Returns its path."""
+    """Write the grades CSVs and print a table. Returns the path of the first.
+
+    - `out` (default grading/grades.csv): one row per student and assignment (grade_rows)
+    - the same name with `_by_student` (grading/grades_by_student.csv): one row per student,
+      a column per assignment, the total and the maximum (student_rows)
+    """
     header, rows = grade_rows(course, ids, student)
-    out = out or course.root / "grades.csv"
-    with open(out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    out = Path(out or course.root / "grades.csv")
+    _write_csv(out, header, rows)
+    by_student = out.with_name(f"{out.stem}_by_student{out.suffix}")
+    student_header, per_student = student_rows(rows, ids)
+    _write_csv(by_student, student_header, per_student)
     log(format_table(rows))
-    log(f"wrote {out} ({len(rows)} rows)")
+    log(f"wrote {out} ({len(rows)} rows) and {by_student} ({len(per_student)} students)")
     return out
 
 
