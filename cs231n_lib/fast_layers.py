@@ -13,8 +13,9 @@ on every stride, pad and shape those accept:
   stride 1 it works on a "wide" grid where every kernel offset is one contiguous run of
   the flattened padded image, and each block needs just two matrix products.
 - Max pooling is separable: a window's maximum is the maximum over its rows of the
-  row maxima. Each axis is reduced with one strided slice per window offset, and the
-  index of the winning offset is kept for the backward pass. Ties go to the first
+  row maxima. Each axis is reduced with one strided slice per window offset (copied to
+  contiguous memory first where numpy is faster on that), and the index of the winning
+  offset is kept for the backward pass. Ties go to the first
   maximum in row-major order within the window, as in ``max_pool_backward_naive``.
   (If x holds NaN the forward result is NaN as in the naive version; where the
   gradient of such a window goes is unspecified.)
@@ -345,21 +346,45 @@ def _max_along(x, axis, window, stride, count):
     - offset: the offset within the window of the first maximum, same shape as best
       (bool for a window of 2, uint8 or int16 otherwise)
     """
-    best = x[_axis_slice(axis, 0, stride, count)]
+    best, owned = _gathered(x[_axis_slice(axis, 0, stride, count)], axis)
     offset = None
     if window > 2:
         offset = np.zeros(best.shape, dtype=np.uint8 if window < 256 else np.int16)
     for k in range(1, window):
-        candidate = x[_axis_slice(axis, k, stride, count)]
+        candidate, _ = _gathered(x[_axis_slice(axis, k, stride, count)], axis)
         better = np.greater(candidate, best)
         if window == 2:
             offset = better
         else:
             offset[better] = k
-        best = np.maximum(best, candidate, out=None if k == 1 else best)
-    if window == 1:
+        best = np.maximum(best, candidate, out=best if owned else None)
+        owned = True
+    if not owned:
         best = best.copy()
     return best, offset
+
+
+def _gathered(view, axis):
+    """A slice of _max_along's input, copied to contiguous memory when numpy is faster on that.
+
+    numpy's np.maximum is several times slower on strided views than on contiguous arrays
+    (np.greater much less so), and it sets up its loop once per row of a view whose rows
+    are not adjacent (stride > 1 along the height). Copying first pays off: along the
+    width, a plain copy of the strided columns; along the height, whole rows copied as
+    single items (see _rows_as_items).
+
+    Returns a tuple of:
+    - the slice, or a contiguous copy of it
+    - whether it is a copy (a copy may be written to, the view may not)
+    """
+    item = view.itemsize
+    if axis == 3 and view.strides[3] != item:
+        return np.ascontiguousarray(view), True
+    if axis == 2 and view.strides[3] == item and view.strides[2] != view.shape[3] * item:
+        rows = np.empty(view.shape, dtype=view.dtype)
+        np.copyto(_rows_as_items(rows), _rows_as_items(view))
+        return rows, True
+    return view, False
 
 
 def _max_along_backward(dbest, offset, axis, window, stride, length, tiled):
@@ -385,9 +410,15 @@ def _max_along_backward(dbest, offset, axis, window, stride, length, tiled):
         return d
     if window == 2 and tiled:
         # Both offsets are written once: dbest * offset for offset 1, the rest for offset 0.
-        second = d[_axis_slice(axis, 1, stride, count)]
+        second, first = d[_axis_slice(axis, 1, stride, count)], d[_axis_slice(axis, 0, stride, count)]
+        if axis == 2 and d.strides[3] == d.itemsize:
+            # Along the height, compute contiguously and copy whole rows as single items.
+            part = np.multiply(dbest, offset, dtype=d.dtype)
+            np.copyto(_rows_as_items(second), _rows_as_items(part))
+            np.copyto(_rows_as_items(first), _rows_as_items(np.subtract(dbest, part, out=part)))
+            return d
         np.multiply(dbest, offset, out=second)
-        np.subtract(dbest, second, out=d[_axis_slice(axis, 0, stride, count)])
+        np.subtract(dbest, second, out=first)
         return d
     for k in range(window):
         wins = offset if window == 2 and k == 1 else (~offset if window == 2 else offset == k)
