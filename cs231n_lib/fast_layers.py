@@ -387,7 +387,7 @@ def _gathered(view, axis):
     return view, False
 
 
-def _max_along_backward(dbest, offset, axis, window, stride, length, tiled):
+def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=None):
     """Route the gradient of _max_along back to the winning entries.
 
     Inputs:
@@ -397,14 +397,18 @@ def _max_along_backward(dbest, offset, axis, window, stride, length, tiled):
     - length: length of the input along `axis`
     - tiled: True when stride == window and the windows cover the axis exactly, so each
       input entry belongs to exactly one window (slices are assigned, not accumulated)
+    - out: optional array to write into, of the input's shape (zeros unless tiled)
 
     Returns:
-    - d: gradient with respect to the input of _max_along
+    - d: gradient with respect to the input of _max_along (out, when given)
     """
     shape = list(dbest.shape)
     shape[axis] = length
     count = dbest.shape[axis]
-    d = np.empty(shape, dtype=dbest.dtype) if tiled else np.zeros(shape, dtype=dbest.dtype)
+    if out is not None:
+        d = out
+    else:
+        d = np.empty(shape, dtype=dbest.dtype) if tiled else np.zeros(shape, dtype=dbest.dtype)
     if window == 1:  # windows of one entry never overlap
         d[_axis_slice(axis, 0, stride, count)] = dbest
         return d
@@ -440,20 +444,43 @@ def max_pool_forward_fast(x, pool_param):
 
     Returns a tuple of:
     - out: output of shape (N, C, H', W'), same dtype as x
-    - cache: dict with x's shape, pool_param, the winning offsets along each axis and
-      "path": "tiled" when the windows tile the input exactly (stride equals the window
-      on both axes: the backward pass assigns), else "strided" (it accumulates)
+    - cache: dict with x's shape, pool_param, the winning offsets along each axis,
+      "block" (images per block, see _POOL_BLOCK_BYTES) and "path": "tiled" when the
+      windows tile the input exactly (stride equals the window on both axes: the backward
+      pass assigns), else "strided" (it accumulates)
     """
     x = np.asarray(x)
     ph, pw, stride, H_out, W_out = _pool_geometry(x, pool_param, "max_pool_forward_fast")
-    row_max, col_offset = _max_along(x, 3, pw, stride, W_out)
-    out, row_offset = _max_along(row_max, 2, ph, stride, H_out)
+    N, C = x.shape[:2]
+    block = _pool_block(x)
+    out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
+    offsets = {}  # "col_offset", "row_offset": whole-batch arrays, made at the first block
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        row_max, col_offset = _max_along(x[start:stop], 3, pw, stride, W_out)
+        out[start:stop], row_offset = _max_along(row_max, 2, ph, stride, H_out)
+        for name, part in (("col_offset", col_offset), ("row_offset", row_offset)):
+            if part is not None:  # None for a window of 1 along that axis
+                whole = offsets.setdefault(name, np.empty((N, *part.shape[1:]), dtype=part.dtype))
+                whole[start:stop] = part
     path = "tiled" if stride == ph == pw else "strided"
     cache = {
-        "x_shape": x.shape, "pool_param": pool_param, "path": path,
-        "col_offset": col_offset, "row_offset": row_offset,
+        "x_shape": x.shape, "pool_param": pool_param, "path": path, "block": block,
+        "col_offset": offsets.get("col_offset"), "row_offset": offsets.get("row_offset"),
     }
     return out, cache
+
+
+# Max pooling goes through the batch a block of images at a time, about this many bytes of
+# input each, so that the copies and temporaries of a block are still in cache when the
+# next step reads them.
+_POOL_BLOCK_BYTES = 2 << 20
+
+
+def _pool_block(x):
+    """Images per block of max pooling: as many as fit in _POOL_BLOCK_BYTES; at least 1."""
+    per_image = max(1, x[0].nbytes) if x.shape[0] else 1
+    return max(1, min(x.shape[0], _POOL_BLOCK_BYTES // per_image))
 
 
 def max_pool_backward_fast(dout, cache):
@@ -469,7 +496,16 @@ def max_pool_backward_fast(dout, cache):
     pool_param = cache["pool_param"]
     ph, pw = int(pool_param["pool_height"]), int(pool_param["pool_width"])
     stride = int(pool_param["stride"])
-    _, _, H, W = cache["x_shape"]
+    N, _, H, W = cache["x_shape"]
     tiled = cache["path"] == "tiled"
-    drow = _max_along_backward(np.asarray(dout), cache["row_offset"], 2, ph, stride, H, tiled)
-    return _max_along_backward(drow, cache["col_offset"], 3, pw, stride, W, tiled)
+    dout = np.asarray(dout)
+    dx = np.empty(cache["x_shape"], dtype=dout.dtype) if tiled else np.zeros(cache["x_shape"], dtype=dout.dtype)
+    block = cache["block"]
+    rows, cols = cache["row_offset"], cache["col_offset"]
+    for start in range(0, N, block):
+        stop = min(N, start + block)
+        drow = _max_along_backward(dout[start:stop], None if rows is None else rows[start:stop],
+                                   2, ph, stride, H, tiled)
+        _max_along_backward(drow, None if cols is None else cols[start:stop], 3, pw, stride, W, tiled,
+                            out=dx[start:stop])
+    return dx

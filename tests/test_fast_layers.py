@@ -116,6 +116,24 @@ def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
                                    rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_max_pool_fast_in_blocks_of_images_matches_naive(monkeypatch, seed):
+    # Pooling goes a block of images at a time: blocks of 2, 2 and 1 of 5 images.
+    rng = np.random.default_rng(200 + seed)
+    for _ in range(15):
+        x, pool_param = random_pool_case(rng, ties=bool(seed % 2))
+        x = np.concatenate([x] * 5)[:5]
+        monkeypatch.setattr(FL, "_POOL_BLOCK_BYTES", 2 * x[0].nbytes)
+        out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+        out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
+        assert cache_fast["block"] == 2
+        np.testing.assert_array_equal(out_fast, out_naive, err_msg=str(pool_param))
+        dout = rng.standard_normal(out_naive.shape)
+        np.testing.assert_allclose(FL.max_pool_backward_fast(dout, cache_fast),
+                                   L.max_pool_backward_naive(dout, cache_naive),
+                                   rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+
+
 def test_max_pool_fast_reports_its_path():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 8, 8))
