@@ -62,6 +62,10 @@ def _pad(x, pad):
 # call per kernel offset, gains from blocks about twice as large (fewer, longer adds).
 _BLOCK_BYTES = 4 << 20
 _WIDE_BLOCK_BYTES = 8 << 20
+# Max pooling goes through the batch a block of images at a time, about this many bytes of
+# input each, so that the copies and temporaries of a block are still in cache when the
+# next step reads them.
+_POOL_BLOCK_BYTES = 2 << 20
 
 
 def _column_buffer(N, K, P, dtype):
@@ -460,21 +464,17 @@ def max_pool_forward_fast(x, pool_param):
         row_max, col_offset = _max_along(x[start:stop], 3, pw, stride, W_out)
         out[start:stop], row_offset = _max_along(row_max, 2, ph, stride, H_out)
         for name, part in (("col_offset", col_offset), ("row_offset", row_offset)):
-            if part is not None:  # None for a window of 1 along that axis
-                whole = offsets.setdefault(name, np.empty((N, *part.shape[1:]), dtype=part.dtype))
-                whole[start:stop] = part
+            if part is None:  # a window of 1 along that axis
+                continue
+            if name not in offsets:
+                offsets[name] = np.empty((N, *part.shape[1:]), dtype=part.dtype)
+            offsets[name][start:stop] = part
     path = "tiled" if stride == ph == pw else "strided"
     cache = {
         "x_shape": x.shape, "pool_param": pool_param, "path": path, "block": block,
         "col_offset": offsets.get("col_offset"), "row_offset": offsets.get("row_offset"),
     }
     return out, cache
-
-
-# Max pooling goes through the batch a block of images at a time, about this many bytes of
-# input each, so that the copies and temporaries of a block are still in cache when the
-# next step reads them.
-_POOL_BLOCK_BYTES = 2 << 20
 
 
 def _pool_block(x):
