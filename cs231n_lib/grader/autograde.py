@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_lib.grader._nbgrader_step import run_step
-from cs231n_lib.grader.course import Course, nbgrader_config
+from cs231n_lib.grader.course import Course, nbgrader_config, write_atomically
 from cs231n_lib.grader.nbtools import layout, read_notebook, without_hidden_tests
 from cs231n_lib.grader.sandbox import Limits, Sandbox, SandboxUnavailable, bwrap_status
 
@@ -368,15 +367,9 @@ def merge(course: Course, result: dict) -> None:
     folder = result_path(course, student, aid).parent
     folder.mkdir(parents=True, exist_ok=True)
     if result.get("autograded"):
-        _atomic_write(folder / f"{aid}.ipynb", result["autograded"])
+        write_atomically(folder / f"{aid}.ipynb", result["autograded"])
     record = {k: v for k, v in result.items() if k != "autograded"}
-    _atomic_write(folder / "result.json", json.dumps(record, indent=1, sort_keys=True))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomically(folder / "result.json", json.dumps(record, indent=1, sort_keys=True))
 
 
 # ----------------------------------------------------------------------------- the batch
@@ -449,7 +442,7 @@ def autograde(course: Course, ids: list[str], student: str | None = None, zips: 
         if sub.notebook is not None and not sub.origin.startswith(str(course.root / "submitted")):
             target = course.root / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, sub.notebook)
+            write_atomically(target, sub.notebook)
         tasks.append({"course": str(course.root), "assignment": sub.assignment, "student": sub.student,
                       "notebook": sub.notebook, "reject": sub.reject, "hash": h,
                       "course_hash": hashes[sub.assignment], "sandboxed": status is None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,14 @@ class Course:
 
 
 DEFAULT_CONFIG = REPO_DIR / "grading" / "nbgrader_config.py"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file renamed into place: readers see the
+    old content or the new one, never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def ensure_venv_on_path() -> None:

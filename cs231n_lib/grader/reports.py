@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.grader.course import Course
+from cs231n_lib.grader.course import Course, write_atomically
 from cs231n_lib.grader.nbtools import layout, read_notebook, without_hidden_tests
 
 
@@ -135,28 +134,24 @@ def student_rows(rows: list[dict], ids: list[str]) -> tuple[list[str], list[dict
                                                    "needs_manual_grade": False})
         row[r["assignment"]] = r["score"]
         row["needs_manual_grade"] = row["needs_manual_grade"] or r["needs_manual_grade"]
+    max_total = sum(maxima[a] for a in columns)
     out = []
     for name in sorted(by_student):
         row = by_student[name]
         row["total"] = sum(row[a] for a in columns if row[a] != "")
-        row["max_total"] = sum(maxima[a] for a in columns)
+        row["max_total"] = max_total
         out.append(row)
     return ["student", *columns, "total", "max_total", "needs_manual_grade"], out
 
 
 def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
-    """Write a CSV all at once: a temporary file in the same folder, renamed into place, so a
-    crash never leaves a half-written grade file where the old one was."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a CSV all at once: rendered in memory, then written atomically, so a failure
+    never leaves a half-written grade file where the old one was."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(path, text.getvalue())
 
 
 def grades(course: Course, ids: list[str], student: str | None = None, out: Path | None = None,
