@@ -58,8 +58,8 @@ def _pad(x, pad):
 
 # Columns are built and used a block of images at a time, in a buffer of about this size,
 # so that they are still in cache when the matrix products read them. The stride-1
-# backward pass, which also keeps dout's block and adds its column gradients back with one
-# call per kernel offset, gains from blocks about twice as large (fewer, longer adds).
+# backward pass, which also keeps dout's block and adds its column gradients back with two
+# calls per kernel row, gains from blocks about twice as large (measured: 8 MB was best).
 _BLOCK_BYTES = 4 << 20
 _WIDE_BLOCK_BYTES = 8 << 20
 # Max pooling goes through the batch a block of images at a time, about this many bytes of
@@ -95,10 +95,10 @@ def _im2col(x_pad, HH, WW, stride, H_out, W_out, cols):
     B, C = x_pad.shape[:2]
     fields = _receptive_fields(x_pad, HH, WW, stride, H_out, W_out)  # (B, C, HH, WW, H', W')
     target = cols[:, :-1].reshape(B, C, HH, WW, H_out, W_out)
-    if fields.strides[-1] == fields.itemsize:  # stride 1, x_pad's rows contiguous: each row
-        # of W' entries is contiguous on both sides, so copy it as one item
-        fields, target = _rows_as_items(fields), _rows_as_items(target)
-    np.copyto(target, fields)
+    if fields.strides[-1] == fields.itemsize:  # stride 1, x_pad's rows contiguous
+        _copy_rows(target, fields)
+    else:
+        np.copyto(target, fields)
     return cols
 
 
@@ -109,6 +109,12 @@ def _rows_as_items(a):
     a.shape[-1] * a.itemsize bytes, a whole block of rows is one loop. Shape a.shape[:-1].
     """
     return a.view(np.dtype((np.void, a.shape[-1] * a.itemsize)))[..., 0]
+
+
+def _copy_rows(target, source):
+    """np.copyto(target, source) for arrays of one shape whose last axis is contiguous in
+    both, each row copied as a single item (see _rows_as_items)."""
+    np.copyto(_rows_as_items(target), _rows_as_items(source))
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -160,8 +166,7 @@ def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
     - cols: (K + 1, B, H' * W_pad) for the columns on the wide grid (rows 0..K-1); the last
       WW - 1 = W_pad - W' positions of each image are zero, row K is all ones
     - g: (F, B, H' * W_pad) for dout on the wide grid, zero on the extra positions
-    - g_rows: writeable view of g's real positions, each row of W' entries as one item
-      (see _rows_as_items), shape (F, B, H')
+    - g_rows: writeable view of g's real positions, shape (F, B, H', W')
     Only what must be zero is zeroed: the rest is written for every block.
     """
     L = H_out * W_pad
@@ -171,7 +176,7 @@ def _wide_buffers(F, K, B, H_out, W_out, W_pad, dtype):
     g = np.empty((F, B, L), dtype=dtype)
     g_grid = g.reshape(F, B, H_out, W_pad)
     g_grid[..., W_out:] = 0
-    return cols, g, _rows_as_items(g_grid[..., :W_out])
+    return cols, g, g_grid[..., :W_out]
 
 
 def _wide_block(N, K, F, L, dtype):
@@ -232,7 +237,7 @@ def _conv_backward_rows(dout, x_pad, w_rows_t, dx_pad, dw_b):
                           strides=(sc, W_pad * s, s, sn, s), writeable=False)
         np.copyto(cols[:K].reshape(C, HH, WW, B, L)[..., :run], runs)
         for i in range(B):  # image by image: faster than one transposing copy
-            np.copyto(g_rows[:, i], _rows_as_items(dout[start + i]))
+            _copy_rows(g_rows[:, i], dout[start + i])
         g2, cols2 = g.reshape(F, B * L), cols.reshape(K + 1, B * L)
         dw_b += g2 @ cols2.T
         # Column gradients overwrite the columns (zero on the extra positions, as the
@@ -290,12 +295,13 @@ def conv_backward_fast(dout, cache):
 
     Each block's columns (with their row of ones) are rebuilt rather than kept from the
     forward pass; dout @ cols^T gives dw and, from the row of ones, db. The column gradients
-    w^T @ dout are then added back into dx (col2im), one add per kernel offset:
+    w^T @ dout are then added back into dx (col2im):
 
     - path "rows" (stride 1): on a "wide" grid of H' rows of W + 2 * pad positions, where
-      each kernel offset reads and adds one contiguous run of the flattened padded image,
-      with all the images of a block in one matrix product (see _conv_backward_rows);
-    - path "strided" (stride > 1): each offset adds into a strided window of dx.
+      each kernel offset reads one contiguous run of the flattened padded image, with all
+      the images of a block in one matrix product and one reduction plus one add per
+      kernel row (see _conv_backward_rows);
+    - path "strided" (stride > 1): one add per kernel offset into a strided window of dx.
 
     Inputs:
     - dout: upstream gradient of shape (N, F, H', W')
@@ -375,7 +381,7 @@ def _gathered(view, axis):
     (np.greater much less so), and it sets up its loop once per row of a view whose rows
     are not adjacent (stride > 1 along the height). Copying first pays off: along the
     width, a plain copy of the strided columns; along the height, whole rows copied as
-    single items (see _rows_as_items).
+    single items (see _copy_rows).
 
     Returns a tuple of:
     - the slice, or a contiguous copy of it
@@ -386,9 +392,15 @@ def _gathered(view, axis):
         return np.ascontiguousarray(view), True
     if axis == 2 and view.strides[3] == item and view.strides[2] != view.shape[3] * item:
         rows = np.empty(view.shape, dtype=view.dtype)
-        np.copyto(_rows_as_items(rows), _rows_as_items(view))
+        _copy_rows(rows, view)
         return rows, True
     return view, False
+
+
+def _gradient_buffer(shape, dtype, tiled):
+    """Array for a pooling gradient: every entry is written when the windows tile the input
+    (tiled), so it need not be zeroed; otherwise the windows' gradients are added into zeros."""
+    return np.empty(shape, dtype=dtype) if tiled else np.zeros(shape, dtype=dtype)
 
 
 def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=None):
@@ -409,10 +421,7 @@ def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=
     shape = list(dbest.shape)
     shape[axis] = length
     count = dbest.shape[axis]
-    if out is not None:
-        d = out
-    else:
-        d = np.empty(shape, dtype=dbest.dtype) if tiled else np.zeros(shape, dtype=dbest.dtype)
+    d = out if out is not None else _gradient_buffer(shape, dbest.dtype, tiled)
     if window == 1:  # windows of one entry never overlap
         d[_axis_slice(axis, 0, stride, count)] = dbest
         return d
@@ -422,8 +431,8 @@ def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=
         if axis == 2 and d.strides[3] == d.itemsize:
             # Along the height, compute contiguously and copy whole rows as single items.
             part = np.multiply(dbest, offset, dtype=d.dtype)
-            np.copyto(_rows_as_items(second), _rows_as_items(part))
-            np.copyto(_rows_as_items(first), _rows_as_items(np.subtract(dbest, part, out=part)))
+            _copy_rows(second, part)
+            _copy_rows(first, np.subtract(dbest, part, out=part))
             return d
         np.multiply(dbest, offset, out=second)
         np.subtract(dbest, second, out=first)
@@ -499,7 +508,7 @@ def max_pool_backward_fast(dout, cache):
     N, _, H, W = cache["x_shape"]
     tiled = cache["path"] == "tiled"
     dout = np.asarray(dout)
-    dx = np.empty(cache["x_shape"], dtype=dout.dtype) if tiled else np.zeros(cache["x_shape"], dtype=dout.dtype)
+    dx = _gradient_buffer(cache["x_shape"], dout.dtype, tiled)
     block = cache["block"]
     rows, cols = cache["row_offset"], cache["col_offset"]
     for start in range(0, N, block):
