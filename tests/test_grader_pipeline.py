@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grader_fixtures.make_fixture import ADDED_AT_SUBMISSION
 
 from cs231n_lib.grader.autograde import autograde
 from cs231n_lib.grader.course import Course
@@ -29,9 +30,14 @@ def _course(tmp_path: Path) -> Course:
 
 
 def _submit(course: Course, student: str, nb_path: Path) -> None:
+    """Put a corpus notebook in place as student's submission, with its submission-time trick."""
     target = course.root / "submitted" / student / AID / f"{AID}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(nb_path, target)
+    trick = ADDED_AT_SUBMISSION.get(nb_path.stem)
+    if trick is None:
+        shutil.copy(nb_path, target)
+    else:
+        nbformat.write(trick(nbformat.read(str(nb_path), as_version=4)), str(target))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +78,15 @@ def test_adversarial_corpus(graded_corpus, name):
     expected = json.loads((CORPUS / "expected.json").read_text())[name]["expected"]
     result = json.loads((course.root / "autograded" / name.replace("_", "-") / AID / "result.json").read_text())
     assert result["scores"] == {k: float(v) for k, v in expected.items()}, (name, result["checks"], result["reason"])
+
+
+def test_prefilled_outputs_are_submitted_with_their_fake_pass(graded_corpus):
+    # The committed notebook has no outputs; the trick is added when it is submitted.
+    course, _ = graded_corpus
+    submitted = course.root / "submitted" / "prefilled-outputs" / AID / f"{AID}.ipynb"
+    committed, shipped = (nbformat.read(str(p), as_version=4) for p in (CORPUS / "prefilled_outputs.ipynb", submitted))
+    assert [c.outputs for c in committed.cells if c.cell_type == "code" and c.outputs] == []
+    assert [o.text for c in shipped.cells if c.cell_type == "code" for o in c.outputs] == ["PASS affine_forward\n"]
 
 
 def test_corpus_batch_finishes_with_a_row_each(graded_corpus):

@@ -169,8 +169,24 @@ CORPUS = {
 }
 
 
+def prefill_outputs(nb):
+    """The "prefilled_outputs" trick: the affine test cell ships a fake PASS output. Returns nb."""
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_affine":
+            cell.execution_count = 3
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS affine_forward\n")]
+    return nb
+
+
+# Corpus entries whose trick is applied to the notebook as it is submitted, not committed.
+ADDED_AT_SUBMISSION = {"prefilled_outputs": prefill_outputs}
+
+
 def adversarial(released) -> dict:
-    """{name: (notebook, expected scores, description)} built from the released fixture notebook."""
+    """{name: (notebook, expected scores, description)} built from the released fixture notebook.
+
+    Tricks listed in ADDED_AT_SUBMISSION are not in these notebooks yet.
+    """
     import copy
 
     out = {}
@@ -192,9 +208,8 @@ def adversarial(released) -> dict:
                     old_id = cell["id"]
                     cell = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
                     cell["id"] = old_id
-                elif action == "prefill":
-                    cell.execution_count = 3
-                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS affine_forward\n")]
+                # "prefill": the fake outputs are added at submission (ADDED_AT_SUBMISSION), so
+                # that the committed notebook, like every notebook in the repository, has none.
                 elif action == "duplicate_ids":
                     dup = copy.deepcopy(cell)
                     dup.source = "print('PASS')"
