@@ -26,7 +26,6 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 	@echo "Environment ready in $(VENV)/"
 
@@ -36,7 +35,7 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 	@sh scripts/ensure_sandbox.sh
 
 demo: setup sandbox ## Main job: release the notebooks, grade three simulated students, print grades
-	$(PY) -m cs231n_lib.grader demo $(if $(WORKERS),--workers $(WORKERS))
+	$(PY) -m autograder demo $(if $(WORKERS),--workers $(WORKERS))
 
 test: setup sandbox ## Run the whole test suite (unit tests, notebooks, grading)
 	$(PY) -m pytest -q
@@ -51,25 +50,25 @@ lab: setup ## Open JupyterLab on assignments/
 	$(VENV)/bin/jupyter lab --notebook-dir=assignments $(if $(filter 0,$(shell id -u)),--allow-root)
 
 release: setup ## Generate the student notebooks in assignments/ from grading/source/
-	$(PY) -m cs231n_lib.grader release $(GRADER_ARGS)
+	$(PY) -m autograder release $(GRADER_ARGS)
 
 autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir)
-	$(PY) -m cs231n_lib.grader autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed)
+	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed)
 
 feedback: setup ## Write one HTML feedback report per student and assignment
-	$(PY) -m cs231n_lib.grader feedback $(GRADER_ARGS)
+	$(PY) -m autograder feedback $(GRADER_ARGS)
 
 grades: setup ## Export grading/grades.csv (per student and assignment) and grades_by_student.csv
-	$(PY) -m cs231n_lib.grader grades $(GRADER_ARGS)
+	$(PY) -m autograder grades $(GRADER_ARGS)
 
 submit: setup ## Validate your notebook and zip it for hand-in (ASSIGNMENT=01_knn)
-	$(PY) -m cs231n_lib.grader submit $(GRADER_ARGS)
+	$(PY) -m autograder submit $(GRADER_ARGS)
 
 bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
 	$(PY) -m bench
 
 lint: setup ## Check the code style with ruff
-	$(VENV)/bin/ruff check cs231n_lib tests bench
+	$(VENV)/bin/ruff check cs231n_lib autograder tests bench grading/verify
 
 clean: ## Remove generated grading folders and caches (keeps .venv and datasets/)
 	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo .pytest_cache

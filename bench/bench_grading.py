@@ -20,10 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.grader.course import Course, ensure_venv_on_path, nbgrader_config
-from cs231n_lib.grader.demo import simulated_students
-from cs231n_lib.grader.nbtools import read_notebook
-from cs231n_lib.grader.sandbox import Limits, bwrap_status
+from autograder.course import Course, ensure_venv_on_path, nbgrader_config
+from autograder.demo import simulated_students
+from autograder.notebook import read_notebook
+from autograder.sandbox import Limits, bwrap_status
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "grader_fixtures" / "course"
 
@@ -35,7 +35,7 @@ def _setup(tmp: Path, aid: str, n: int) -> Course:
     (course.root / "verify").mkdir(parents=True)
     shutil.copy(real.spec(aid), course.spec(aid))
     shutil.copy(Course().root / "nbgrader_config.py", course.root / "nbgrader_config.py")
-    from cs231n_lib.grader.release import release
+    from autograder.release import release
 
     release(course, [aid], log=lambda *_: None)
     students = simulated_students(read_notebook(course.source_notebook(aid)), read_notebook(course.released(aid)))
@@ -101,7 +101,7 @@ def plain_nbgrader(course: Course, aid: str, n: int) -> float:
 
 def pipeline(course: Course, aid: str, workers: int) -> float:
     """Seconds for our autograde (sandboxed kernel + verification + gradebook merge)."""
-    from cs231n_lib.grader.autograde import autograde
+    from autograder.batch import autograde
 
     start = time.perf_counter()
     summary = autograde(course, [aid], workers=workers, unsandboxed=bwrap_status() is not None,

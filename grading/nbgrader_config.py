@@ -2,7 +2,7 @@
 #   source/<id>/<id>.ipynb   source notebooks (solutions, hidden tests, points)
 #   release/, submitted/, autograded/, feedback/, gradebook.db   nbgrader's standard folders
 #   verify/<id>.py           out-of-kernel verification specs (not an assignment folder; never released)
-# `python -m cs231n_lib.grader ...` (the Makefile's release/autograde/feedback/grades targets)
+# `python -m autograder ...` (the Makefile's release/autograde/feedback/grades targets)
 # loads this file and adds its own settings (sandboxed kernel, private gradebooks per worker).
 import os
 

@@ -8,8 +8,8 @@ uneven folds, k larger than a round's training set).
 
 import numpy as np
 
+from autograder.spec import Check, allclose, equal
 from cs231n_lib.classifiers.k_nearest_neighbor import KNearestNeighbor
-from cs231n_lib.grader.verify import Check, allclose, equal
 
 KNN = "cs231n_lib.classifiers.k_nearest_neighbor"
 # The library's own distances, and the ready-made distance functions the notebook rules out.

@@ -8,8 +8,8 @@ must reproduce gradient descent exactly) plus a property check on real-looking d
 
 import numpy as np
 
+from autograder.spec import Check, allclose, equal
 from cs231n_lib.classifiers.linear_svm import svm_loss_vectorized
-from cs231n_lib.grader.verify import Check, allclose, equal
 
 SVM = "cs231n_lib.classifiers.linear_svm"
 LOSS_FORBIDDEN = (

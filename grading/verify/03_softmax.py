@@ -8,8 +8,8 @@ subtracted.
 
 import numpy as np
 
+from autograder.spec import Check, allclose
 from cs231n_lib.classifiers.softmax import softmax_loss_vectorized
-from cs231n_lib.grader.verify import Check, allclose
 
 SOFTMAX = "cs231n_lib.classifiers.softmax"
 LOSS_FORBIDDEN = (

@@ -9,8 +9,8 @@ given running averages, non-default conv and pool settings in the network.
 
 import numpy as np
 
+from autograder.spec import Check, allclose
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
-from cs231n_lib.grader.verify import Check, allclose
 from cs231n_lib.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,

@@ -11,9 +11,9 @@ import copy
 
 import numpy as np
 
+from autograder.spec import Check, allclose
 from cs231n_lib import layers
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
-from cs231n_lib.grader.verify import Check, allclose
 
 L = "cs231n_lib.layers"
 # Every normalisation in the library can stand in for another one (layer norm of x.T is batch

@@ -10,8 +10,8 @@ rules are scale-invariant), momentum 0, the inputs left unchanged.
 
 import copy
 
+from autograder.spec import Check, allclose
 from cs231n_lib import optim
-from cs231n_lib.grader.verify import Check, allclose
 
 # Every rule can be assembled from another one (momentum from Nesterov's velocity, RMSProp from
 # Adam with beta1 = 0, ...), so all reference rules are stubbed out while any of them is graded.

@@ -1,0 +1,162 @@
+"""Command line of the autograder: `python -m autograder <command> [options]`.
+
+Commands: selfcheck, release, autograde, feedback, grades, submit, demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.course import Course
+
+
+def _course(args) -> Course:
+    """--course (else the checkout's grading/) and --assignments-dir (else assignments/ beside the course)."""
+    default = Course()
+    root = Path(args.course).resolve() if args.course else default.root
+    if args.assignments_dir:
+        assignments = Path(args.assignments_dir).resolve()
+    elif args.course:
+        assignments = root.parent / "assignments"
+    else:
+        assignments = default.assignments_dir
+    return Course(root=root, assignments_dir=assignments)
+
+
+def cmd_selfcheck(args) -> int:
+    from autograder.selfcheck import selfcheck
+
+    course = _course(args)
+    ids = course.select(args.assignment)
+    if not ids:
+        print(f"no assignments in {course.root / 'source'}")
+        return 1
+    ok = True
+    for aid in ids:
+        ok &= selfcheck(course, aid, execute=not args.no_execute)
+    return 0 if ok else 1
+
+
+def cmd_release(args) -> int:
+    from autograder.release import release
+
+    course = _course(args)
+    ids = course.select(args.assignment)
+    if not ids:
+        print(f"no assignments in {course.root / 'source'}")
+        return 1
+    release(course, ids)
+    return 0
+
+
+def _limits(args):
+    from autograder.sandbox import Limits
+
+    return Limits(memory_bytes=int(args.memory_mb * 2**20), cell_timeout=args.cell_timeout,
+                  submission_timeout=args.submission_timeout)
+
+
+def cmd_autograde(args) -> int:
+    from autograder.batch import autograde
+    from autograder.sandbox import SandboxUnavailable
+
+    course = _course(args)
+    ids = course.select(args.assignment)
+    try:
+        summary = autograde(course, ids, student=args.student, zips=Path(args.zips) if args.zips else None,
+                            workers=args.workers, scheduler=args.scheduler, unsandboxed=args.unsandboxed,
+                            limits=_limits(args), force=args.force)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from autograder.feedback import feedback
+
+    course = _course(args)
+    feedback(course, course.select(args.assignment), student=args.student)
+    return 0
+
+
+def cmd_grades(args) -> int:
+    from autograder.grades import grades
+
+    course = _course(args)
+    grades(course, course.select(args.assignment), student=args.student,
+           out=Path(args.out) if args.out else None)
+    return 0
+
+
+def cmd_submit(args) -> int:
+    from autograder.submit import submit
+
+    if not args.assignment:
+        print("error: say which notebook: make submit ASSIGNMENT=01_knn", file=sys.stderr)
+        return 2
+    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from autograder.demo import demo
+
+    course = _course(args)
+    return demo(course.select(args.assignment), workers=args.workers, course=course)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--assignment", help="one assignment id, e.g. 01_knn (default: all)")
+        p.add_argument("--course", help="course folder (default: $AUTOGRADER_COURSE, else grading/ of this checkout)")
+        p.add_argument("--assignments-dir", help="released notebooks folder (default: assignments/ beside the course folder)")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("selfcheck", cmd_selfcheck,
+            "check a source notebook: Checks for every test cell, runs top to bottom, solutions pass")
+    p.add_argument("--no-execute", action="store_true", help="skip executing the notebook")
+    p = add("autograde", cmd_autograde, "grade collected submissions (submitted/ and --zips) into the gradebook")
+    p.add_argument("--student", help="only this student")
+    p.add_argument("--zips", help="a folder of <student>_<assignment>.zip hand-ins")
+    p.add_argument("--workers", type=int, default=1, help="grading processes on this machine")
+    p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--unsandboxed", action="store_true", help="allow grading without bubblewrap (unsafe)")
+    p.add_argument("--force", action="store_true", help="regrade submissions that did not change")
+    p.add_argument("--memory-mb", type=float, default=6144, help="memory limit per sandbox (MiB)")
+    p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
+    p.add_argument("--submission-timeout", type=float, default=1200, help="seconds per submission")
+    for name, func, text in (("feedback", cmd_feedback, "write one HTML feedback report per student and assignment"),
+                             ("grades", cmd_grades, "export grading/grades.csv and print the grade table")):
+        p = add(name, func, text)
+        p.add_argument("--student", help="only this student")
+        if name == "grades":
+            p.add_argument("--out", help="CSV path (default grading/grades.csv)")
+    p = add("submit", cmd_submit, "validate assignments/<id>.ipynb and zip it for hand-in")
+    p.add_argument("--student", help="your student id (default: git user.name or $USER)")
+    p.add_argument("--no-validate", action="store_true", help="skip running the notebook")
+    p = add("demo", cmd_demo, "release, grade three simulated students per assignment, print grades")
+    p.add_argument("--workers", type=int, default=2, help="grading processes")
+    add("release", cmd_release, "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Running a batch: grade every collected submission (serially, in a process pool or on a
+Dask cluster) and merge each result into the gradebook as it arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.collect import Submission, collect
+from autograder.course import Course, write_atomically
+from autograder.grade import content_hash, course_hash, grade_submission, new_result
+from autograder.gradebook import ensure_assignment, is_done, merge
+from autograder.sandbox import Limits, SandboxUnavailable, bwrap_status
+
+
+@dataclass
+class Summary:
+    """What a batch did: graded, failed (with reasons), skipped, seconds."""
+
+    graded: list[tuple[str, str, float, float]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"graded {len(self.graded)}, failed {len(self.failed)}, skipped (unchanged) {self.skipped}, "
+               f"in {self.seconds:.1f} s"]
+        for student, aid, why in self.failed:
+            out.append(f"  FAILED {student} {aid}: {why}")
+        for p in self.problems:
+            out.append(f"  NOT GRADED {p}")
+        return out
+
+
+def _record_merge(course: Course, summary: Summary, result: dict) -> None:
+    merge(course, result)
+    if result["status"] == "graded":
+        summary.graded.append((result["student"], result["assignment"], sum(result["scores"].values()),
+                               sum(result["max_scores"].values())))
+    else:
+        summary.failed.append((result["student"], result["assignment"], result["reason"]))
+
+
+def autograde(course: Course, ids: list[str], student: str | None = None, zips: Path | None = None,
+              workers: int = 1, scheduler: str | None = None, unsandboxed: bool = False,
+              limits: Limits | None = None, force: bool = False, execute: bool = True,
+              progress: bool = True, log=print) -> Summary:
+    """Grade all collected submissions of `ids` and merge them into the course gradebook.
+
+    Inputs: course; ids, assignment ids; student, only this student; zips, a folder of
+    <student>_<id>.zip; workers, processes on this machine; scheduler, a Dask scheduler
+    address (then workers is ignored); unsandboxed, allow grading without bwrap; limits;
+    force, regrade unchanged submissions; execute, run the notebook through nbgrader
+    (False: verification only). Returns: a Summary. Raises SandboxUnavailable when no
+    sandbox works and unsandboxed is False.
+    """
+    from tqdm import tqdm
+
+    start = time.monotonic()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    status = bwrap_status()
+    if status is not None and not unsandboxed:
+        raise SandboxUnavailable(f"{status}. Refusing to run student code unsandboxed; "
+                                 "pass --unsandboxed (make autograde UNSANDBOXED=1) to do it anyway.")
+    if status is not None:
+        log(f"WARNING: grading UNSANDBOXED ({status})")
+    subs, problems = collect(course, ids, student, zips)
+    summary = Summary(problems=problems)
+    for aid in sorted({s.assignment for s in subs}):
+        ensure_assignment(course, aid)
+    common = {"sandboxed": status is None, "limits": asdict(limits or Limits()), "execute": execute}
+    tasks = _tasks(course, ids, subs, force, common, summary)
+    bar = tqdm(total=len(tasks), desc="autograde", unit="submission", disable=not progress or not tasks)
+
+    def done(result: dict) -> None:
+        _record_merge(course, summary, result)
+        bar.set_postfix_str(f"{result['student']} {result['assignment']}", refresh=False)
+        bar.update(1)
+
+    try:
+        if scheduler:
+            _run_dask(tasks, scheduler, done)
+        elif workers == 1 or len(tasks) <= 1:
+            for task in tasks:
+                done(_safe_grade(task))
+        else:
+            _run_pool(tasks, workers, done)
+    finally:
+        bar.close()
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+def _tasks(course: Course, ids: list[str], subs: list[Submission], force: bool, common: dict,
+           summary: Summary) -> list[dict]:
+    """One task dict per submission that needs grading; zipped notebooks are copied to submitted/."""
+    hashes = {aid: course_hash(course, aid) for aid in ids}
+    tasks = []
+    for sub in subs:
+        h = content_hash(sub.notebook, sub.reject, hashes[sub.assignment])
+        if not force and is_done(course, h, sub.student, sub.assignment):
+            summary.skipped += 1
+            continue
+        if sub.notebook is not None and not sub.origin.startswith(str(course.root / "submitted")):
+            target = course.root / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(target, sub.notebook)
+        tasks.append({"course": str(course.root), "assignment": sub.assignment, "student": sub.student,
+                      "notebook": sub.notebook, "reject": sub.reject, "hash": h,
+                      "course_hash": hashes[sub.assignment], **common})
+    return tasks
+
+
+def _safe_grade(task: dict) -> dict:
+    try:
+        return grade_submission(task)
+    except Exception as exc:
+        return new_result(task, status="failed", reason=f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
+
+
+def _run_pool(tasks: list[dict], workers: int, done) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("forkserver")
+    remaining = {id(t): t for t in tasks}
+    while remaining:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_safe_grade, t): t for t in remaining.values()}
+            try:
+                for fut in as_completed(futures):
+                    task = futures[fut]
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        raise
+                    except Exception as exc:
+                        result = new_result(task, status="failed", reason=f"worker error: {exc!r}"[:300])
+                    remaining.pop(id(task), None)
+                    done(result)
+            except BrokenProcessPool:
+                # a worker process died (should not happen: student code runs in subprocesses);
+                # the submissions it held are graded again in a fresh pool, one failure each at most
+                for fut, task in futures.items():
+                    if not fut.done() and id(task) in remaining:
+                        continue
+                    if fut.done() and fut.exception() is not None and id(task) in remaining:
+                        remaining.pop(id(task))
+                        done(new_result(task, status="failed", reason="the grading worker process died"))
+
+
+def _run_dask(tasks: list[dict], scheduler: str, done) -> None:
+    from dask.distributed import Client, as_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = client.map(_safe_grade, tasks, pure=False, key=[f"grade-{t['student']}-{t['assignment']}-"
+                                                                   f"{t['hash'][:12]}" for t in tasks])
+        by_key = {f.key: t for f, t in zip(futures, tasks)}
+        for fut in as_completed(futures):
+            try:
+                result = fut.result()
+            except Exception as exc:
+                result = new_result(by_key[fut.key], status="failed", reason=f"dask task failed: {exc!r}"[:300])
+            done(result)

@@ -1,0 +1,135 @@
+"""Comparisons a verify spec uses to score answers: `allclose` and `equal`.
+
+Each returns compare(case, got, expected) -> None when right, else a one-line message naming
+where the answer differs (nested tuples, lists and dicts are walked; arrays are compared
+entry by entry and the worst entry is quoted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Compare = Callable[[dict, Any, Any], "str | None"]
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    if isinstance(x, (list, tuple, dict)):
+        return f"{type(x).__name__} of length {len(x)}"
+    return f"{type(x).__name__} {x!r}"[:120]
+
+
+def _numeric(x: Any) -> np.ndarray | None:
+    """x as a numeric ndarray when it is a number, a numeric array or a list of numbers, else None."""
+    if isinstance(x, (bool, int, float, complex, np.ndarray, np.generic)):
+        arr = np.asarray(x)
+    elif isinstance(x, (list, tuple)):
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError):
+            return None
+    else:
+        return None
+    return arr if arr.dtype.kind in "biufc" else None
+
+
+def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], where: str) -> str | None:
+    """Compare nested structures: tuples/lists by position, dicts by key, arrays/numbers by `leaf`."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"{where or 'result'}: expected a dict, got {_describe(got)}"
+        missing = [k for k in expected if k not in got]
+        if missing:
+            return f"{where or 'result'}: missing keys {missing[:5]}"
+        for k in expected:
+            msg = _walk(got[k], expected[k], leaf, f"{where}[{k!r}]")
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, (tuple, list)) and _numeric(expected) is None or (
+            isinstance(expected, tuple)):
+        if not isinstance(got, (tuple, list)):
+            return f"{where or 'result'}: expected a {type(expected).__name__} of length {len(expected)}, got {_describe(got)}"
+        if len(got) != len(expected):
+            return f"{where or 'result'}: expected length {len(expected)}, got length {len(got)}"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            msg = _walk(g, e, leaf, f"{where}[{i}]")
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, str) or expected is None:
+        if got != expected or type(got) is not type(expected):
+            return f"{where or 'result'}: expected {expected!r}, got {_describe(got)}"
+        return None
+    return leaf(got, expected, where or "result")
+
+
+def _array_pair(got: Any, expected: Any, where: str) -> tuple[np.ndarray | None, np.ndarray, str | None]:
+    e = np.asarray(expected)
+    g = _numeric(got)
+    if g is None:
+        return None, e, f"{where}: expected {_describe(e)}, got {_describe(got)}"
+    if g.shape != e.shape:
+        return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"
+    return g, e, None
+
+
+def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
+    """Compare numbers/arrays (nested in tuples, lists, dicts) with |got - expected| <= atol + rtol*|expected|.
+
+    Inputs: rtol, atol (non-negative floats). Returns: compare(case, got, expected) -> None or a
+    message naming the shape, the worst entry (index, got, expected) and the relative error.
+    """
+    if not (rtol >= 0 and atol >= 0):
+        raise ValueError(f"rtol and atol must be non-negative, got rtol={rtol}, atol={atol}")
+
+    def leaf(got: Any, expected: Any, where: str) -> str | None:
+        g, e, msg = _array_pair(got, expected, where)
+        if msg:
+            return msg
+        g = g.astype(np.complex128 if g.dtype.kind == "c" or e.dtype.kind == "c" else np.float64)
+        e = e.astype(g.dtype)
+        ok = np.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+        if ok.all():
+            return None
+        with np.errstate(invalid="ignore", over="ignore"):
+            err = np.where(ok, 0.0, np.abs(g - e))
+        err = np.nan_to_num(err, nan=np.inf)
+        idx = np.unravel_index(int(np.argmax(err)), e.shape) if e.ndim else ()
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            rel = float(np.max(np.abs(g - e)) / max(np.max(np.abs(g)) + np.max(np.abs(e)), 1e-300))
+        at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
+        return (f"{where}: {int((~ok).sum())} of {ok.size} entries differ; worst{at}: "
+                f"got {g[idx].item()!r}, expected {e[idx].item()!r}; relative error {rel:.2e} "
+                f"(rtol={rtol:g}, atol={atol:g})")
+
+    def compare(case: dict, got: Any, expected: Any) -> str | None:
+        return _walk(got, expected, leaf, "")
+    compare.__name__ = f"allclose(rtol={rtol:g}, atol={atol:g})"
+    return compare
+
+
+def equal() -> Compare:
+    """Exact comparison (labels, counts, shapes), nested in tuples, lists and dicts.
+
+    Returns: compare(case, got, expected) -> None or a message with the first differing entry.
+    """
+    def leaf(got: Any, expected: Any, where: str) -> str | None:
+        g, e, msg = _array_pair(got, expected, where)
+        if msg:
+            return msg
+        same = g == e
+        if np.all(same):
+            return None
+        idx = np.unravel_index(int(np.argmin(same)), e.shape) if e.ndim else ()
+        at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
+        return (f"{where}: {int((~np.asarray(same)).sum())} of {e.size} entries differ; first{at}: "
+                f"got {g[idx].item()!r}, expected {e[idx].item()!r}")
+
+    def compare(case: dict, got: Any, expected: Any) -> str | None:
+        return _walk(got, expected, leaf, "")
+    compare.__name__ = "equal()"
+    return compare

@@ -1,0 +1,117 @@
+"""Where things live in the nbgrader course (grading/) and the released notebooks (assignments/).
+
+The course folder is `--course`, else $AUTOGRADER_COURSE, else `grading/` of the checkout
+the command runs in (the current folder or the nearest parent holding `grading/source/`).
+It never depends on where the autograder package is installed, so a copy of the course
+anywhere on disk is graded the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ID_RE = re.compile(r"^[0-9]{2}_[a-z0-9_]+$")
+
+
+def checkout_dir(start: Path | None = None) -> Path:
+    """The checkout a command runs in: the nearest folder from `start` (default: the current
+    folder) upwards that holds grading/source/; the current folder when none does."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "grading" / "source").is_dir():
+            return folder
+    return start
+
+
+def default_course_root() -> Path:
+    """$AUTOGRADER_COURSE when set, else grading/ of the current checkout."""
+    env = os.environ.get("AUTOGRADER_COURSE")
+    return Path(env).resolve() if env else checkout_dir() / "grading"
+
+
+def default_assignments_dir() -> Path:
+    """$AUTOGRADER_ASSIGNMENTS when set, else assignments/ of the current checkout."""
+    env = os.environ.get("AUTOGRADER_ASSIGNMENTS")
+    return Path(env).resolve() if env else checkout_dir() / "assignments"
+
+
+@dataclass(frozen=True)
+class Course:
+    """The course folder (grading/) and the released-notebooks folder (assignments/)."""
+
+    root: Path = field(default_factory=default_course_root)
+    assignments_dir: Path = field(default_factory=default_assignments_dir)
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.root / "source" / assignment / f"{assignment}.ipynb"
+
+    def spec(self, assignment: str) -> Path:
+        return self.root / "verify" / f"{assignment}.py"
+
+    def released(self, assignment: str) -> Path:
+        return self.assignments_dir / f"{assignment}.ipynb"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    def assignment_ids(self) -> list[str]:
+        """The assignments present in source/ (folders holding <id>/<id>.ipynb), sorted."""
+        base = self.root / "source"
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir()
+                      if p.is_dir() and ID_RE.match(p.name) and (p / f"{p.name}.ipynb").exists())
+
+    def select(self, assignment: str | None) -> list[str]:
+        """The assignment ids to work on: one (checked to exist) or all."""
+        ids = self.assignment_ids()
+        if assignment:
+            if assignment not in ids:
+                raise ValueError(f"--assignment {assignment!r}: no {self.source_notebook(assignment)} "
+                                 f"(known: {', '.join(ids) or 'none'})")
+            return [assignment]
+        return ids
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file renamed into place: readers see the
+    old content or the new one, never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def ensure_venv_on_path() -> None:
+    """Put this interpreter's bin/ first on PATH (nbgrader runs `alembic` from PATH for new gradebooks)."""
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != bindir:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+def nbgrader_config(course: Course, db_url: str | None = None):
+    """The course's nbgrader Config (its nbgrader_config.py when present), rooted at course.root.
+
+    Inputs: course; db_url, a gradebook other than the course's (a worker's private copy).
+    Returns: a traitlets Config.
+    """
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    ensure_venv_on_path()
+    path = course.root / "nbgrader_config.py"
+    config = Config()
+    if path.exists():
+        config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = db_url or course.db_url
+    return config

@@ -1,0 +1,87 @@
+"""`demo`: release the notebooks, grade three simulated students per assignment, print the grades.
+
+The simulated course lives in demo/grading/ (a copy of grading/'s sources and specs), so the
+real gradebook never sees the demo students: complete (the source solutions), blank (the
+released notebook) and half (the first half of the exercise cells solved).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
+from autograder.sandbox import bwrap_status
+
+MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
+
+
+def simulated_students(source_nb, released_nb) -> dict[str, nbformat.NotebookNode]:
+    """{"complete", "blank", "half"}: the released notebook with none, all or half the exercises solved."""
+    solutions = {nbgrader_meta(c)["grade_id"]: MARKER_RE.sub("", c.source)
+                 for c in source_nb.cells if is_exercise(c)}
+    order = [nbgrader_meta(c)["grade_id"] for c in released_nb.cells if is_exercise(c)]
+    out = {}
+    for name, solved in (("complete", set(order)), ("blank", set()), ("half", set(order[: len(order) // 2]))):
+        nb = nbformat.reads(nbformat.writes(released_nb), as_version=4)
+        for cell in nb.cells:
+            gid = nbgrader_meta(cell).get("grade_id")
+            if is_exercise(cell) and gid in solved:
+                cell.source = solutions[gid]
+        out[name] = nb
+    return out
+
+
+def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None = None,
+         out_root: Path | None = None, log=print) -> int:
+    """Run the whole loop; returns 0 when every complete student scores full marks and blanks score 0."""
+    from autograder.batch import autograde
+    from autograder.feedback import feedback
+    from autograder.grades import grade_rows, grades
+    from autograder.release import release
+
+    course = course or Course()
+    ids = ids or course.assignment_ids()
+    if not ids:
+        log(f"no assignments in {course.root / 'source'} yet: nothing to demonstrate")
+        return 0
+    log(f"== release: {', '.join(ids)}")
+    release(course, ids, log=log)
+    root = (out_root or course.root.parent / "demo") / "grading"
+    if root.exists():
+        shutil.rmtree(root)
+    demo_course = Course(root=root, assignments_dir=course.assignments_dir)
+    (root / "verify").mkdir(parents=True)
+    if (course.root / "nbgrader_config.py").exists():
+        shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
+    for aid in ids:
+        shutil.copytree(course.source_notebook(aid).parent, demo_course.source_notebook(aid).parent)
+        shutil.copy(course.spec(aid), demo_course.spec(aid))
+        students = simulated_students(read_notebook(course.source_notebook(aid)),
+                                      read_notebook(course.released(aid)))
+        for name, nb in students.items():
+            path = root / "submitted" / f"demo_{name}" / aid / f"{aid}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(path))
+    status = bwrap_status()
+    if status:
+        log(f"NOTE: no sandbox here ({status}); the demo grades its own solutions unsandboxed")
+    log(f"== autograde ({len(ids) * 3} submissions, {workers} workers)")
+    summary = autograde(demo_course, ids, workers=workers, unsandboxed=status is not None)
+    log("\n".join(summary.lines()))
+    log("== feedback")
+    paths = feedback(demo_course, ids, log=log)
+    log("== grades")
+    grades(demo_course, ids, log=log)
+    for p in paths:
+        log(f"  {p}")
+    _, rows = grade_rows(demo_course, ids)
+    ok = all((r["autograded_score"] == r["autograded_max"]) if r["student"] == "demo_complete" else
+             (r["autograded_score"] == 0 if r["student"] == "demo_blank" else True) for r in rows)
+    log("demo: " + ("complete students score full marks, blank students zero" if ok else
+                    "UNEXPECTED SCORES (see the table)"))
+    return 0 if ok else 1

@@ -1,0 +1,64 @@
+"""`feedback`: one HTML report per student and assignment, grading/feedback/<student>/<id>/<id>.html.
+
+The report is the executed notebook (hidden tests taken out) with a score table in front.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+from autograder.gradebook import graded_results, manual_scores
+from autograder.notebook import read_notebook, without_hidden_tests
+
+
+def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
+    e = html.escape
+    got = sum(result["scores"].values())
+    total = sum(result["max_scores"].values())
+    rows = []
+    for gid, points in result["max_scores"].items():
+        check = result["checks"].get(gid, {})
+        msg = check.get("message", "not verified")
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{result['scores'].get(gid, 0):g} / {points:g}</td>"
+                    f"<td>{'PASS' if check.get('passed') else 'FAIL'}</td><td>{e(msg)}</td></tr>")
+    for gid, points in result.get("manual_max", {}).items():
+        score = manual.get(gid)
+        shown = "to be graded by the instructor" if score is None else f"{score:g} / {points:g}"
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{e(shown)}</td><td>written</td><td></td></tr>")
+    notes = "".join(f"<li>{e(n)}</li>" for n in result.get("notes", []))
+    reason = f"<p><b>Note:</b> {e(result['reason'])}</p>" if result.get("reason") else ""
+    text = (f"<h1>Feedback: {e(result['assignment'])} — {e(result['student'])}</h1>"
+            f"<p><b>Autograded score: {got:g} / {total:g}</b>. Scores come from checks run outside "
+            "your notebook on fresh inputs; the notebook below shows what your own run printed.</p>"
+            f"{reason}<table><tr><th>test</th><th>points</th><th>result</th><th>details</th></tr>"
+            f"{''.join(rows)}</table>" + (f"<p>While running your cells:</p><ul>{notes}</ul>" if notes else ""))
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
+    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    paths = []
+    for result in graded_results(course, ids, student):
+        aid, who = result["assignment"], result["student"]
+        executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
+        submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
+        try:
+            # Notebooks graded before the kernel ran without hidden tests may still hold them.
+            nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
+        except Exception:
+            nb = nbformat.v4.new_notebook()
+        nb.cells.insert(0, _summary_cell(result, manual_scores(course, aid, who)))
+        body, _ = exporter.from_notebook_node(nb)
+        out = course.root / "feedback" / who / aid / f"{aid}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(body)
+        paths.append(out)
+    log(f"wrote {len(paths)} feedback report(s) under {course.root / 'feedback'}")
+    return paths

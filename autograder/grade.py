@@ -1,0 +1,202 @@
+"""Grading one submission: a plain dict in, a plain dict out, the same in this process,
+in a process pool or on a Dask cluster.
+
+A task works in its own temporary folder with its own copy of what nbgrader needs (the
+source notebook with the hidden tests taken out and a private gradebook): real `nbgrader
+autograde` executes the notebook in a sandboxed kernel (for the student's outputs and
+feedback, see `nbgrader_run.py`), then the out-of-kernel verification (`verify.py`)
+decides the scores. Every result, graded or failed, is built by `new_result`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course, nbgrader_config
+from autograder.nbgrader_run import run_step
+from autograder.notebook import Layout, layout, read_notebook, without_hidden_tests
+from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.spec import load_spec
+from autograder.verify import run_verification
+
+
+def course_hash(course: Course, aid: str) -> str:
+    """Hash of what decides grades for an assignment: the source notebook and its spec."""
+    h = hashlib.sha256()
+    for path in (course.source_notebook(aid), course.spec(aid)):
+        h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()
+
+
+def content_hash(notebook: str | None, reject: str | None, chash: str) -> str:
+    """Hash of one submission's content together with the assignment's course hash."""
+    return hashlib.sha256(f"{chash}\0{notebook}\0{reject}".encode()).hexdigest()
+
+
+def new_result(task: dict, lay: Layout | None = None, status: str = "graded", reason: str = "") -> dict:
+    """The result of one task, every field present: zero points until the verification gives some.
+
+    Inputs: task (see grade_submission); lay, the source notebook's layout (read when None);
+    status, "graded" or "failed"; reason, why points were lost or the task failed.
+    """
+    if lay is None:
+        lay = layout(read_notebook(Course(root=Path(task["course"])).source_notebook(task["assignment"])))
+    return {"student": task["student"], "assignment": task["assignment"], "hash": task["hash"],
+            "status": status, "reason": reason, "scores": {g: 0.0 for g in lay.tests},
+            "max_scores": dict(lay.tests), "manual_max": dict(lay.manual), "checks": {}, "notes": [],
+            "kernel_scores": {}, "autograded": None, "seconds": 0.0, "timings": {}}
+
+
+def grade_submission(task: dict) -> dict:
+    """Grade one submission (runs in a worker). Inputs and output are plain dicts.
+
+    task: {"course", "assignment", "student", "notebook" (text or None), "reject",
+    "hash", "course_hash", "sandboxed", "limits" (Limits fields), "execute" (run nbgrader,
+    default True)}.
+    Returns: new_result's dict, with "scores" {grade_id: points}, "checks", "notes",
+    "kernel_scores", "autograded" (the executed notebook's text or None), "reason" (every
+    reason points were lost, joined), "seconds" and "timings" filled in.
+    """
+    start = time.monotonic()
+    course = Course(root=Path(task["course"]))
+    aid = task["assignment"]
+    lay = layout(read_notebook(course.source_notebook(aid)))
+    result = new_result(task, lay)
+    reasons: list[str | None] = []
+    student_nb, problem = _parse(task)
+    if problem:
+        result["status"] = "failed"
+        reasons.append(problem)
+    else:
+        base = Path(tempfile.mkdtemp(prefix=f"grade-{aid}-"))
+        try:
+            limits = Limits(**task.get("limits", {}))
+            if task.get("execute", True):
+                reasons.append(_execute(course, task, limits, base, result))
+            _verify(course, aid, student_nb, lay, Sandbox(enabled=task["sandboxed"], limits=limits),
+                    limits, base, result)
+        except SandboxUnavailable:
+            raise
+        except Exception as exc:  # an infrastructure failure: still a row, with the reason
+            result["status"] = "failed"
+            reasons.append(f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    result["reason"] = "; ".join(dict.fromkeys(r for r in reasons if r))
+    result["seconds"] = time.monotonic() - start
+    return result
+
+
+def _parse(task: dict) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """(the submitted notebook, None) or (None, why it cannot be graded)."""
+    if task.get("reject") or task.get("notebook") is None:
+        return None, task.get("reject") or "no notebook"
+    try:
+        nb = nbformat.reads(task["notebook"], as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("no cells")
+    except Exception as exc:
+        return None, f"not a valid notebook: {str(exc)[:200]}"
+    return nb, None
+
+
+_TEMPLATES: dict[tuple[str, str], Path] = {}
+
+
+def _copy_kernel_source(course: Course, target: Course, aid: str) -> None:
+    """Copy the assignment's source folder into `target` with the hidden tests taken out.
+
+    nbgrader autograde puts the source's test cells back into the submission before running it
+    in the student's kernel; with this copy they come back without their hidden part, so no
+    student code (an IPython hook, `In[...]`, a later cell printing history) can see or print them.
+    """
+    shutil.copytree(course.source_notebook(aid).parent, target.source_notebook(aid).parent)
+    nbformat.write(without_hidden_tests(read_notebook(course.source_notebook(aid))),
+                   str(target.source_notebook(aid)))
+
+
+def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
+    """A gradebook holding only this assignment, made once per process (nbgrader generate_assignment)."""
+    key = (str(course.root), aid + chash)
+    if key in _TEMPLATES and _TEMPLATES[key].exists():
+        return _TEMPLATES[key]
+    from nbgrader.apps import NbGraderAPI
+
+    base = Path(tempfile.mkdtemp(prefix=f"cs231n-template-{aid}-"))
+    tmpl = Course(root=base / "course")
+    _copy_kernel_source(course, tmpl, aid)
+    config = nbgrader_config(course)
+    config.CourseDirectory.root = str(tmpl.root)
+    config.CourseDirectory.db_url = tmpl.db_url
+    result = NbGraderAPI(config=config).generate_assignment(aid, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"nbgrader generate_assignment {aid} failed: {(result.get('log') or '')[-2000:]}")
+    _TEMPLATES[key] = tmpl.gradebook
+    return tmpl.gradebook
+
+
+def _kernel_problem(out: dict) -> str | None:
+    """A short reason from nbgrader's log when the notebook did not execute normally."""
+    log = (out.get("log") or "") + (out.get("error") or "")
+    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
+        return "the kernel died while running the notebook (cells after that did not run)"
+    if "CellTimeoutError" in log or "Timeout waiting for execute reply" in log:
+        return "a notebook cell ran longer than the per-cell limit and was interrupted"
+    if not out.get("success"):
+        last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-1:]
+        return "nbgrader autograde failed" + (f": {last[0].strip()[:300]}" if last else "")
+    return None
+
+
+def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dict) -> str | None:
+    """Run the notebook through real nbgrader autograde in a private course under `base`.
+
+    Fills result["kernel_scores"], ["autograded"], ["timings"]["notebook"]; returns a reason
+    when the notebook did not run to the end normally, else None.
+    """
+    t0 = time.monotonic()
+    aid, student = task["assignment"], task["student"]
+    priv = Course(root=base / "course")
+    _copy_kernel_source(course, priv, aid)
+    shutil.copy(_template_gradebook(course, aid, task.get("course_hash", "")), priv.gradebook)
+    sub_dir = priv.root / "submitted" / student / aid
+    sub_dir.mkdir(parents=True)
+    (sub_dir / f"{aid}.ipynb").write_text(task["notebook"])
+    kernel_dir = base / "kernel"
+    kernel_dir.mkdir()
+    step = {"course": str(priv.root), "config_course": str(course.root), "assignment": aid,
+            "student": student, "kernel_workdir": str(kernel_dir), "sandboxed": task["sandboxed"],
+            "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
+            "cell_timeout": limits.cell_timeout}
+    out = run_step(step, limits.submission_timeout)
+    result["kernel_scores"] = out["kernel_scores"]
+    executed = priv.root / "autograded" / student / aid / f"{aid}.ipynb"
+    if executed.exists():
+        result["autograded"] = executed.read_text()
+    result["timings"]["notebook"] = time.monotonic() - t0
+    if out.get("wall_timeout"):
+        return (f"the notebook was stopped at the {limits.submission_timeout:g} s limit "
+                "per submission (cells after that did not run)")
+    return _kernel_problem(out)
+
+
+def _verify(course: Course, aid: str, student_nb, lay: Layout, sandbox: Sandbox, limits: Limits,
+            base: Path, result: dict) -> None:
+    """Score the exercises out of the kernel; fills result["scores"], ["checks"], ["notes"]."""
+    t0 = time.monotonic()
+    verification = run_verification(aid, read_notebook(course.source_notebook(aid)), student_nb,
+                                    load_spec(course.spec(aid)), sandbox, workdir=base,
+                                    build_timeout=limits.cell_timeout + 60)
+    result["timings"]["verification"] = time.monotonic() - t0
+    for gid, res in verification.results.items():
+        result["checks"][gid] = res.as_dict()
+        if gid in result["scores"] and res.passed:
+            result["scores"][gid] = float(lay.tests[gid])
+    result["notes"] = verification.notes
+    result["verifier_output"] = verification.output[-5000:]

@@ -1,0 +1,113 @@
+"""The course gradebook: nbgrader's gradebook.db plus autograded/<student>/<id>/result.json.
+
+Only the batch's own process writes here, one transaction per submission, and
+result.json last: a batch that stops is resumed by skipping submissions whose
+result.json matches their content hash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autograder.course import Course, nbgrader_config, write_atomically
+
+
+def result_path(course: Course, student: str, aid: str) -> Path:
+    return course.root / "autograded" / student / aid / "result.json"
+
+
+def is_done(course: Course, sub_hash: str, student: str, aid: str) -> bool:
+    """True when this exact content was graded already and its result was merged."""
+    path = result_path(course, student, aid)
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("hash") == sub_hash
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_assignment(course: Course, aid: str) -> None:
+    """Make sure the course gradebook knows the assignment (nbgrader generate_assignment)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import NbGraderAPI
+
+    with Gradebook(course.db_url) as gb:
+        try:
+            gb.find_assignment(aid)
+            return
+        except MissingEntry:
+            pass
+    result = NbGraderAPI(config=nbgrader_config(course)).generate_assignment(aid, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"nbgrader generate_assignment {aid} failed: {(result.get('log') or '')[-2000:]}")
+
+
+def merge(course: Course, result: dict) -> None:
+    """Write one result into the gradebook (one transaction) and its files under autograded/.
+
+    The autograded cells get the verification's points as auto_score; written answers keep
+    any manual score and are flagged needs_manual_grade until the instructor grades them.
+    """
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    aid, student = result["assignment"], result["student"]
+    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
+        try:
+            gb.update_or_create_student(student)
+            try:
+                gb.find_submission(aid, student)
+            except MissingEntry:
+                gb.add_submission(aid, student)
+            nb = gb.find_submission_notebook(aid, aid, student)
+            for grade in nb.grades:
+                if grade.name in result["scores"]:
+                    grade.auto_score = float(result["scores"][grade.name])
+                    grade.needs_manual_grade = False
+                elif grade.name in result.get("manual_max", {}):
+                    grade.auto_score = None
+                    grade.needs_manual_grade = grade.manual_score is None
+            gb.db.commit()
+        except Exception:
+            gb.db.rollback()
+            raise
+    folder = result_path(course, student, aid).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if result.get("autograded"):
+        write_atomically(folder / f"{aid}.ipynb", result["autograded"])
+    record = {k: v for k, v in result.items() if k != "autograded"}
+    write_atomically(folder / "result.json", json.dumps(record, indent=1, sort_keys=True))
+
+
+
+
+def graded_results(course: Course, ids: list[str], student: str | None = None) -> list[dict]:
+    """The merged results (autograded/<student>/<id>/result.json), sorted by assignment, student."""
+    out = []
+    base = course.root / "autograded"
+    for aid in ids:
+        for path in sorted(base.glob(f"*/{aid}/result.json")) if base.is_dir() else []:
+            if student and path.parent.parent.name != student:
+                continue
+            try:
+                out.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+    return sorted(out, key=lambda r: (r["assignment"], r["student"]))
+
+
+def manual_scores(course: Course, aid: str, student: str) -> dict[str, float | None]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not course.gradebook.exists():
+        return {}
+    with Gradebook(course.db_url) as gb:
+        try:
+            nb = gb.find_submission_notebook(aid, aid, student)
+        except MissingEntry:
+            return {}
+        return {g.name: g.manual_score for g in nb.grades}

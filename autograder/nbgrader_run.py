@@ -1,0 +1,79 @@
+"""One submission through real `nbgrader autograde`, in a private course copy.
+
+`run_step(step)` runs in the grading worker's own process (nbgrader is imported once per
+worker); the student's code runs only in the sandboxed kernel. A watchdog kills the
+kernel's sandbox when the whole notebook exceeds its wall-clock limit, so nbgrader
+returns with the cells that had run. For debugging: python -m autograder.nbgrader_run STEP.json
+
+STEP.json: {"course": private course root, "config_course": the real course root,
+"assignment", "student", "kernel_workdir", "sandboxed", "memory_bytes", "file_bytes",
+"cell_timeout"}. Writes STEP.json's "out" file: {"success", "log", "kernel_scores"}.
+The private course holds the source notebook and a private gradebook; the kernel
+(SandboxedKernelManager) sees neither.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+
+def run_step(step: dict, wall_timeout: float) -> dict:
+    """Autograde one submission in the private course `step["course"]`; returns {"success", "log", ...}."""
+    import threading
+
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import Autograde
+
+    from autograder.course import Course, nbgrader_config
+    from autograder.kernel import SandboxedExecute, kill_kernels
+
+    course = Course(root=Path(step["course"]))
+    config = nbgrader_config(Course(root=Path(step["config_course"])))
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = course.db_url
+    defaults = Autograde().autograde_preprocessors
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute if p.__name__ == "Execute" else p for p in defaults]
+    config.Autograde.create_student = True
+    config.Execute.timeout = int(step["cell_timeout"])
+    config.Execute.interrupt_on_timeout = True
+    config.SandboxedKernelManager.workdir = step["kernel_workdir"]
+    config.SandboxedKernelManager.sandboxed = bool(step["sandboxed"])
+    config.SandboxedKernelManager.memory_bytes = int(step["memory_bytes"])
+    config.SandboxedKernelManager.file_bytes = int(step["file_bytes"])
+
+    api = NbGraderAPI(config=config)
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        kill_kernels(step["kernel_workdir"])
+    watchdog = threading.Timer(wall_timeout, on_timeout)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy autoflush warnings
+            result = api.autograde(step["assignment"], step["student"], force=True, create=True)
+    finally:
+        watchdog.cancel()
+        kill_kernels(step["kernel_workdir"])
+    scores = {}
+    try:
+        with Gradebook(course.db_url) as gb:
+            sub = gb.find_submission_notebook(step["assignment"], step["assignment"], step["student"])
+            for grade in sub.grades:
+                scores[grade.name] = grade.auto_score
+    except MissingEntry:
+        pass
+    return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
+            "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
+            "wall_timeout": timed_out.is_set()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_step(json.loads(Path(sys.argv[1]).read_text()), float(sys.argv[2]))))

@@ -1,0 +1,81 @@
+"""The spec API a notebook author imports: `Check`, `allclose`, `equal`.
+
+A spec file `grading/verify/<id>.py` defines `CHECKS = {grade_id: Check(...)}`, one per
+autograded test cell of the notebook. `load_spec` imports such a file; `case_seed` gives
+each check the same random cases for every student.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.compare import Compare, allclose, equal
+
+__all__ = ["Check", "SpecError", "allclose", "case_seed", "equal", "load_spec"]
+
+
+class SpecError(ValueError):
+    """A verification spec is wrong (the author's mistake, not the student's)."""
+
+@dataclass(frozen=True)
+class Check:
+    """How one autograded test cell is scored.
+
+    call: a Python expression evaluated in the student's namespace with the case's names bound,
+      e.g. "compute_distances_two_loops(X_test, X_train)".
+    cases: rng -> list of dicts of plain inputs (arrays, numbers, strings, nested lists/tuples/dicts).
+    expected: case -> the right answer (computed in the grader with the library's reference).
+    compare: (case, got, expected) -> None if right, else a message. Default allclose(1e-7, 1e-9).
+    forbidden: dotted names stubbed out (raise) in the student's process, e.g.
+      "cs231n_lib.layers.affine_forward".
+    timeout: seconds for all cases together.
+    """
+
+    call: str
+    cases: Callable[[np.random.Generator], list[dict]]
+    expected: Callable[[dict], Any]
+    compare: Compare = field(default_factory=allclose)
+    forbidden: tuple[str, ...] = ()
+    timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.call, str):
+            raise ValueError(f"call must be a string expression, got {type(self.call).__name__}")
+        try:
+            compile(self.call, "<call>", "eval")
+        except SyntaxError as exc:
+            raise ValueError(f"call must be a Python expression, got {self.call!r}: {exc}") from None
+        for name in ("cases", "expected", "compare"):
+            if not callable(getattr(self, name)):
+                raise ValueError(f"{name} must be callable")
+        if isinstance(self.forbidden, str) or not all(isinstance(f, str) for f in self.forbidden):
+            raise ValueError(f"forbidden must be a tuple of dotted names, got {self.forbidden!r}")
+        if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+
+
+def load_spec(path: str | Path) -> dict[str, Check]:
+    """Import a spec file and return its CHECKS dict. Raises SpecError when malformed."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"no verification spec {path}")
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    spec = importlib.util.spec_from_file_location(f"_cs231n_verify_{path.stem}_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    checks = getattr(module, "CHECKS", None)
+    if not isinstance(checks, dict) or not all(isinstance(c, Check) for c in checks.values()):
+        raise SpecError(f"{path} must define CHECKS = {{grade_id: Check(...)}}")
+    return checks
+
+
+def case_seed(assignment: str, grade_id: str) -> int:
+    """The fixed seed for one check's cases (the same for every student and every run)."""
+    return int.from_bytes(hashlib.sha256(f"{assignment}/{grade_id}".encode()).digest()[:8], "little")

@@ -1,0 +1,333 @@
+"""Out-of-kernel verification: score one student notebook against its assignment's spec.
+
+For one student notebook, `run_verification` builds the student's namespace in a fresh
+(sandboxed) process -- the source notebook's `verify-setup` cells, then the student's
+exercise cells, run by `autograder.worker` -- evaluates each check's `call` on the cases,
+receives plain arrays back (see `plain.py`) and compares them here with `expected(case)`,
+in the grader's own process and numpy. The spec API itself is in `spec.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.compare import _describe
+from autograder.notebook import layout, read_notebook, student_exercise_cells
+from autograder.plain import NotPlainError, load_plain, save_plain
+from autograder.sandbox import Sandbox, sandbox_env
+from autograder.spec import Check, SpecError, case_seed
+from autograder.stubs import forbidden_mounts
+
+MAX_STUDENT_TEXT = 400
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one Check for one student."""
+
+    grade_id: str
+    passed: bool
+    message: str
+    cases_passed: int = 0
+    cases_total: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Verification:
+    """All checks of one assignment for one student, plus notes (cells that raised, processes that died)."""
+
+    results: dict[str, CheckResult]
+    notes: list[str]
+    output: str = ""
+
+    def as_dict(self) -> dict:
+        return {"results": {k: v.as_dict() for k, v in self.results.items()},
+                "notes": list(self.notes), "output": self.output}
+
+
+@dataclass
+class _Prepared:
+    """One check with its cases and the grader's expected answers."""
+
+    grade_id: str
+    check: Check
+    cases: list
+    expected: list
+
+
+def _clip(text: str, n: int = MAX_STUDENT_TEXT) -> str:
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _case_label(case: dict) -> str:
+    parts = []
+    for k, v in case.items():
+        parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={_describe(v)[:40]}")
+    return ", ".join(parts)
+
+
+class _WorkerProcess:
+    """The grader's end of one sandboxed `autograder.worker` process, driven over pipes."""
+
+    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
+        argv = [sys.executable, "-m", "autograder.worker", str(jobdir), ",".join(map(str, skip))]
+        cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
+        env = None
+        if not sandbox.enabled:
+            env = {**os.environ, **sandbox_env(jobdir)}
+            env.pop("NBGRADER_EXECUTION", None)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, cwd=jobdir, env=env,
+                                     start_new_session=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line[:100_000])
+        self.lines.put(None)
+
+    def wait_line(self, timeout: float) -> str | None:
+        """The next protocol line, None at EOF, "timeout" when none came in time."""
+        try:
+            return self.lines.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return "timeout"
+
+    def send(self, text: str) -> bool:
+        try:
+            self.proc.stdin.write(text)
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        if code < 0:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        return f"exited with code {code}"
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
+    """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises."""
+    prepared = []
+    for gid, check in checks.items():
+        rng = np.random.default_rng(case_seed(assignment, gid))
+        try:
+            cases = list(check.cases(rng))
+            expected = [check.expected(dict(c)) for c in cases]
+        except Exception as exc:
+            raise SpecError(f"{assignment} check {gid}: the spec's cases/expected raised {exc!r}") from exc
+        prepared.append(_Prepared(gid, check, cases, expected))
+    return prepared
+
+
+def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
+                     checks: dict[str, Check], sandbox: Sandbox | None = None,
+                     workdir: str | Path | None = None, build_timeout: float = 120.0) -> Verification:
+    """Score one student notebook against the checks of one assignment.
+
+    Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
+    checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
+    workdir, a folder for the job files (default: a fresh temporary folder, removed after);
+    build_timeout, seconds for the setup and exercise cells to run.
+    Returns: a Verification with one CheckResult per check, in the spec's order.
+    Raises SpecError when the spec itself fails (a case generator or expected() raises).
+    """
+    sandbox = sandbox or Sandbox()
+    src = source_nb if hasattr(source_nb, "cells") else read_notebook(source_nb)
+    stu = student_nb if hasattr(student_nb, "cells") else read_notebook(student_nb)
+    lay = layout(src)
+    exercises = student_exercise_cells(stu, lay.exercises)
+    notes: list[str] = []
+    if not exercises and lay.exercises:
+        notes.append("no exercise cells found in the submission")
+    groups: dict[tuple[str, ...], list[_Prepared]] = {}
+    for item in _prepare(assignment, checks):
+        groups.setdefault(tuple(sorted(item.check.forbidden)), []).append(item)
+
+    results: dict[str, CheckResult] = {}
+    outputs = []
+    with tempfile.TemporaryDirectory(prefix="verify-", dir=workdir) as tmp:
+        for gi, (forbidden, items) in enumerate(groups.items()):
+            jobdir = Path(tmp) / f"group{gi}"
+            jobdir.mkdir()
+            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, items, sandbox)
+            mounts = ()
+            if forbidden and sandbox.enabled:
+                (Path(tmp) / f"stubs{gi}").mkdir()
+                mounts = forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
+            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
+            log = jobdir / "output.log"
+            if log.exists():
+                with open(log, errors="replace") as f:
+                    outputs.append(f.read(20_000))
+    ordered = {gid: results[gid] for gid in checks}
+    return Verification(ordered, notes, _clip("".join(outputs), 20_000))
+
+
+def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forbidden: tuple,
+               items: list[_Prepared], sandbox: Sandbox) -> None:
+    """job.json and cases_<i>.npz: everything the worker reads."""
+    job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden),
+           "cell_timeout": sandbox.limits.cell_timeout,
+           "checks": [{"grade_id": it.grade_id, "call": it.check.call} for it in items]}
+    (jobdir / "job.json").write_text(json.dumps(job))
+    for i, it in enumerate(items):
+        try:
+            save_plain(jobdir / f"cases_{i}.npz", it.cases)
+        except NotPlainError as exc:
+            raise SpecError(f"{assignment} check {it.grade_id}: cases must be plain values ({exc})") from None
+
+
+def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | None, int | None]:
+    """Follow the worker's `cell <i>` lines until it is ready, dies or runs out of time.
+
+    Returns: (the last line: the ready JSON, None at EOF or "timeout"; the cell it was running).
+    """
+    deadline = time.monotonic() + build_timeout
+    current = None
+    while True:
+        line = worker.wait_line(deadline - time.monotonic())
+        if line is None or line == "timeout" or not line.startswith("cell "):
+            return line, current
+        try:
+            current = int(line.split()[1])
+        except (IndexError, ValueError):
+            current = None
+
+
+def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_timeout: float,
+               results: dict[str, CheckResult], notes: list[str], mounts: tuple = ()) -> None:
+    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash.
+
+    A process that dies while running an exercise cell (os._exit, a segfault) is restarted
+    without that cell, so it costs what that cell defines and nothing else.
+    """
+    pending = list(range(len(items)))
+    skip: list[int] = []
+    while pending:
+        worker = _WorkerProcess(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip))
+        try:
+            line, current = _wait_ready(worker, build_timeout)
+            if line is None and current is not None and current not in skip:
+                notes.append(f"exercise cell {current + 1} stopped the process ({worker.death()}); "
+                             "graded without it")
+                skip.append(current)
+                continue
+            if line is None or line == "timeout":
+                why = (f"running your cells took longer than {build_timeout:g} s" if line
+                       else f"the verification process {worker.death()} while running your cells")
+                for i in pending:
+                    results[items[i].grade_id] = CheckResult(items[i].grade_id, False, why, 0,
+                                                             len(items[i].cases))
+                notes.append(why)
+                return
+            _add_notes(line, notes)
+            _run_pending(worker, jobdir, items, pending, results)
+        finally:
+            worker.kill()
+
+
+def _add_notes(ready_line: str, notes: list[str]) -> None:
+    """The worker's notes about the student's cells (cells that raised), each once."""
+    try:
+        ready = json.loads(ready_line)
+        for note in ready.get("notes", [])[:20]:
+            if _clip(note) not in notes:
+                notes.append(_clip(note))
+    except (ValueError, AttributeError):
+        pass
+
+
+def _run_pending(worker: _WorkerProcess, jobdir: Path, items: list[_Prepared], pending: list[int],
+                 results: dict[str, CheckResult]) -> None:
+    """Ask the worker for each pending check in turn; stop at the first timeout or death."""
+    while pending:
+        i = pending.pop(0)
+        it = items[i]
+        start = time.monotonic()
+        reply = worker.wait_line(it.check.timeout) if worker.send(f"run {i}\n") else None
+        seconds = time.monotonic() - start
+        if reply == "timeout":
+            results[it.grade_id] = CheckResult(it.grade_id, False,
+                                               f"took longer than {it.check.timeout:g} s (time limit)",
+                                               0, len(it.cases), seconds)
+            return
+        if reply is None or reply.strip() != f"done {i}":
+            results[it.grade_id] = CheckResult(it.grade_id, False,
+                                               f"the verification process {worker.death()}",
+                                               0, len(it.cases), seconds)
+            return
+        results[it.grade_id] = _score(jobdir / f"result_{i}.npz", it, seconds)
+
+
+def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
+    """Compare the plain answers in `path` with the expected values, case by case."""
+    gid, cases = it.grade_id, it.cases
+    try:
+        answers = load_plain(path)
+    except NotPlainError as exc:
+        return CheckResult(gid, False, f"the answer could not be read: {exc}", 0, len(cases), seconds)
+    if not isinstance(answers, list) or len(answers) != len(cases):
+        return CheckResult(gid, False, "the answer file is malformed", 0, len(cases), seconds)
+    passed, first = 0, None
+    for k, (case, answer, want) in enumerate(zip(cases, answers, it.expected)):
+        msg = _case_message(it.check, case, answer, want)
+        if msg is None:
+            passed += 1
+        elif first is None:
+            first = f"case {k + 1} of {len(cases)} ({_case_label(case)}): {_clip(msg, 600)}"
+    ok = passed == len(cases)
+    message = f"all {len(cases)} cases pass" if ok else first
+    return CheckResult(gid, ok, message, passed, len(cases), seconds)
+
+
+def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | None:
+    """None when one case's answer is right, else why not."""
+    if not isinstance(answer, dict) or not ({"value"} == set(answer) or {"error"} == set(answer)):
+        return "malformed answer"
+    if "error" in answer:
+        return f"raised {_clip(str(answer['error']))}"
+    try:
+        return check.compare(case, answer["value"], want)
+    except Exception as exc:  # a comparison must never crash the grader
+        return f"could not be compared: {_clip(repr(exc))}"

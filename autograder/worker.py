@@ -1,0 +1,245 @@
+"""Verification worker: runs INSIDE the sandbox, with the student's code. Trusts nothing it returns.
+
+    python -m autograder.worker JOBDIR
+
+JOBDIR/job.json holds the setup cells, the student's exercise cells, the checks to
+run (`call` strings) and the dotted names to forbid; JOBDIR/cases_<i>.npz the plain
+inputs. The grader drives it over stdin/stdout with one line per message:
+the worker answers `ready` once the namespace is built, then for each line `run <i>`
+writes JOBDIR/result_<i>.npz (a list with one {"value": ...} or {"error": "..."} per
+case) and answers `done <i>`. The student's own prints go to JOBDIR/output.log.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import os
+import signal
+import sys
+import traceback
+import types
+
+MAX_MESSAGE = 400
+
+
+class CellTimeout(Exception):
+    """Raised by the alarm when one exercise cell runs longer than its limit."""
+
+
+class ForbiddenCallError(RuntimeError):
+    """The student called the library's own reference for the function being graded."""
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _make_stub(name: str):
+    def stub(*args, **kwargs):
+        raise ForbiddenCallError(
+            f"{name} is the library's reference for the function you are asked to write; "
+            "it cannot be used to answer this exercise")
+    stub.__name__ = name.rsplit(".", 1)[-1]
+    return stub
+
+
+def forbid(dotted: str) -> None:
+    """Replace the object at a dotted path by a stub that raises ForbiddenCallError.
+
+    Inputs: dotted, e.g. "cs231n_lib.layers.affine_forward" or
+    "cs231n_lib.classifiers.k_nearest_neighbor.KNearestNeighbor.compute_distances_two_loops".
+    The original function's code object is replaced too, so aliases imported earlier call the stub.
+    """
+    parts = dotted.split(".")
+    module = None
+    for i in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        attrs = parts[i:]
+        break
+    if module is None or not attrs:
+        raise ValueError(f"forbidden name {dotted!r} does not name an attribute of a module")
+    parent = module
+    for attr in attrs[:-1]:
+        parent = getattr(parent, attr)
+    original = getattr(parent, attrs[-1])
+    stub = _make_stub(dotted)
+    target = original.__func__ if isinstance(original, (staticmethod, classmethod)) else original
+    if isinstance(target, types.FunctionType) and not target.__code__.co_freevars:
+        message = (f"{dotted} is the library's reference for the function you are asked to "
+                   "write; it cannot be used to answer this exercise")
+        holder: dict = {}
+        exec(compile(f"def _stub(*args, **kwargs):\n    raise __cs231n_forbidden__({message!r})\n",
+                     "<forbidden>", "exec"), holder)
+        target.__globals__["__cs231n_forbidden__"] = ForbiddenCallError
+        target.__code__ = holder["_stub"].__code__.replace(co_name=target.__code__.co_name)
+        target.__defaults__ = None
+        target.__kwdefaults__ = None
+    setattr(parent, attrs[-1], stub)
+
+
+def _run_cell(source: str, ns: dict, timeout: float, label: str) -> str | None:
+    """Execute one cell's source in ns under a soft alarm; return an error message or None."""
+    def on_alarm(signum, frame):
+        raise CellTimeout(f"{label} ran longer than {timeout:g} s")
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        code = compile(_strip_magics(source), label, "exec")
+        exec(code, ns)
+        return None
+    except BaseException as exc:  # noqa: B036 - the student's code may raise anything
+        return f"{label}: {_short(exc)}"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _strip_magics(source: str) -> str:
+    """Comment out IPython magics and shell escapes (lines starting with % or !)."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        lines.append("#" + line if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)
+
+
+def _redirect_output(jobdir: str):
+    """Keep stdin/stdout for the protocol (duplicated), send the student's prints to output.log.
+
+    Returns: (protocol input, protocol output) file objects.
+    """
+    proto_in = os.fdopen(os.dup(0), "r")
+    proto_out = os.fdopen(os.dup(1), "w")
+    log_fd = os.open(os.path.join(jobdir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    sys.stdout = open(1, "w", closefd=False, buffering=1)
+    sys.stderr = open(2, "w", closefd=False, buffering=1)
+    return proto_in, proto_out
+
+
+def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float,
+                    skip: set[int] = frozenset(), on_cell=None) -> tuple[dict, list[str]]:
+    """The student's namespace: the setup cells, then the exercise cells, in notebook order.
+
+    Inputs: setup, cell sources; exercises, [{"grade_id", "source"}]; cell_timeout, seconds per
+    cell; skip, exercise indices left out (they stopped the process before); on_cell(k),
+    called before exercise k runs. Returns: (namespace, notes on cells that raised).
+    """
+    notes = []
+    ns: dict = {"__name__": "__main__"}
+    for i, source in enumerate(setup):
+        err = _run_cell(source, ns, cell_timeout, f"setup cell {i + 1}")
+        if err:
+            notes.append(err)
+    for k, cell in enumerate(exercises):
+        if k in skip:
+            notes.append(f"exercise cell {cell['grade_id']} skipped: it stopped the process")
+            continue
+        if on_cell is not None:
+            on_cell(k)
+        err = _run_cell(cell["source"], ns, cell_timeout, f"exercise cell {cell['grade_id']}")
+        if err:
+            notes.append(err)
+    return ns, notes
+
+
+def evaluate(call: str, ns: dict, cases: list[dict]) -> list[dict]:
+    """One {"value": ...} or {"error": "..."} per case: `call` evaluated in ns with the case's names.
+
+    numpy's global random state is reseeded before each case, so code that draws from it
+    gives the same answer for every student.
+    """
+    import numpy as np
+
+    try:
+        code = compile(ast.parse(call, mode="eval"), "<check>", "eval")
+    except SyntaxError as exc:
+        return [{"error": f"bad call expression: {_short(exc)}"} for _ in cases]
+    results = []
+    for case in cases:
+        np.random.seed(0)
+        try:
+            results.append({"value": eval(code, ns, dict(case))})
+        except BaseException as exc:  # noqa: B036 - the student's code may raise anything
+            results.append({"error": _short(exc)})
+    return results
+
+
+def _save_results(path: str, results: list[dict]) -> None:
+    """Write the answers as plain values; an answer that is not plain becomes an error."""
+    from autograder.plain import NotPlainError, save_plain
+
+    try:
+        save_plain(path, results)
+        return
+    except NotPlainError:
+        pass
+    except Exception as exc:
+        save_plain(path, [{"error": f"returned a value that could not be read: {_short(exc)}"}
+                          for _ in results])
+        return
+    safe = []
+    for r in results:
+        try:
+            save_plain(path, [r])
+            safe.append(r)
+        except NotPlainError as exc:
+            safe.append({"error": f"returned something that is not a plain value ({exc})"})
+        except Exception as exc:
+            safe.append({"error": f"returned a value that could not be read: {_short(exc)}"})
+    save_plain(path, safe)
+
+
+def main(jobdir: str) -> int:
+    """Build the namespace, then answer `run <i>` requests until stdin closes."""
+    proto_in, proto_out = _redirect_output(jobdir)
+    os.chdir(jobdir)
+    with open(os.path.join(jobdir, "job.json")) as f:
+        job = json.load(f)
+    import numpy as np
+
+    from autograder.plain import load_plain
+
+    np.random.seed(0)
+    notes = []
+    for dotted in job["forbidden"]:
+        try:
+            forbid(dotted)
+        except Exception as exc:
+            notes.append(f"could not forbid {dotted}: {_short(exc)}")
+
+    def announce(k: int) -> None:
+        proto_out.write(f"cell {k}\n")
+        proto_out.flush()
+    skip = {int(k) for k in sys.argv[2].split(",") if k} if len(sys.argv) > 2 else set()
+    ns, cell_notes = build_namespace(job["setup"], job["exercises"], job["cell_timeout"], skip, announce)
+    proto_out.write(json.dumps({"ready": True, "notes": notes + cell_notes}) + "\n")
+    proto_out.flush()
+
+    for line in proto_in:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] != "run":
+            break
+        index = int(parts[1])
+        cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
+        _save_results(os.path.join(jobdir, f"result_{index}.npz"), evaluate(job["checks"][index]["call"], ns, cases))
+        proto_out.write(f"done {index}\n")
+        proto_out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1]))
+    except BaseException:
+        traceback.print_exc()
+        os._exit(3)

@@ -1,0 +1,139 @@
+"""The one set of helpers the notebook tests share.
+
+The specs are evaluated in-process (fast, no sandbox) with the verifier's own pieces:
+`autograder.worker.build_namespace` builds the namespace from the source notebook's
+verify-setup and exercise cells, `autograder.worker.evaluate` runs a check's call on its
+cases, and `autograder.verify` compares the answers, so these tests exercise the grader's
+logic rather than a copy of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+
+from autograder.course import Course
+from autograder.notebook import (
+    HIDDEN_RE,
+    is_autograded_test,
+    is_exercise,
+    is_manual,
+    is_setup,
+    nbgrader_meta,
+    read_notebook,
+)
+from autograder.spec import case_seed, load_spec
+from autograder.verify import _case_message
+from autograder.worker import build_namespace, evaluate
+
+COURSE = Course()
+
+
+def source(aid):
+    """The source notebook (with solutions and hidden tests)."""
+    return read_notebook(COURSE.source_notebook(aid))
+
+
+def released(aid):
+    """The released student notebook in assignments/."""
+    return read_notebook(COURSE.released(aid))
+
+
+def code_cell(nb, text):
+    """The first code cell whose source contains `text`."""
+    return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
+
+
+def exercise_source(aid, gid):
+    """The source of the cell with grade_id `gid`."""
+    return next(c.source for c in source(aid).cells if nbgrader_meta(c).get("grade_id") == gid)
+
+
+def namespace(aid, replace=None):
+    """The namespace the verifier builds from the source's setup and exercise cells.
+
+    replace: {exercise grade_id: new source} swapped in first (a student's variant).
+    """
+    nb = source(aid)
+    setup = [c.source for c in nb.cells if is_setup(c)]
+    exercises = [{"grade_id": nbgrader_meta(c)["grade_id"],
+                  "source": (replace or {}).get(nbgrader_meta(c)["grade_id"], c.source)}
+                 for c in nb.cells if is_exercise(c)]
+    ns, _ = build_namespace(setup, exercises, cell_timeout=120)
+    return ns
+
+
+def appended(aid, gid, code):
+    """{gid: the exercise's solution followed by `code`}: a variant that may wrap the right answer."""
+    return {gid: exercise_source(aid, gid) + "\n" + code}
+
+
+def failures(aid, gid, ns):
+    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass)."""
+    check = load_spec(COURSE.spec(aid))[gid]
+    cases = check.cases(np.random.default_rng(case_seed(aid, gid)))
+    expected = [check.expected(copy.deepcopy(case)) for case in cases]
+    with np.errstate(all="ignore"):
+        answers = evaluate(check.call, ns, copy.deepcopy(cases))  # the grader sends copies too
+    messages = [_case_message(check, case, answer, want)
+                for case, answer, want in zip(cases, answers, expected)]
+    return [m for m in messages if m]
+
+
+def check_structure(aid):
+    """Assert the layout every source notebook follows (see docs/authoring.md)."""
+    nb = source(aid)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    cell_ids = [c.get("id") for c in nb.cells]
+    assert len(cell_ids) == len(set(cell_ids)), "cell ids must be unique"
+    kinds, grade_ids = [], []
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "outputs must be stripped"
+        if meta:
+            assert meta["schema_version"] == 3 and meta["grade_id"]
+            grade_ids.append(meta["grade_id"])
+        if is_setup(cell):
+            assert meta.get("locked") and not re.search(r"get_cifar10_data\(", cell.source), \
+                "setup cells hold imports only"
+        if is_exercise(cell):
+            kinds.append("exercise")
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source
+        elif is_autograded_test(cell):
+            kinds.append("test")
+            assert HIDDEN_RE.search(cell.source), f"{meta['grade_id']} has no hidden tests"
+            assert re.search(r"\bcheck_\w+\(", HIDDEN_RE.sub("", cell.source)), \
+                f"{meta['grade_id']} has no public check"
+            assert meta["points"] > 0
+        elif is_manual(cell):
+            assert "**Mark scheme:**" in cell.source and meta["points"] > 0
+    assert len(grade_ids) == len(set(grade_ids)), "grade_ids must be unique"
+    joined = " ".join(kinds)  # every exercise is tested before the next one starts
+    assert "exercise exercise" not in joined and joined.endswith("test")
+    tests = {nbgrader_meta(c)["grade_id"] for c in nb.cells if is_autograded_test(c)}
+    assert set(load_spec(COURSE.spec(aid))) == tests
+
+
+def check_teaching(aid, patterns):
+    """Assert the released notebook's markdown matches every regex in `patterns`, its written
+    answers are stubs and no solution is left in it."""
+    nb = released(aid)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert [p for p in patterns if not re.search(p, text)] == []
+    answers = [c for c in nb.cells if is_manual(c)]
+    assert all(c.source.strip() == "YOUR ANSWER HERE" for c in answers)
+    assert "BEGIN SOLUTION" not in "".join(c.source for c in nb.cells)
+
+
+def blank_release_errors(aid, workdir):
+    """(grade_id or first line, error name) of every cell that raises when the blank release runs."""
+    import nbclient
+
+    nb = released(aid)
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(workdir)}}).execute()
+    return [(nbgrader_meta(c).get("grade_id") or c.source.splitlines()[0], o.ename)
+            for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

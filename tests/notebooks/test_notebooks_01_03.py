@@ -1,0 +1,212 @@
+"""Notebooks 01_knn, 02_svm, 03_softmax: structure, teaching content, worked examples, and specs
+that catch the usual mistakes.
+
+The course tests (tests/grader/test_course.py) check leaks, up-to-date releases and the sandboxed
+instructor self-check. Here the verification specs are evaluated in-process (fast) against the
+source solutions and against typical wrong answers, each of which must fail its check.
+"""
+
+import numpy as np
+import pytest
+from nbhelpers import (
+    COURSE,
+    appended,
+    blank_release_errors,
+    check_structure,
+    check_teaching,
+    code_cell,
+    failures,
+    namespace,
+    source,
+)
+
+from autograder.spec import load_spec
+
+IDS = ("01_knn", "02_svm", "03_softmax")
+
+# Ideas from the course notes each released notebook must teach (regexes on its markdown).
+TEACHING = {
+    "01_knn": [r"semantic gap", r"data-driven", r"\b456\b", r"L1", r"L2", r"validation set",
+               r"cross-validation", r"curse of dimensionality", r"shifted", r"darkened",
+               r"occluded", r"\*\*smallest\*\*"],
+    "02_svm": [r"mean image", r"bias trick", r"template", r"hyperplane", r"\b2\.9\b", r"\b12\.9\b",
+               r"\b5\.27\b", r"elastic net", r"Occam", r"w_1 = \[1, 0, 0, 0\]",
+               r"0\.25, 0\.25, 0\.25, 0\.25", r"\*centred\* difference", r"kink", r"minibatch",
+               r"C - 1", r"squared hinge"],
+    "03_softmax": [r"softmax", r"cross-entropy", r"\\log C", r"\\log 10 \\approx 2\.303",
+                   r"overflow", r"\b2\.04\b", r"\b2\.76\b", r"never\s+\*?satisfied",
+                   r"LinearSVM"],
+}
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_structure(aid):
+    check_structure(aid)
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_release_teaches_the_course_notes(aid):
+    check_teaching(aid, TEACHING[aid])
+
+
+def test_knn_worked_example_sums_to_456():
+    ns = {"np": np}
+    exec(code_cell(source("01_knn"), "test_image = np.array").source.split("abs_diff =")[0], ns)
+    diff = np.abs(ns["test_image"] - ns["train_image"])
+    assert diff.shape == (4, 4) and diff.sum() == 456
+    assert ns["test_image"].min() >= 0 and ns["train_image"].max() <= 255
+
+
+def test_svm_worked_example_losses():
+    ns = {"np": np}
+    exec(code_cell(source("02_svm"), "example_scores = np.array").source, ns)
+    losses = ns["margins"].sum(axis=1)
+    np.testing.assert_allclose(losses, [2.9, 0.0, 12.9], atol=1e-12)
+    assert round(losses.mean(), 2) == 5.27
+
+
+def test_softmax_worked_example_losses():
+    scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    losses = np.log(np.exp(scores).sum(axis=1)) - scores[np.arange(3), [0, 1, 2]]
+    assert [round(v, 2) for v in losses] == [2.04, 0.08, 6.16] and round(losses.mean(), 2) == 2.76
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_source_solutions_pass_every_case(aid):
+    ns = namespace(aid)
+    for gid in load_spec(COURSE.spec(aid)):
+        assert failures(aid, gid, ns) == [], gid
+
+
+MISTAKES = [
+    ("01_knn", "ex_no_loops", "test_no_loops", "no clamp before sqrt gives nan", """
+def compute_distances_no_loops(X_test, X_train):
+    sq = np.sum(X_test**2, axis=1)[:, None] + np.sum(X_train**2, axis=1) - 2 * X_test @ X_train.T
+    return np.sqrt(sq)
+"""),
+    ("01_knn", "ex_two_loops", "test_two_loops", "squared distances", """
+def compute_distances_two_loops(X_test, X_train):
+    return ((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(axis=2)
+"""),
+    ("01_knn", "ex_predict", "test_predict", "ties go to the nearest, not the smallest label", """
+from collections import Counter
+def predict_labels(dists, y_train, k=1):
+    return np.array([Counter(y_train[np.argsort(r)[:k]].tolist()).most_common(1)[0][0] for r in dists])
+"""),
+    ("01_knn", "ex_predict", "test_predict", "off by one neighbour", """
+def predict_labels(dists, y_train, k=1):
+    return np.array([np.bincount(y_train[np.argsort(r)[:max(k - 1, 1)]]).argmax() for r in dists])
+"""),
+    ("01_knn", "ex_l1", "test_l1", "L2 instead of L1", """
+def compute_distances_l1(X_test, X_train):
+    return np.sqrt(((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(axis=2))
+"""),
+    ("01_knn", "ex_cross_validate", "test_cross_validate", "k clamped instead of nan", """
+def cross_validate_k(X_train, y_train, k_choices, num_folds=5):
+    folds = np.array_split(np.arange(X_train.shape[0]), num_folds)
+    acc = np.zeros((len(k_choices), num_folds))
+    for f, v in enumerate(folds):
+        t = np.concatenate([folds[g] for g in range(num_folds) if g != f])
+        d = compute_distances_no_loops(X_train[v], X_train[t])
+        for a, k in enumerate(k_choices):
+            acc[a, f] = np.mean(predict_labels(d, y_train[t], k=min(k, len(t))) == y_train[v])
+    return acc
+"""),
+    ("01_knn", "ex_cross_validate", "test_cross_validate", "shuffled folds", """
+def cross_validate_k(X_train, y_train, k_choices, num_folds=5):
+    order = np.random.default_rng(0).permutation(len(y_train))
+    folds = np.array_split(order, num_folds)
+    acc = np.full((len(k_choices), num_folds), np.nan)
+    for f, v in enumerate(folds):
+        t = np.concatenate([folds[g] for g in range(num_folds) if g != f])
+        d = compute_distances_no_loops(X_train[v], X_train[t])
+        for a, k in enumerate(k_choices):
+            if k <= len(t):
+                acc[a, f] = np.mean(predict_labels(d, y_train[t], k=k) == y_train[v])
+    return acc
+"""),
+    ("02_svm", "ex_svm_naive", "test_svm_naive", "regularisation gradient without the factor 2", """
+_right = svm_loss_naive
+def svm_loss_naive(W, X, y, reg):
+    loss, dW = _right(W, X, y, reg)
+    return loss, dW - reg * W
+"""),
+    ("02_svm", "ex_svm_vectorized", "test_svm_vectorized", "correct class counted in the loss", """
+def svm_loss_vectorized(W, X, y, reg):
+    s = X @ W
+    m = np.maximum(0, s - s[np.arange(len(y)), y][:, None] + 1)
+    c = (m > 0).astype(float)
+    c[np.arange(len(y)), y] -= c.sum(axis=1)
+    return m.sum() / len(y) + reg * np.sum(W * W), X.T @ c / len(y) + 2 * reg * W
+"""),
+    ("02_svm", "ex_svm_vectorized", "test_svm_vectorized", "sum instead of mean over examples", """
+_right = svm_loss_vectorized
+def svm_loss_vectorized(W, X, y, reg):
+    loss, dW = _right(W, X, y, 0.0)
+    return loss * len(y) + reg * np.sum(W * W), dW * len(y) + 2 * reg * W
+"""),
+    ("02_svm", "ex_sgd", "test_sgd", "W0 updated in place", """
+def sgd_train(W0, X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng, W, hist = np.random.default_rng(seed), W0, []
+    for _ in range(num_iters):
+        idx = rng.integers(0, X.shape[0], size=batch_size)
+        loss, grad = loss_fn(W, X[idx], y[idx], reg)
+        hist.append(loss)
+        W -= learning_rate * grad
+    return W, hist
+"""),
+    ("02_svm", "ex_sgd", "test_sgd", "gradient ascent", """
+def sgd_train(W0, X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng, W, hist = np.random.default_rng(seed), W0.copy(), []
+    for _ in range(num_iters):
+        idx = rng.integers(0, X.shape[0], size=batch_size)
+        loss, grad = loss_fn(W, X[idx], y[idx], reg)
+        hist.append(loss)
+        W = W + learning_rate * grad
+    return W, hist
+"""),
+    ("02_svm", "ex_sgd", "test_sgd", "loss recorded after the update", """
+def sgd_train(W0, X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, batch_size=200, seed=0):
+    rng, W, hist = np.random.default_rng(seed), W0.copy(), []
+    for _ in range(num_iters):
+        idx = rng.integers(0, X.shape[0], size=batch_size)
+        W = W - learning_rate * loss_fn(W, X[idx], y[idx], reg)[1]
+        hist.append(loss_fn(W, X[idx], y[idx], reg)[0])
+    return W, hist
+"""),
+    ("02_svm", "ex_sgd", "test_linear_predict", "argmin", """
+def linear_predict(W, X):
+    return np.argmin(X @ W, axis=1)
+"""),
+    ("03_softmax", "ex_softmax_naive", "test_softmax_naive", "no max shift: overflow", """
+def softmax_loss_naive(W, X, y, reg):
+    s = X @ W
+    p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(len(y)), y])) + reg * np.sum(W * W)
+    p[np.arange(len(y)), y] -= 1
+    return loss, X.T @ p / len(y) + 2 * reg * W
+"""),
+    ("03_softmax", "ex_softmax_vectorized", "test_softmax_vectorized", "gradient sign of the one-hot", """
+_right = softmax_loss_vectorized
+def softmax_loss_vectorized(W, X, y, reg):
+    loss, dW = _right(W, X, y, reg)
+    onehot = np.zeros((len(y), W.shape[1]))
+    onehot[np.arange(len(y)), y] = 1
+    return loss, dW + 2 * X.T @ onehot / len(y)
+"""),
+]
+
+
+@pytest.mark.parametrize("aid, exercise, gid, why, wrong", MISTAKES, ids=[m[3] for m in MISTAKES])
+def test_spec_catches_mistake(aid, exercise, gid, why, wrong):
+    assert failures(aid, gid, namespace(aid, appended(aid, exercise, wrong))), f"{gid} does not catch: {why}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_blank_release_stops_only_in_test_cells(aid, tmp_path):
+    """A learner who has written nothing yet still gets every plot: given cells fall back to the
+    library's reference, so only the autograded test cells raise (NotImplementedError)."""
+    errors = blank_release_errors(aid, tmp_path)
+    assert errors and all(gid.startswith("test_") and ename == "NotImplementedError"
+                          for gid, ename in errors), errors

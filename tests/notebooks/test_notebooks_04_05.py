@@ -1,0 +1,218 @@
+"""Notebooks 04_two_layer_net and 05_cnn: structure, teaching content, worked examples, and
+verification specs that pass the source solutions and catch the usual mistakes.
+
+The course tests (tests/grader/test_course.py) check leaks, up-to-date releases and the sandboxed
+instructor self-check. Here the specs are evaluated in-process (fast, no sandbox, no stubs)
+against the source notebook's exercise cells, and against wrong versions that must fail.
+"""
+
+import numpy as np
+import pytest
+from nbhelpers import (
+    COURSE,
+    appended,
+    blank_release_errors,
+    check_structure,
+    check_teaching,
+    code_cell,
+    failures,
+    namespace,
+    source,
+)
+from nbhelpers import (
+    released as released_nb,
+)
+
+from autograder.notebook import is_manual
+from autograder.spec import load_spec
+
+IDS = ("04_two_layer_net", "05_cnn")
+
+# Ideas from the course notes each released notebook must teach (regexes on its markdown).
+TEACHING = {
+    "04_two_layer_net": [
+        r"\(x \+ y\)\\,z", r"x = -2", r"y = 5", r"z = -4", r"-12", r"sigmoid", r"1 - \\sigma\(t\)",
+        r"distributor", r"router", r"switcher", r"adder", r"upstream", r"Jacobian", r"4096",
+        r"cache", r"tanh", r"leaky ReLU", r"ELU", r"maxout", r"saturat", r"zero-centred",
+        r"dead ReLU", r"overfit", r"[Tt]oo low", r"`nan`", r"log space", r"[Cc]oarse, then fine",
+        r"3 times its initial loss", r"48 %", r"test set",
+    ],
+    "05_cnn": [
+        r"\(W - F \+ 2P\)/S \+ 1", r"7 \\times 7", r"does not fit", r"[Zz]ero padding",
+        r"76 parameters", r"\*\*760\*\*", r"1 × 1", r"[Mm]ax pooling", r"[Aa]verage pooling",
+        r"CONV → RELU → POOL → FC", r"im2col", r"speed-up", r"[Ss]patial batch norm", r"Adam",
+        r"40 % training accuracy", r"flips", r"crops", r"colour jitter", r"filters",
+    ],
+}
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_structure(aid):
+    check_structure(aid)
+    exercises = [c for c in source(aid).cells if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source]
+    assert all(c.source.lstrip().startswith("def ") for c in exercises), "exercises define top-level functions"
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_release_teaches_the_course_notes(aid):
+    check_teaching(aid, TEACHING[aid])
+    assert sum(is_manual(c) for c in released_nb(aid).cells) == 3
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_source_solutions_pass_every_case(aid):
+    ns = namespace(aid)
+    for gid in load_spec(COURSE.spec(aid)):
+        assert failures(aid, gid, ns) == [], gid
+
+
+def test_backprop_worked_examples():
+    """The numbers the 04 teaching text quotes: f = (x + y) z and the sigmoid neuron."""
+    x, y, z = -2.0, 5.0, -4.0
+    q = x + y
+    assert (q, q * z) == (3.0, -12.0)
+    assert (z, z, q) == (-4.0, -4.0, 3.0)               # df/dx, df/dy, df/dz
+    w, xs = np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0])
+    s = 1 / (1 + np.exp(-(w[0] * xs[0] + w[1] * xs[1] + w[2])))
+    local = (1 - s) * s
+    np.testing.assert_allclose(np.round([xs[0] * local, xs[1] * local, local], 2), [-0.2, -0.39, 0.2])
+    np.testing.assert_allclose(np.round(w[:2] * local, 2), [0.39, -0.59])
+
+
+def test_conv_worked_examples():
+    """Output sizes and the 760-parameter layer quoted in 05, computed by the notebook's helper."""
+    cell = code_cell(source("05_cnn"), "def output_size")
+    ns = {}
+    exec(cell.source.split("for W, F, S, P")[0], ns)
+    assert [ns["output_size"](7, 3, s, 0) for s in (1, 2, 3)] == [5, 3, None]
+    assert ns["output_size"](32, 5, 1, 2) == 32
+    assert 10 * (5 * 5 * 3 + 1) == 760
+
+
+MISTAKES = [
+    ("04_two_layer_net", "ex_affine_forward", "test_affine_forward", "bias forgotten", """
+def affine_forward(x, w, b):
+    return x.reshape(x.shape[0], -1) @ w, (x, w, b)
+"""),
+    ("04_two_layer_net", "ex_affine_backward", "test_affine_backward", "dx left flattened", """
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return dout @ w.T, x.reshape(x.shape[0], -1).T @ dout, dout.sum(axis=0)
+"""),
+    ("04_two_layer_net", "ex_affine_backward", "test_affine_backward", "db averaged", """
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.mean(axis=0)
+"""),
+    ("04_two_layer_net", "ex_relu", "test_relu", "gradient 1 at x = 0", """
+def relu_backward(dout, cache):
+    return dout * (cache >= 0)
+"""),
+    ("04_two_layer_net", "ex_softmax_loss", "test_softmax_loss", "no max shift: overflow", """
+def softmax_loss(x, y):
+    p = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    N = x.shape[0]
+    loss = -np.log(p[np.arange(N), y]).mean()
+    p[np.arange(N), y] -= 1
+    return loss, p / N
+"""),
+    ("04_two_layer_net", "ex_svm_loss", "test_svm_loss", "correct class counted", """
+def svm_loss(x, y):
+    N = x.shape[0]
+    m = np.maximum(0, x - x[np.arange(N), y][:, None] + 1)
+    dx = (m > 0).astype(float)
+    dx[np.arange(N), y] -= dx.sum(axis=1)
+    return m.sum() / N, dx / N
+"""),
+    ("04_two_layer_net", "ex_two_layer_net", "test_two_layer_net", "no factor 1/2 on the penalty", """
+_right = two_layer_net_loss
+def two_layer_net_loss(params, X, y=None, reg=0.0):
+    if y is None:
+        return _right(params, X)
+    loss, grads = _right(params, X, y, 2 * reg)
+    return loss, grads
+"""),
+    ("04_two_layer_net", "ex_two_layer_net", "test_two_layer_net", "biases regularised", """
+_right = two_layer_net_loss
+def two_layer_net_loss(params, X, y=None, reg=0.0):
+    if y is None:
+        return _right(params, X)
+    loss, grads = _right(params, X, y, reg)
+    for k in ("b1", "b2"):
+        loss += 0.5 * reg * np.sum(params[k] ** 2)
+        grads[k] = grads[k] + reg * params[k]
+    return loss, grads
+"""),
+    ("05_cnn", "ex_conv_forward", "test_conv_forward", "padding ignored", """
+_right = conv_forward_naive
+def conv_forward_naive(x, w, b, conv_param):
+    out, _ = _right(x, w, b, {"stride": conv_param["stride"], "pad": 0}) if (
+        x.shape[2] - w.shape[2]) % conv_param["stride"] == 0 and (
+        x.shape[3] - w.shape[3]) % conv_param["stride"] == 0 else _right(x, w, b, conv_param)
+    return out, (x, w, b, conv_param)
+"""),
+    ("05_cnn", "ex_conv_forward", "test_conv_forward", "filter flipped (true convolution)", """
+_right = conv_forward_naive
+def conv_forward_naive(x, w, b, conv_param):
+    return _right(x, w[:, :, ::-1, ::-1].copy(), b, conv_param)
+"""),
+    ("05_cnn", "ex_conv_backward", "test_conv_backward", "overlapping windows overwrite dx", """
+def conv_backward_naive(dout, cache):
+    x, w, b, conv_param = cache
+    s, p = conv_param["stride"], conv_param["pad"]
+    F, _, HH, WW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for n in range(x.shape[0]):
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                win = (n, slice(None), slice(i * s, i * s + HH), slice(j * s, j * s + WW))
+                dxp[win] = np.tensordot(dout[n, :, i, j], w, axes=1)
+                dw += dout[n, :, i, j][:, None, None, None] * xp[win]
+    return dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]], dw, dout.sum(axis=(0, 2, 3))
+"""),
+    ("05_cnn", "ex_pool_backward", "test_pool_backward", "gradient spread over the window", """
+def max_pool_backward_naive(dout, cache):
+    x, pp = cache
+    ph, pw, s = pp["pool_height"], pp["pool_width"], pp["stride"]
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            dx[:, :, i * s:i * s + ph, j * s:j * s + pw] += dout[:, :, i:i + 1, j:j + 1] / (ph * pw)
+    return dx
+"""),
+    ("05_cnn", "ex_spatial_bn", "test_spatial_bn", "normalised per (C, H, W) feature", """
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    out, cache = batchnorm_forward(x.reshape(N, -1), np.repeat(gamma, H * W), np.repeat(beta, H * W),
+                                   {k: v for k, v in bn_param.items() if not k.startswith("running")})
+    bn_param["running_mean"] = out.reshape(N, C, -1).mean(axis=(0, 2))
+    bn_param["running_var"] = out.reshape(N, C, -1).var(axis=(0, 2))
+    return out.reshape(x.shape), (cache, C)
+"""),
+    ("05_cnn", "ex_three_layer_convnet", "test_three_layer_convnet", "W1 not regularised", """
+_right = three_layer_convnet_loss
+def three_layer_convnet_loss(params, X, y=None, reg=0.0, conv_param=None, pool_param=None):
+    if y is None:
+        return _right(params, X, None, reg, conv_param, pool_param)
+    loss, grads = _right(params, X, y, reg, conv_param, pool_param)
+    loss -= 0.5 * reg * np.sum(params["W1"] ** 2)
+    grads["W1"] = grads["W1"] - reg * params["W1"]
+    return loss, grads
+"""),
+]
+
+
+@pytest.mark.parametrize("aid, exercise, gid, why, wrong", MISTAKES, ids=[m[3] for m in MISTAKES])
+def test_spec_catches_mistake(aid, exercise, gid, why, wrong):
+    assert failures(aid, gid, namespace(aid, appended(aid, exercise, wrong))), f"{gid} does not catch: {why}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aid", IDS)
+def test_blank_release_stops_only_in_test_cells(aid, tmp_path):
+    """With nothing written yet, only the autograded test cells raise (NotImplementedError); the
+    training and plotting cells fall back on the library's reference and run."""
+    errors = blank_release_errors(aid, tmp_path)
+    assert errors and all(gid.startswith("test_") and ename == "NotImplementedError"
+                          for gid, ename in errors), errors
