@@ -11,15 +11,16 @@ WORKERS    ?= 1
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
+COURSE     ?=
 
-GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sandbox demo test test-fast data lab release autograde feedback grades submit bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice WORKERS=N SCHEDULER=tcp://host:8786 SUBMISSIONS=dir"
+	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N SCHEDULER=tcp://host:8786 SUBMISSIONS=dir"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'
