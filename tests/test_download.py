@@ -440,6 +440,13 @@ class _FullDisk:
                 outer.written += len(b)
                 return f.write(b)
 
+            def fileno(self):
+                return f.fileno()
+
+            def flush(self):
+                if not f.closed:
+                    f.flush()
+
             def close(self):
                 f.close()
                 super().close()
