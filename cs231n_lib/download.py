@@ -409,7 +409,7 @@ def _copy_body(response, f, url, received, total, transfer, magic, part):
 
 
 def _not_the_archive(url, head):
-    what = f"it starts with {head[:24]!r}" if head else "it is empty"
+    what = f"it starts with {head[:40]!r}" if head else "it is empty"
     return DataStepError(f"the server at {url} sends something that is not a .tar.gz archive "
                          f"({what}): an error page or a wrong address; nothing was kept. Check "
                          f"CIFAR10_URL, {_ALTERNATIVES}.")

@@ -192,13 +192,15 @@ def write_dir(folder, files):
     return folder
 
 
-def write_tarball(path, files, dirname=DIRNAME):
+def write_tarball(path, files, dirname=DIRNAME, compression="gz"):
     """Write a .tar.gz with ``files`` under ``dirname/`` like the official archive.
 
+    ``compression`` "xz", "bz2" or "" writes a .tar.xz, .tar.bz2 or plain .tar instead.
     Returns (size in bytes, md5 hex digest).
     """
     path = Path(path)
-    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+    level = {"compresslevel": 1} if compression in ("gz", "bz2") else {}
+    with tarfile.open(path, f"w:{compression}", **level) as tar:
         if dirname:
             info = tarfile.TarInfo(dirname)
             info.type, info.mode = tarfile.DIRTYPE, 0o755
