@@ -27,6 +27,7 @@ import cifar_fixtures as fx
 import numpy as np
 import pytest
 
+from cs231n_lib import cifar_archive, dataset_folder, http_download
 from cs231n_lib import download as dl
 from cs231n_lib.data import load_cifar10
 
@@ -490,7 +491,7 @@ class _FullDisk:
 
 
 def test_disk_full_during_download(srv, make_data, archive, target, monkeypatch):
-    monkeypatch.setattr(dl, "open", _FullDisk(limit=archive["size"] // 3), raising=False)
+    monkeypatch.setattr(http_download, "open", _FullDisk(limit=archive["size"] // 3), raising=False)
     status, out, err = make_data(url=f"{srv.url}/ok.tar.gz")
     assert_one_error(status, err, "no space left", "Free some space")
     assert_no_dataset(target)
@@ -507,7 +508,7 @@ def test_too_little_free_space_fails_before_downloading(srv, make_data, archive,
 
 
 def test_disk_full_during_extraction(make_data, archive, target, monkeypatch):
-    monkeypatch.setattr(dl, "open", _FullDisk(limit=archive["size"] // 2), raising=False)
+    monkeypatch.setattr(cifar_archive, "open", _FullDisk(limit=archive["size"] // 2), raising=False)
     status, out, err = make_data(tarball=archive["path"])
     assert_one_error(status, err, "no space left", "extracting")
     assert_no_dataset(target)
@@ -534,7 +535,7 @@ def test_no_write_permission(make_data, archive, target, tmp_path, monkeypatch):
         # Running as root: chmod cannot forbid writes, so simulate the refusal.
         def refuse(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied", str(target.parent))
-        monkeypatch.setattr(dl.tempfile, "mkdtemp", refuse)
+        monkeypatch.setattr(dataset_folder.tempfile, "mkdtemp", refuse)
     try:
         status, out, err = make_data(tarball=archive["path"])
     finally:
@@ -549,7 +550,7 @@ def test_no_write_permission_during_download(srv, make_data, target, monkeypatch
         if "w" in mode or "a" in mode:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return open(path, mode, *args, **kwargs)
-    monkeypatch.setattr(dl, "open", refuse, raising=False)   # simulated
+    monkeypatch.setattr(http_download, "open", refuse, raising=False)   # simulated
     status, out, err = make_data(url=f"{srv.url}/ok.tar.gz")
     assert_one_error(status, err, "no permission", "writable folder")
     assert_no_dataset(target)
@@ -578,11 +579,11 @@ def test_md5sum_matches_hashlib(tmp_path):
 
 
 def test_unsafe_member_paths_are_ignored():
-    assert dl._member_path("cifar-10-batches-py/data_batch_1") == ["data_batch_1"]
-    assert dl._member_path("./cifar-10-batches-py/test_batch") == ["test_batch"]
-    assert dl._member_path("/etc/passwd") is None
-    assert dl._member_path("cifar-10-batches-py/../../evil") is None
-    assert dl._member_path("other/data_batch_1") is None
+    assert cifar_archive.member_path("cifar-10-batches-py/data_batch_1") == ["data_batch_1"]
+    assert cifar_archive.member_path("./cifar-10-batches-py/test_batch") == ["test_batch"]
+    assert cifar_archive.member_path("/etc/passwd") is None
+    assert cifar_archive.member_path("cifar-10-batches-py/../../evil") is None
+    assert cifar_archive.member_path("other/data_batch_1") is None
 
 
 def test_fixture_archive_has_the_official_layout(archive):
@@ -735,7 +736,7 @@ def test_a_run_waiting_for_the_lock_stops_at_the_deadline(make_data, archive, ta
 # --------------------------------------------------------------------------- never silent, never endless
 
 def test_too_slow_download_stops_with_a_message(srv, make_data, archive, target, monkeypatch):
-    monkeypatch.setattr(dl, "_SPEED_WINDOW", 0.3)
+    monkeypatch.setattr(http_download, "_SPEED_WINDOW", 0.3)
     monkeypatch.setenv("CIFAR10_MIN_SPEED", "10")
     start = time.monotonic()
     status, out, err = make_data(url=f"{srv.url}/trickle.tar.gz")
@@ -769,7 +770,7 @@ def test_limits_that_are_not_numbers(make_data, archive, target, monkeypatch, na
 
 
 def test_progress_lines_when_stderr_is_a_log(srv, archive, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(dl, "_LOG_EVERY", 0.0)
+    monkeypatch.setattr(http_download, "_LOG_EVERY", 0.0)
     dl.download(f"{srv.url}/paced.tar.gz", tmp_path / "a.tar.gz", archive["size"], archive["md5"],
                 progress=False)
     err = capsys.readouterr().err
@@ -889,7 +890,7 @@ def test_members_outside_the_dataset_are_not_extracted(make_data, archive, targe
     files.update({"extra/evil.sh": b"rm -rf ~", "notes-unknown.txt": b"x"})
     status, out, err = make_data(tarball=_tarball_with(tmp_path, files))
     assert status == 0, err
-    assert sorted(p.name for p in target.iterdir()) == sorted([*dl.DATASET_FILES, dl.MARKER])
+    assert sorted(p.name for p in target.iterdir()) == sorted([*cifar_archive.DATASET_FILES, dataset_folder.MARKER])
     assert [p for p in tmp_path.rglob("evil.sh")] == []
     assert_dataset_matches(target, archive)
 
@@ -942,7 +943,7 @@ def test_extracted_folder_as_cifar10_tarball(make_data, archive, target, tmp_pat
     status, out, err = make_data(tarball=folder if given == "dataset" else folder.parent)
     assert status == 0, err
     assert_dataset_matches(target, archive)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(dl.DATASET_FILES)   # untouched
+    assert sorted(p.name for p in folder.iterdir()) == sorted(cifar_archive.DATASET_FILES)   # untouched
 
 
 def test_folder_without_a_dataset_as_cifar10_tarball(make_data, target, tmp_path):
@@ -1072,7 +1073,7 @@ def test_data_is_flushed_before_the_renames(srv, archive, target, monkeypatch):
     dataset_done = events.index(("rename", str(target)))
     flushed = {PurePosixPath(path).name for kind, path in events[:dataset_done]
                if kind == "fsync" and f"/{fx.DIRNAME}/" in path}
-    assert flushed >= {*dl.DATASET_FILES, dl.MARKER}
+    assert flushed >= {*cifar_archive.DATASET_FILES, dataset_folder.MARKER}
 
 
 # --------------------------------------------------------------------------- where and what
