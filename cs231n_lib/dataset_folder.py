@@ -84,7 +84,13 @@ def inspect_target(target):
 
     Raises DataStepError for a file or a folder holding other things.
     """
-    if not target.is_dir() or not any(target.iterdir()):
+    try:
+        empty = not target.is_dir() or not any(target.iterdir())
+    except OSError as exc:
+        raise DataStepError(f"cannot read the folder {target} ({exc.strerror}): fix its "
+                            f"permissions or set CIFAR10_DIR to another folder, then rerun "
+                            f"`make data`.") from exc
+    if empty:
         check_replaceable(target)
         return None, {}
     try:
@@ -112,7 +118,9 @@ def _remove_tmp(tmp):
     """
     kept = []
     for sub in (tmp / DIRNAME, tmp / "previous"):
-        if sub.is_dir():
+        if sub.is_symlink():             # never followed: what it points at is not ours
+            kept.append(sub.name)
+        elif sub.is_dir():
             _remove_dataset_files(sub)
             try:
                 sub.rmdir()
@@ -131,7 +139,10 @@ def clean_leftovers(target):
             continue
         previous = tmp / "previous"
         if not target.exists() and previous.is_dir():
-            os.rename(previous, target)
+            try:
+                os.rename(previous, target)
+            except OSError as exc:
+                raise os_error(exc, "putting back", target) from exc
             print(f"Put back {target}, which an interrupted run had moved aside.", file=sys.stderr)
         kept = _remove_tmp(tmp)
         if kept:

@@ -234,6 +234,8 @@ def main(argv=None):
         print(__doc__, file=sys.stderr)
         return 0 if argv[0] in ("-h", "--help") else 2
     target = default_cifar10_dir()
+    if target.is_symlink() and target.is_dir():
+        target = target.resolve()    # work beside the real folder; the link stays as it is
     try:
         limits = Limits.from_env()
         with locked(target.parent, limits):
@@ -241,6 +243,9 @@ def main(argv=None):
             return _run(target, limits)
     except DataStepError as exc:
         print(f"make data: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:           # one line even for a failure no message foresaw
+        print(f"make data: error: {os_error(exc, 'working in', target.parent)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("make data: interrupted. Rerun `make data`: the download resumes where it stopped.",

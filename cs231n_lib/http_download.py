@@ -261,7 +261,7 @@ def _fetch(url, part, have, expected_size, transfer, timeout, magic):
                 os.fsync(f.fileno())
         except OSError as exc:   # raised by close(): a delayed ENOSPC
             raise os_error(exc, "writing", part) from exc
-        if total is not None and received == total and not sized and response.read1(1):
+        if total is not None and received == total and not sized and _more_follows(response):
             part.unlink()
             raise DataStepError(f"the server at {url} sends more than the {total} bytes of the "
                                 f"CIFAR-10 archive (and never said how much it sends): it is not the "
@@ -269,6 +269,14 @@ def _fetch(url, part, have, expected_size, transfer, timeout, magic):
                                 f"{ALTERNATIVES}.")
     if total is not None and received < total:
         raise _interrupted(url, received, total, None)
+
+
+def _more_follows(response):
+    """Whether a response that gave no size still has bytes after the expected ones."""
+    try:
+        return bool(response.read1(1))
+    except (http.client.HTTPException, OSError):
+        return False
 
 
 def _copy_body(response, f, url, received, total, transfer, magic, part):

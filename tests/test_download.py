@@ -661,6 +661,20 @@ def test_user_files_beside_a_valid_dataset_are_left_alone(make_data, archive, ta
     assert (target / "notes.txt").read_text() == "mine"
 
 
+def test_symlinked_dataset_folder_is_installed_where_it_points(make_data, archive, target,
+                                                               tmp_path):
+    real = tmp_path / "bigdisk" / "cifar"
+    real.mkdir(parents=True)
+    target.parent.mkdir(parents=True)
+    target.symlink_to(real)
+    assert make_data(tarball=archive["path"])[0] == 0
+    (real / "data_batch_3").write_bytes(b"garbage")
+    status, out, err = make_data(tarball=archive["path"])
+    assert status == 0 and "damaged" in err, err
+    assert target.is_symlink() and target.resolve() == real
+    assert_dataset_matches(real, archive)
+
+
 def test_install_archive_refuses_a_folder_with_other_things(archive, target):
     files = _user_files(target)
     with pytest.raises(dl.DataStepError, match="already holds other things"):
