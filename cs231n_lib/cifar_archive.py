@@ -110,6 +110,27 @@ class _ArchiveReader:
         return self.md5.hexdigest()
 
 
+class _HeaderTooLarge(Exception):
+    pass
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A tar header that refuses long-name and pax headers larger than CIFAR-10's need.
+
+    tarfile reads such a header's payload into memory before it yields the member it
+    describes, so its size is checked here, before that read (a 1 GB pax header would
+    otherwise be held in memory whole).
+    """
+
+    _EXTENSIONS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE,
+                   tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE)
+
+    def _proc_member(self, tar):
+        if self.type in self._EXTENSIONS and self.size > _MAX_SMALL_BYTES:
+            raise _HeaderTooLarge(self.size)
+        return super()._proc_member(tar)
+
+
 def _refuse_kind(path, kind, head, redo):
     if kind == "zip":
         raise DataStepError(f"{path} is a zip archive, but CIFAR-10's python version comes as a "
@@ -169,9 +190,13 @@ def extract_archive(tarball, new, redo):
         if kind in (None, "zip"):
             _refuse_kind(tarball, kind, reader.head, redo)
         try:
-            with tarfile.open(fileobj=reader, mode="r|*") as tar:
+            with tarfile.open(fileobj=reader, mode="r|*", tarinfo=_BoundedTarInfo) as tar:
                 names = _extract_members(tar, new, tarball, redo)
             md5 = reader.finish()
+        except _HeaderTooLarge as exc:
+            raise DataStepError(f"{tarball} holds a tar header of {mb(exc.args[0])}, more than "
+                                f"CIFAR-10 can (its headers are a few hundred bytes): it is not the "
+                                f"CIFAR-10 archive, so nothing was installed. {redo}.") from None
         except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
                 raise os_error(exc, "extracting into", new.parent.parent) from exc

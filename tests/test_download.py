@@ -876,10 +876,10 @@ def test_decompression_bomb_is_refused_quickly_in_bounded_memory(make_data, bomb
     assert_no_dataset(target)
 
 
-def _tar_header_only(path, name, size):
+def _tar_header_only(path, name, size, kind=tarfile.REGTYPE):
     """A .tar.gz holding just the header of a member that declares ``size`` bytes."""
     info = tarfile.TarInfo(name)
-    info.size = size
+    info.size, info.type = size, kind
     path.write_bytes(gzip.compress(info.tobuf(tarfile.GNU_FORMAT, "utf-8", "surrogateescape")))
     return path
 
@@ -889,6 +889,14 @@ def test_unknown_member_too_large_for_cifar10_is_refused_before_reading(make_dat
     path = _tar_header_only(tmp_path / "x.tar.gz", "other/zeros.bin", 5 * 2**30)
     status, out, err = make_data(tarball=path)
     assert_one_error(status, err, "holds other/zeros.bin of 5368.7 MB", "more than CIFAR-10 can")
+
+
+@pytest.mark.parametrize("kind", [tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE])
+def test_huge_long_name_or_pax_header_is_refused_before_reading(make_data, target, tmp_path,
+                                                                kind):
+    path = _tar_header_only(tmp_path / "x.tar.gz", "././@LongLink", 2**30, kind)
+    status, out, err = make_data(tarball=path)
+    assert_one_error(status, err, "holds a tar header of 1073.7 MB", "more than CIFAR-10 can")
 
 
 def test_too_many_members_are_refused(make_data, archive, target, tmp_path):
