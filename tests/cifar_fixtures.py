@@ -18,6 +18,7 @@ real subset's batches gives the very same bytes.
 import hashlib
 import io
 import os
+import pickle
 import struct
 import tarfile
 from pathlib import Path
@@ -180,6 +181,21 @@ def batch_files(batches, label_names=LABEL_NAMES):
         files[name] = batch_bytes(data, labels, label, fnames)
     files["batches.meta"] = meta_bytes(label_names)
     files["readme.html"] = README_HTML
+    return files
+
+
+def files_with_labels(batches, name, replaced):
+    """The archive's files with some labels of batch ``name`` replaced: ``{position: label}``.
+
+    That batch is written by Python 3's pickle (protocol 2), which, unlike ``Py2Pickler``,
+    can hold a float, a str or an integer beyond int64 as a label.
+    """
+    files = batch_files(batches)
+    data, labels = batches[name]
+    values = [int(v) for v in labels]
+    for position, label in replaced.items():
+        values[position] = label
+    files[name] = pickle.dumps({"batch_label": name, "labels": values, "data": data}, protocol=2)
     return files
 
 

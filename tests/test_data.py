@@ -412,13 +412,8 @@ def test_broken_dataset_asked_for_explicitly_says_make_data(tmp_path, batches):
     ("3", "'labels' must be integers 0..9, found '3'"),
 ])
 def test_labels_that_are_not_small_integers_are_refused(tmp_path, batches, bad_label, needle):
-    data, labels = batches["data_batch_2"]
-    values = [int(v) for v in labels]
-    values[0], values[1] = 0, 9
-    values[5] = bad_label
-    # the fixture writer only emits ints and strings: write the float with pickle itself
-    content = pickle.dumps({"data": data, "labels": values, "batch_label": "b"}, protocol=2)
-    folder = _broken(tmp_path, batches, "data_batch_2", content)
+    files = fx.files_with_labels(batches, "data_batch_2", {0: 0, 1: 9, 5: bad_label})
+    folder = fx.write_dir(tmp_path / fx.DIRNAME, files)
     with pytest.raises(D.CifarFormatError) as info:
         D.read_batch(folder / "data_batch_2")
     assert "data_batch_2" in str(info.value) and needle in str(info.value)

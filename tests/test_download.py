@@ -15,12 +15,15 @@ import hashlib
 import http.server
 import io
 import os
+import pickle
 import socket
 import subprocess
 import sys
 import tarfile
 import threading
 import time
+import tracemalloc
+import zipfile
 from pathlib import PurePosixPath
 
 import cifar_fixtures as fx
@@ -863,7 +866,6 @@ def bomb(tmp_path_factory, archive):
 
 
 def test_decompression_bomb_is_refused_quickly_in_bounded_memory(make_data, bomb, target):
-    import tracemalloc
     tracemalloc.start()
     start = time.monotonic()
     status, out, err = make_data(tarball=bomb)
@@ -938,7 +940,6 @@ def test_truncated_xz_is_named_as_xz(make_data, archive, target, tmp_path):
 
 
 def test_zip_is_explained(make_data, archive, target, tmp_path):
-    import zipfile
     path = tmp_path / "cifar-10-python.zip"
     with zipfile.ZipFile(path, "w") as z:
         for name, content in fx.batch_files(archive["batches"]).items():
@@ -977,22 +978,12 @@ def test_folder_without_a_dataset_as_cifar10_tarball(make_data, target, tmp_path
     assert_no_dataset(target)
 
 
-def _with_labels(batches, name, bad_label):
-    """The archive's files with one label of batch ``name`` replaced (written by pickle itself)."""
-    import pickle
-    files = fx.batch_files(batches)
-    data, labels = batches[name]
-    values = [int(v) for v in labels]
-    values[3] = bad_label
-    files[name] = pickle.dumps({"data": data, "labels": values, "batch_label": "x"}, protocol=2)
-    return files
-
-
 @pytest.mark.parametrize("bad_label,needle", [(2**70, "labels must be in 0..9"),
                                               (3.7, "'labels' must be integers 0..9, found 3.7")])
 def test_archive_with_labels_that_are_not_small_integers(make_data, archive, target, tmp_path,
                                                          bad_label, needle):
-    path = _tarball_with(tmp_path, _with_labels(archive["batches"], "data_batch_2", bad_label))
+    path = _tarball_with(tmp_path, fx.files_with_labels(archive["batches"], "data_batch_2",
+                                                         {3: bad_label}))
     status, out, err = make_data(tarball=path)
     assert_one_error(status, err, "not a valid CIFAR-10", "data_batch_2", needle)
     assert_no_dataset(target)
@@ -1000,9 +991,8 @@ def test_archive_with_labels_that_are_not_small_integers(make_data, archive, tar
 
 def test_installed_dataset_with_bad_labels_is_installed_again(make_data, archive, target):
     assert make_data(tarball=archive["path"])[0] == 0
-    import pickle
     (target / "test_batch").write_bytes(
-        _with_labels(archive["batches"], "test_batch", 2**70)["test_batch"])
+        fx.files_with_labels(archive["batches"], "test_batch", {3: 2**70})["test_batch"])
     assert pickle.loads((target / "test_batch").read_bytes(), encoding="latin1")["labels"][3] == 2**70
     status, out, err = make_data(tarball=archive["path"])
     assert status == 0 and "Traceback" not in err
