@@ -98,7 +98,7 @@ def inspect_target(target):
     except CifarFormatError as exc:
         detail = str(exc).replace(f"{target}{os.sep}", "")
         check_replaceable(target, f"the dataset in {target} is incomplete or damaged ({detail}) "
-                                   f"and must be installed again")
+                          f"and must be installed again")
         print(f"The dataset in {target} is incomplete or damaged ({detail}); installing it again.",
               file=sys.stderr)
         return None, {}

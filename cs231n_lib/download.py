@@ -80,7 +80,7 @@ def install_archive(tarball, target, redo="Delete it and rerun `make data` to do
     """
     tarball = Path(tarball)
     return staged_install(Path(target), lambda new: extract_archive(tarball, new, redo),
-                           tarball, redo, "python archive")
+                          tarball, redo, "python archive")
 
 
 def _check_free_space(folder, tarball, expected_size):
@@ -145,7 +145,7 @@ def _install_from_folder(folder, target):
                             f"archive or at another copy of the folder.")
     redo = f"Point CIFAR10_TARBALL at a complete {DIRNAME} folder or at {TARBALL_NAME}"
     return staged_install(target, lambda new: copy_folder(src, new, redo), src, redo,
-                           "dataset folder")
+                          "dataset folder")
 
 
 def install_from_tarball(path, target, expected_md5=OFFICIAL_MD5):
@@ -251,7 +251,6 @@ def main(argv=None):
         print("make data: interrupted. Rerun `make data`: the download resumes where it stopped.",
               file=sys.stderr)
         return 130
-
 
 
 if __name__ == "__main__":
