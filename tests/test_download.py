@@ -4,7 +4,9 @@ The archives are small but written in the official byte format (tests/cifar_fixt
 Every failure test checks the message, the non-zero exit status and that no
 loadable (half) dataset is left behind. Disk-full errors are simulated by making
 the module's file writes raise ENOSPC; permission errors use a read-only folder
-when not running as root, and are simulated otherwise.
+when not running as root, and are simulated otherwise. Two runs at once and a
+kill during extraction use real subprocesses; slow, endless and misbehaving
+servers are routes of the same local server.
 """
 
 import contextlib
