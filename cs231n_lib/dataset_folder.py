@@ -72,7 +72,8 @@ def check_replaceable(target, why=None):
         raise DataStepError(f"{target} already holds other things ({shown(foreign)}) and no "
                             f"CIFAR-10 dataset: make data installs only into a new or empty folder "
                             f"or over a dataset, so nothing was changed. Point CIFAR10_DIR at a new "
-                            f"folder, e.g. CIFAR10_DIR={target / DIRNAME}, then rerun `make data`.")
+                            f"or empty folder (it is created; the archive goes beside it), then "
+                            f"rerun `make data`.")
     raise DataStepError(f"{why or f'the dataset in {target} is to be replaced'}, but the folder also "
                         f"holds files make data did not create ({shown(foreign)}): they are never "
                         f"deleted, so nothing was changed. Move them out of {target}, then rerun "

@@ -93,9 +93,9 @@ def _network_error(exc, url):
     if isinstance(exc, urllib.error.HTTPError):
         hint = {404: "the file is not at that address: check CIFAR10_URL",
                 403: "the server refuses access: check CIFAR10_URL or try another mirror",
-                416: "the server refuses even a request for the whole file (416 Range Not "
-                     "Satisfiable), so it is misconfigured or the address is wrong: check "
-                     "CIFAR10_URL or use another mirror"}
+                416: "the server refuses even a request for the whole file, so it is "
+                     "misconfigured or the address is wrong: check CIFAR10_URL or use another "
+                     "mirror"}
         advice = hint.get(exc.code, "the server has a problem, try again later or use a mirror "
                                     "with CIFAR10_URL=..." if exc.code >= 500
                           else "check the address (CIFAR10_URL)")

@@ -622,7 +622,7 @@ def test_folder_holding_other_things_is_refused_and_kept(srv, make_data, archive
     status, out, err = make_data(**kwargs)
     assert_one_error(status, err, f"{target} already holds other things (project/, thesis.tex)",
                      "no CIFAR-10 dataset", "nothing was changed",
-                     f"CIFAR10_DIR={target / fx.DIRNAME}")
+                     "Point CIFAR10_DIR at a new or empty folder")
     assert_kept(target, files)
     assert sorted(p.name for p in target.iterdir()) == ["project", "thesis.tex"]
     assert srv.requests == []
