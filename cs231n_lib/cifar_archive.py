@@ -61,8 +61,9 @@ def _dataset_name(member):
 
 
 def _size_cap(name):
-    return _MAX_BATCH_BYTES if name in (*TRAIN_BATCHES, TEST_BATCH) or name is None \
-        else _MAX_SMALL_BYTES
+    """The largest size member ``name`` may declare; None (not a dataset file) is skipped,
+    and skipping it in a compressed stream still means decompressing it, so it is kept small."""
+    return _MAX_BATCH_BYTES if name in (*TRAIN_BATCHES, TEST_BATCH) else _MAX_SMALL_BYTES
 
 
 # Leading bytes of the formats people have CIFAR-10 in, to name what a file is.
@@ -157,8 +158,9 @@ def _extract_members(tar, new, source, redo):
                     f"{member.name} of {mb(member.size)}" if member.size > _size_cap(name) else
                     f"more than {mb(_MAX_TOTAL_BYTES)} in all")
             raise DataStepError(f"{source} holds {what}, more than CIFAR-10 can (each batch is "
-                                f"about 31 MB, {len(DATASET_FILES)} files in all): it is not the "
-                                f"CIFAR-10 archive, so nothing was installed. {redo}.")
+                                f"about 31 MB, {len(DATASET_FILES)} files in all, any other file "
+                                f"{mb(_MAX_SMALL_BYTES)} at most): it is not the CIFAR-10 archive, "
+                                f"so nothing was installed. {redo}.")
         if name is None:
             continue
         if name in seen:

@@ -911,6 +911,16 @@ def test_too_many_members_are_refused(make_data, archive, target, tmp_path):
     assert_no_dataset(target)
 
 
+def test_large_file_outside_the_dataset_is_refused_before_reading(make_data, archive, target,
+                                                                  tmp_path):
+    files = fx.batch_files(archive["batches"])
+    files["extra/backup_of_data_batch_1"] = files["data_batch_1"] * 10
+    status, out, err = make_data(tarball=_tarball_with(tmp_path, files))
+    assert_one_error(status, err, "holds cifar-10-batches-py/extra/backup_of_data_batch_1 of",
+                     "any other file 0.1 MB at most")
+    assert_no_dataset(target)
+
+
 def test_members_outside_the_dataset_are_not_extracted(make_data, archive, target, tmp_path):
     files = fx.batch_files(archive["batches"])
     files.update({"extra/evil.sh": b"rm -rf ~", "notes-unknown.txt": b"x"})
