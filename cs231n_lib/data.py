@@ -244,8 +244,10 @@ def load_cifar10(root=None, dtype=np.float64):
         parts = [read_batch(root / name) for name in TRAIN_BATCHES]
         X_test, y_test = read_batch(root / TEST_BATCH)
     except CifarFormatError as exc:
-        raise CifarFormatError(f"{exc}. The CIFAR-10 dataset in {root} is incomplete or damaged: "
-                               f"run `make data` to install it again") from None
+        error = CifarFormatError(f"{exc}. The CIFAR-10 dataset in {root} is incomplete or "
+                                 f"damaged: run `make data` to install it again")
+        error.detail = str(exc)       # the bad file alone, for the fallback's notice
+        raise error from None
     X_train = np.concatenate([X for X, _ in parts])
     y_train = np.concatenate([y for _, y in parts])
     return X_train.astype(dt, copy=False), y_train, X_test.astype(dt, copy=False), y_test, class_names
@@ -442,7 +444,7 @@ def _load_source(source, root):
     try:
         return load_cifar10(cifar_dir, dtype=np.uint8), "cifar10"
     except CifarFormatError as exc:
-        detail = str(exc).split(". The CIFAR-10 dataset in")[0]
+        detail = getattr(exc, "detail", exc)
         print(f"CIFAR-10 in {cifar_dir} is incomplete or damaged ({detail}): using the small "
               f"embedded digits dataset instead (run `make data` to install CIFAR-10 again).",
               file=sys.stderr)
