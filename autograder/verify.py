@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograder.compare import _describe
-from autograder.notebook import layout, read_notebook, student_exercise_cells
+from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.plain import NotPlainError, load_plain, save_plain
 from autograder.sandbox import Sandbox, sandbox_env
 from autograder.spec import Check, SpecError, case_seed
@@ -176,9 +176,9 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     src = source_nb if hasattr(source_nb, "cells") else read_notebook(source_nb)
     stu = student_nb if hasattr(student_nb, "cells") else read_notebook(student_nb)
     lay = layout(src)
-    exercises = student_exercise_cells(stu, lay.exercises)
+    exercises = student_code_cells(stu, lay.exercises)
     notes: list[str] = []
-    if not exercises and lay.exercises:
+    if not any(c["kind"] == "exercise" for c in exercises) and lay.exercises:
         notes.append("no exercise cells found in the submission")
     groups: dict[tuple[str, ...], list[_Prepared]] = {}
     for item in _prepare(assignment, checks):
