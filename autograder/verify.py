@@ -27,6 +27,7 @@ import numpy as np
 from autograder.compare import _describe
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.plain import NotPlainError, load_plain, save_plain
+from autograder.rules import RULE_BROKEN
 from autograder.sandbox import Sandbox, sandbox_env
 from autograder.spec import Check, SpecError, case_seed
 from autograder.stubs import forbidden_mounts
@@ -209,7 +210,8 @@ def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forb
     """job.json and cases_<i>.npz: everything the worker reads."""
     job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden),
            "cell_timeout": sandbox.limits.cell_timeout,
-           "checks": [{"grade_id": it.grade_id, "call": it.check.call} for it in items]}
+           "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed)}
+                      for it in items]}
     (jobdir / "job.json").write_text(json.dumps(job))
     for i, it in enumerate(items):
         try:
@@ -326,7 +328,10 @@ def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | Non
     if not isinstance(answer, dict) or not ({"value"} == set(answer) or {"error"} == set(answer)):
         return "malformed answer"
     if "error" in answer:
-        return f"raised {_clip(str(answer['error']))}"
+        error = str(answer["error"])
+        if error.startswith(RULE_BROKEN):
+            return _clip(error, 600)
+        return f"raised {_clip(error)}"
     try:
         return check.compare(case, answer["value"], want)
     except Exception as exc:  # a comparison must never crash the grader

@@ -239,13 +239,17 @@ def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float
     return ns, notes
 
 
-def evaluate(call: str, ns: dict, cases: list[dict]) -> list[dict]:
+def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = ()) -> list[dict]:
     """One {"value": ...} or {"error": "..."} per case: `call` evaluated in ns with the case's names.
 
     numpy's global random state is reseeded before each case, so code that draws from it
-    gives the same answer for every student.
+    gives the same answer for every student. Each case runs under `rules.Watch(allowed)`: a
+    call outside numpy, the standard library, the notebook's cells and `allowed` makes the
+    case an error naming that call and the rule.
     """
     import numpy as np
+
+    from autograder.rules import Watch
 
     try:
         code = compile(ast.parse(call, mode="eval"), "<check>", "eval")
@@ -254,10 +258,13 @@ def evaluate(call: str, ns: dict, cases: list[dict]) -> list[dict]:
     results = []
     for case in cases:
         np.random.seed(0)
+        watch = Watch(allowed)
         try:
-            results.append({"value": eval(code, ns, dict(case))})
+            with watch:
+                result = {"value": eval(code, ns, dict(case))}
         except BaseException as exc:  # noqa: B036 - the student's code may raise anything
-            results.append({"error": _short(exc)})
+            result = {"error": _short(exc)}
+        results.append({"error": watch.violation} if watch.violation else result)
     return results
 
 
@@ -318,7 +325,9 @@ def main(jobdir: str) -> int:
             break
         index = int(parts[1])
         cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
-        _save_results(os.path.join(jobdir, f"result_{index}.npz"), evaluate(job["checks"][index]["call"], ns, cases))
+        check = job["checks"][index]
+        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())))
+        _save_results(os.path.join(jobdir, f"result_{index}.npz"), results)
         proto_out.write(f"done {index}\n")
         proto_out.flush()
     return 0
