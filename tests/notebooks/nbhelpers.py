@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from autograder.compare import Accepted
 from autograder.course import Course
 from autograder.notebook import (
     HIDDEN_RE,
@@ -71,7 +72,8 @@ def appended(aid, gid, code):
 
 
 def failures(aid, gid, ns):
-    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass)."""
+    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass; a
+    right answer with a note, such as a (1, D) shape for (D,), passes)."""
     check = load_spec(COURSE.spec(aid))[gid]
     cases = check.cases(np.random.default_rng(case_seed(aid, gid)))
     expected = [check.expected(copy.deepcopy(case)) for case in cases]
@@ -79,7 +81,7 @@ def failures(aid, gid, ns):
         answers = evaluate(check.call, ns, copy.deepcopy(cases), check.allowed)  # the grader sends copies too
     messages = [_case_message(check, case, answer, want)
                 for case, answer, want in zip(cases, answers, expected)]
-    return [m for m in messages if m]
+    return [m for m in messages if m and not isinstance(m, Accepted)]
 
 
 def check_structure(aid):
