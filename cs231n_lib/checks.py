@@ -108,10 +108,27 @@ def _as_array(name, got, expected, hint, kind="numeric"):
     if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
         _fail(name, "got complex numbers, expected real ones", hint)
     if arr.shape != exp.shape:
-        _fail(name, _shape_problem(arr.shape, exp.shape), hint)
+        if not _broadcast_equivalent(arr.shape, exp.shape):
+            _fail(name, _shape_problem(arr.shape, exp.shape), hint)
+        _note_shape(name, arr.shape, exp.shape)
+        arr = arr.reshape(exp.shape)
     if kind == "numeric":
         arr = arr.astype(np.float64)
     return arr, exp
+
+
+def _broadcast_equivalent(got_shape, expected_shape):
+    """True when the shapes differ only by leading axes of length 1, as (1, D) and (D,) do."""
+    a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
+    extra = len(b) - len(a)
+    return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
+
+
+def _note_shape(name, got_shape, expected_shape):
+    """Print the note the grader gives too: right values, a broadcast-equivalent shape."""
+    print(f"NOTE  {name}: shape {tuple(got_shape)} where {tuple(expected_shape)} was expected; "
+          "it broadcasts the same way, so it is compared (and graded) as right, but prefer "
+          f"{tuple(expected_shape)}", flush=True)
 
 
 def _describe_expected(exp):
@@ -345,7 +362,12 @@ def check_scalar_near(name, got, expected, atol, hint=None):
 
 
 def _check_analytic(name, analytic, shapes, hint, what):
-    """Fail clearly when the learner's gradients are None, missing or of the wrong shape."""
+    """Fail clearly when the learner's gradients are None, missing or of the wrong shape.
+
+    Returns: analytic, with any gradient of a broadcast-equivalent shape ((1, D) for (D,))
+    reshaped to the expected shape (and a note printed).
+    """
+    reshaped = dict(analytic) if isinstance(analytic, Mapping) else analytic
     for key, shape in shapes.items():
         label = what(key)
         grad = analytic.get(key) if isinstance(analytic, Mapping) else None
@@ -357,7 +379,11 @@ def _check_analytic(name, analytic, shapes, hint, what):
         if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
             _fail(name, f"{label} is {_describe(grad)}, expected an array of shape {shape}", hint)
         if arr.shape != shape:
-            _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
+            if not _broadcast_equivalent(arr.shape, shape):
+                _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
+            _note_shape(f"{name}, {label}", arr.shape, shape)
+            reshaped[key] = arr.reshape(shape)
+    return reshaped
 
 
 def _report_result(name, report, tol, hint):
@@ -397,12 +423,11 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
         raise ValueError(f"x_or_params must be a numpy array or a dict of arrays, "
                          f"got {_describe(x_or_params)}")
     if isinstance(x_or_params, np.ndarray):
-        _check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
-                        lambda key: "the analytic gradient")
-        analytic = np.asarray(analytic)
+        analytic = np.asarray(_check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
+                                              lambda key: "the analytic gradient")["x"])
     else:
         shapes = {k: np.shape(v) for k, v in x_or_params.items()}
-        _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
+        analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
     report = _gc.check_gradients(f, x_or_params, analytic, h=h, threshold=tol,
                                  num_checks=num_checks, seed=seed, atol=atol,
                                  ignore_kinks=ignore_kinks)
@@ -429,7 +454,7 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
     if not isinstance(inputs, Mapping):
         raise ValueError(f"inputs must be a dict of forward's arguments, got {_describe(inputs)}")
     shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
-    _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
+    analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
     report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
                                       num_checks=num_checks, seed=seed, atol=atol,
                                       ignore_kinks=ignore_kinks)
