@@ -2,10 +2,10 @@
 
 Exercise code may use numpy, Python's standard library (math, collections, ...) and, from
 everything else (the course library `cs231n_lib`, scipy, scikit-learn, torch, ...), only the
-names the notebook gives for that exercise: `Check.allowed`. `watch(allowed)` traces every
-Python function call made while the check's call runs; the first call into code outside
-numpy, the standard library and the notebook's own cells that is not an allowed name, or made
-from inside one, is the violation. Its message names the function and the rule.
+names the notebook gives for that exercise: `Check.allowed`. `Watch(allowed)` sees every
+function call (Python or C) made while the check's call runs, through the profile hook; the
+first call into code outside numpy, the standard library and the notebook's own cells that is
+neither an allowed name nor made from inside one is the violation. Its message names the function and the rule.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class Watch:
             else:
                 _codes(obj, self.allowed_codes)
         self.numpy_dir, self.stdlib_dirs, self.site_dirs = _dirs()
-        self.tracer = self._trace
+        self.tracer = self._profile
         self.outside: dict = {Watch.__exit__.__code__: False}   # leaving the block is not a call
         self.violation: str | None = None
 
@@ -121,35 +121,58 @@ class Watch:
             self.outside[code] = known
         return known
 
-    def _trace(self, frame, event, arg):
-        if event != "call" or self.violation is not None:
-            return None
-        code = frame.f_code
-        if code in self.allowed_codes or not self._is_outside(code):
-            return None
-        caller = frame.f_back
+    def _c_outside(self, function) -> str | None:
+        """The dotted name of a C function from outside numpy and the standard library, else None."""
+        known = self.outside.get(function)
+        if known is None:
+            owner = getattr(function, "__self__", None)
+            module = getattr(function, "__module__", None)
+            if module is None and owner is not None:
+                module = owner.__name__ if isinstance(owner, types.ModuleType) else type(owner).__module__
+            top = (module or "builtins").split(".")[0]
+            ok = top in ("numpy", "builtins") or top in sys.stdlib_module_names
+            known = "" if ok else f"{module}.{getattr(function, '__qualname__', function.__name__)}"
+            try:
+                self.outside[function] = known
+            except TypeError:                      # an unhashable callable: not cached
+                pass
+        return known or None
+
+    def _profile(self, frame, event, arg):
+        """The profile hook: each Python call ('call') and C call ('c_call') is checked."""
+        if self.violation is not None:
+            return
+        if event == "call":
+            code = frame.f_code
+            if code in self.allowed_codes or not self._is_outside(code):
+                return
+            caller = frame.f_back
+            name = f"{frame.f_globals.get('__name__', '?')}.{code.co_qualname}"
+        elif event == "c_call":
+            name = self._c_outside(arg)
+            if name is None:
+                return
+            caller = frame
+        else:
+            return
         while caller is not None:
             if caller.f_code in self.allowed_codes:
-                return None
+                return
             caller = caller.f_back
-        module = frame.f_globals.get("__name__", "?")
-        name = f"{module}.{code.co_qualname}"
-        given = short_names(self.allowed)
         self.violation = (f"your code called {name}, which this exercise does not allow: {RULE} "
-                          f"(here: {given})")
-        return None
+                          f"(here: {short_names(self.allowed)})")
 
     def __enter__(self):
-        self._settrace = sys.settrace
-        threading.settrace(self.tracer)
-        sys.settrace(self.tracer)
+        self._setprofile = sys.setprofile
+        threading.setprofile(self.tracer)
+        sys.setprofile(self.tracer)
         return self
 
     def __exit__(self, *exc):
-        tracer = sys.gettrace()
-        self._settrace(None)
-        threading.settrace(None)
+        tracer = sys.getprofile()
+        self._setprofile(None)
+        threading.setprofile(None)
         if tracer is not self.tracer and self.violation is None:
-            self.violation = ("your code changed the interpreter's trace function, which the "
+            self.violation = ("your code changed the interpreter's profile hook, which the "
                               f"grader uses to enforce the rule: {RULE}")
         return False
