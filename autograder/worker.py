@@ -38,10 +38,14 @@ def _short(exc: BaseException) -> str:
 
 
 def _make_stub(name: str):
-    def stub(*args, **kwargs):
-        raise ForbiddenCallError(
-            f"{name} is the library's reference for the function you are asked to write; "
-            "it cannot be used to answer this exercise")
+    """A function that raises ForbiddenCallError (compiled as notebook-like code, so the rule's
+    profile hook lets the call through and the student reads this message)."""
+    holder: dict = {"__cs231n_forbidden__": ForbiddenCallError}
+    message = (f"{name} is the library's reference for the function you are asked to write; "
+               "it cannot be used to answer this exercise")
+    exec(compile(f"def stub(*args, **kwargs):\n    raise __cs231n_forbidden__({message!r})\n",
+                 "<forbidden>", "exec"), holder)
+    stub = holder["stub"]
     stub.__name__ = name.rsplit(".", 1)[-1]
     return stub
 
