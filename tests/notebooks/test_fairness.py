@@ -275,8 +275,21 @@ HONEST = [
 ]
 
 
+def _running_mean_keepdims():
+    """The source's batch norm, storing its running mean with shape (1, D) (its cache unchanged)."""
+    return exercise_source("06_batchnorm_dropout", "ex_batchnorm_forward") + """
+_batchnorm_forward = batchnorm_forward
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    out, cache = _batchnorm_forward(x, gamma, beta, bn_param)
+    bn_param["running_mean"] = np.asarray(bn_param["running_mean"]).reshape(1, -1)
+    return out, cache
+"""
+
+
 def _replacements(replace):
-    return {gid: _fc_one_seed_for_all_layers() if src is None else src for gid, src in replace.items()}
+    special = {None: _fc_one_seed_for_all_layers, "keepdims running mean": _running_mean_keepdims}
+    return {gid: special[src]() if src in special else src for gid, src in replace.items()}
 
 
 @pytest.mark.parametrize(("name", "aid", "replace", "added", "checks"), HONEST, ids=[h[0] for h in HONEST])
@@ -401,3 +414,38 @@ def test_shortcut_scores_zero_naming_the_call(name, aid, replace, added, check, 
     messages = failures(aid, check, ns)
     assert messages, f"{check} does not catch: {name}"
     assert all(called in m and "does not allow" in m for m in messages), messages[0]
+
+
+# ----------------------------------------------------------------------------- the real verifier
+
+SANDBOXED = [
+    ("01_knn", {"ex_two_loops": TWO_LOOPS_WITH_HELPER, "ex_one_loop": CHEATS[1][2]["ex_one_loop"],
+                "ex_cross_validate": CROSS_VALIDATE_WITH_SANITY_LINE},
+     {"ex_two_loops": HELPERS_ABOVE}, {"test_one_loop"}),
+    ("06_batchnorm_dropout", {"ex_dropout_forward": DROPOUT_FORWARD_CS231N,
+                              "ex_dropout_backward": DROPOUT_BACKWARD_CS231N, "ex_fc_net_loss": None,
+                              "ex_batchnorm_forward": "keepdims running mean"}, {}, set()),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("aid", "replace", "added", "zero"), SANDBOXED, ids=[s[0] for s in SANDBOXED])
+def test_sandboxed_verifier_agrees(aid, replace, added, zero, tmp_path):
+    """The same variants through the real verifier (bubblewrap when it works here): honest cells
+    score, the shortcut does not, and a (1, D) answer passes with its note."""
+    from nbhelpers import COURSE, student_notebook
+
+    from autograder.sandbox import Limits, Sandbox, bwrap_status
+    from autograder.spec import load_spec
+    from autograder.verify import run_verification
+
+    nb = student_notebook(aid, _replacements(replace), added)
+    sandbox = Sandbox(enabled=bwrap_status() is None, limits=Limits(cell_timeout=20))
+    result = run_verification(aid, COURSE.source_notebook(aid), nb, load_spec(COURSE.spec(aid)),
+                              sandbox=sandbox, workdir=tmp_path)
+    failed = {gid for gid, r in result.results.items() if not r.passed}
+    assert failed == zero, {gid: result.results[gid].message for gid in failed}
+    for gid in zero:
+        assert "does not allow" in result.results[gid].message
+    if aid == "06_batchnorm_dropout":
+        assert "note: " in result.results["test_batchnorm_forward"].message
