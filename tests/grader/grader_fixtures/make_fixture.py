@@ -158,7 +158,8 @@ CORPUS = {
     "kernel_exit": (HONEST_AFFINE, HONEST_COUNT + "import os\nos._exit(1)\n", None,
                     {"test_affine": 2, "test_count": 0}, "kills the kernel with os._exit"),
     "memory_bomb": (HONEST_AFFINE, "big = np.ones((2**16, 2**16, 64))\n" + HONEST_COUNT, None,
-                    {"test_affine": 2, "test_count": 0}, "allocates far more memory than allowed"),
+                    {"test_affine": 2, "test_count": 1},
+                    "allocates far more memory than allowed (that statement fails, the function after it counts)"),
     "peek_hidden": (
         HONEST_AFFINE + "def _spy(info):\n    print('SPY', info.raw_cell)\n"
         "get_ipython().events.register('pre_run_cell', _spy)\n", HONEST_COUNT, None,
