@@ -449,3 +449,35 @@ def test_sandboxed_verifier_agrees(aid, replace, added, zero, tmp_path):
         assert "does not allow" in result.results[gid].message
     if aid == "06_batchnorm_dropout":
         assert "note: " in result.results["test_batchnorm_forward"].message
+
+
+# ----------------------------------------------------------------------------- test cells
+
+@pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
+                                 "06_batchnorm_dropout", "07_optimizers"])
+def test_no_released_test_cell_evaluates_to_a_value(aid):
+    """nbgrader takes a test cell's number as partial credit: the last statement of every released
+    test cell is not a bare expression, or the cell ends in ';'."""
+    import ast
+
+    from nbhelpers import released
+
+    from autograder.notebook import is_autograded_test, nbgrader_meta
+
+    shown = []
+    for cell in released(aid).cells:
+        if is_autograded_test(cell):
+            body = ast.parse(cell.source).body
+            if body and isinstance(body[-1], ast.Expr) and not cell.source.rstrip().endswith(";"):
+                shown.append(nbgrader_meta(cell)["grade_id"])
+    assert shown == []
+
+
+def test_rule_is_stated_in_every_notebook():
+    from nbhelpers import released
+
+    for aid in ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn", "06_batchnorm_dropout",
+                "07_optimizers"]:
+        text = "\n".join(c.source for c in released(aid).cells if c.cell_type == "markdown")
+        assert "**What your code may use.**" in text, aid
+        assert "cells of your own *above* an" in " ".join(text.split()), aid
