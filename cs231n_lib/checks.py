@@ -20,8 +20,13 @@ Checks:
 - ``check_scalar_near(name, got, expected, atol, hint=None)``: |got - expected| <= atol
 - ``check_gradient(name, f, x_or_params, analytic, tol=1e-7, ...)``: centred differences
 - ``check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, ...)``
+- ``check_rule(name, functions, allowed=())``: the functions use only numpy, the standard
+  library and the names the exercise gives (the grader's rule)
 """
 
+import importlib
+import sys
+import types
 from collections.abc import Mapping
 from numbers import Number
 
@@ -36,6 +41,7 @@ __all__ = [
     "check_frobenius",
     "check_gradient",
     "check_layer_gradient",
+    "check_rule",
     "check_scalar_near",
     "check_shape",
     "check_true",
@@ -459,3 +465,93 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
                                       num_checks=num_checks, seed=seed, atol=atol,
                                       ignore_kinks=ignore_kinks)
     return _report_result(name, report, tol, hint)
+
+
+# ---------------------------------------------------------------------------
+# The rule for what exercise code may use
+# ---------------------------------------------------------------------------
+
+_RULE = ("exercise code may use numpy, Python's standard library and, from any other package or "
+         "the course library, only the names the notebook gives for the exercise")
+
+
+def _resolve(dotted):
+    """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"allowed name {dotted!r} does not name a module attribute")
+
+
+def _origin(obj):
+    """'notebook', 'ok' (numpy, the standard library, data) or the dotted name of anything else."""
+    if isinstance(obj, types.ModuleType):
+        module, name = obj.__name__, obj.__name__
+    elif isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType):
+        module = getattr(obj, "__module__", None) or "builtins"
+        name = f"{module}.{getattr(obj, '__qualname__', obj.__name__)}"
+    else:
+        return "ok"
+    top = module.split(".")[0]
+    if top == "__main__":
+        return "notebook"
+    return "ok" if top in ("numpy", "builtins") or top in sys.stdlib_module_names else name
+
+
+def _names(code):
+    """Every global or attribute name a code object (and the code nested in it) refers to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def check_rule(name, functions, allowed=()):
+    """Check that functions, and the notebook's own helpers they use, refer to nothing but numpy,
+    the standard library and the allowed names: the rule the grader enforces (it scores an
+    exercise 0 when its code calls anything else, e.g. scipy or another function of cs231n_lib).
+
+    Inputs:
+    - name: what is checked
+    - functions: the exercise's functions (or classes), e.g. [compute_distances_one_loop]
+    - allowed: dotted names the exercise may use, e.g. ("cs231n_lib.layers.affine_forward",)
+
+    Returns:
+    - the sorted names of the notebook's own functions that were looked at
+    """
+    given = {id(_resolve(dotted)) for dotted in allowed}
+    todo, seen, found = list(functions), set(), []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, type):
+            todo += [v for v in vars(obj).values() if isinstance(v, types.FunctionType)]
+            continue
+        if not isinstance(obj, types.FunctionType):
+            continue
+        for ref in sorted(_names(obj.__code__)):
+            if ref not in obj.__globals__:
+                continue
+            value = obj.__globals__[ref]
+            origin = _origin(value)
+            if id(value) in given or origin == "ok":
+                continue
+            if origin == "notebook":
+                todo.append(value)
+            elif origin not in found:
+                found.append(origin)
+    if found:
+        used = ", ".join(found)
+        _fail(name, f"your code uses {used}: {_RULE}",
+              "write it with numpy (see 'What your code may use' at the top of the notebook)")
+    _passed(name, "uses only numpy, the standard library and the names the exercise gives")
+    return sorted(f.__name__ for f in functions)

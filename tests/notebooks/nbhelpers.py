@@ -161,10 +161,11 @@ def blank_release_errors(aid, workdir):
             for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
 
 
-def public_test_errors(aid, gids, replace=None):
+def public_test_errors(aid, gids, replace=None, added=None):
     """{grade_id: error} for the test cells `gids` whose public checks fail, run in-process as the
     student's kernel would run them (the released cell: hidden tests removed) after the setup
-    cells and the exercise cells (with `replace` swapped in). Empty when every public check passes."""
+    cells and the exercise cells (with `replace` swapped in and `added` run just above, as in
+    `student_notebook`). Empty when every public check passes."""
     import contextlib
     import io
 
@@ -178,6 +179,8 @@ def public_test_errors(aid, gids, replace=None):
         if is_setup(cell):
             exec(cell.source, ns)
         elif is_exercise(cell):
+            if gid in (added or {}):
+                exec(added[gid], ns)
             exec((replace or {}).get(gid, cell.source), ns)
         elif gid in gids:
             try:

@@ -306,7 +306,7 @@ PUBLIC = [h for h in HONEST if h[1] != "01_knn" and h[1] != "02_svm"]
 
 @pytest.mark.parametrize(("name", "aid", "replace", "added", "checks"), PUBLIC, ids=[h[0] for h in PUBLIC])
 def test_honest_variant_passes_the_public_checks(name, aid, replace, added, checks):
-    assert public_test_errors(aid, checks, _replacements(replace)) == {}
+    assert public_test_errors(aid, checks, _replacements(replace), added) == {}
 
 
 def test_failing_statement_is_noted_and_later_definitions_kept():
@@ -481,3 +481,36 @@ def test_rule_is_stated_in_every_notebook():
         text = "\n".join(c.source for c in released(aid).cells if c.cell_type == "markdown")
         assert "**What your code may use.**" in text, aid
         assert "cells of your own *above* an" in " ".join(text.split()), aid
+
+
+PUBLIC_CHEATS = [c for c in CHEATS if c[1] not in ("01_knn", "02_svm", "03_softmax")]   # no data needed
+
+
+@pytest.mark.parametrize(("name", "aid", "replace", "added", "check", "called"), PUBLIC_CHEATS,
+                         ids=[c[0] for c in PUBLIC_CHEATS])
+def test_public_checks_warn_about_the_shortcut(name, aid, replace, added, check, called):
+    errors = public_test_errors(aid, [check], replace, added)
+    assert check in errors and "your code uses" in errors[check], errors
+
+
+@pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
+                                 "06_batchnorm_dropout", "07_optimizers"])
+def test_public_rule_check_gives_the_specs_names(aid):
+    """Each test cell's check_rule(...) allows exactly what the grader's Check.allowed does."""
+    import ast
+
+    from nbhelpers import COURSE, source
+
+    from autograder.notebook import HIDDEN_RE, is_autograded_test, nbgrader_meta
+    from autograder.spec import load_spec
+
+    spec = load_spec(COURSE.spec(aid))
+    for cell in source(aid).cells:
+        if not is_autograded_test(cell):
+            continue
+        calls = [node for node in ast.walk(ast.parse(HIDDEN_RE.sub("", cell.source)))
+                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check_rule"]
+        gid = nbgrader_meta(cell)["grade_id"]
+        assert len(calls) == 1, gid
+        allowed = {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords}.get("allowed", ())
+        assert tuple(allowed) == spec[gid].allowed, gid
