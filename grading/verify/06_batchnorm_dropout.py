@@ -277,8 +277,8 @@ def _fc_net(case, keep):
 def _fc_expected(case):
     dropout = case["dropout_param"]
     fresh_scores = _fc_net(case, dropout["p"] if dropout else 1).loss(case["X"])
-    if dropout:
-        return fresh_scores, None
+    if dropout:     # the loss without dropout, which a loss with dropout must not equal
+        return fresh_scores, None, _fc_net(case, 1).loss(case["X"], case["y"])[0]
     net = _fc_net(case, 1)
     loss, grads = net.loss(case["X"], case["y"])
     return fresh_scores, ((loss, grads), net.loss(case["X"]))
@@ -304,6 +304,9 @@ def _compare_fc(case, got, expected):
         return "with y given, fc_net_loss must return (loss, grads)"
     if allclose(rtol=1e-12, atol=1e-12)(case, again, first):
         return "the same dropout_param['seed'] must give the same loss (two calls differed)"
+    if expected[1] is None and not allclose(rtol=1e-9, atol=0)(case, first[0], expected[2]):
+        return ("dropout_param is given but the loss is the loss without dropout: in train mode, "
+                "apply dropout after each hidden layer's ReLU")
     grads = first[1]
     for k, (name, delta) in enumerate(zip(case["fd_names"], case["fd_deltas"])):
         index = np.unravel_index(int(np.argmax(delta)), delta.shape)

@@ -111,6 +111,9 @@ MISTAKES_06 = {
                                             "loss += 0.5 * reg * np.sum(W * W)", "loss += reg * np.sum(W * W)"),
     "network forgets dropout in the backward pass": ("test_fc_net_loss", "ex_fc_net_loss",
                                                      "dout = dropout_backward(dout, drop_cache)", "pass"),
+    "network without dropout": ("test_fc_net_loss", "ex_fc_net_loss",
+                                "out, drop_cache = dropout_forward(out, layer_param)",
+                                "out, drop_cache = dropout_forward(out, {**layer_param, \"mode\": \"test\"})"),
 }
 
 
