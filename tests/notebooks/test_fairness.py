@@ -514,3 +514,12 @@ def test_public_rule_check_gives_the_specs_names(aid):
         assert len(calls) == 1, gid
         allowed = {k.arg: ast.literal_eval(k.value) for k in calls[0].keywords}.get("allowed", ())
         assert tuple(allowed) == spec[gid].allowed, gid
+
+
+def test_public_checks_do_not_depend_on_the_other_exercises():
+    """A right batchnorm_backward_alt passes its public checks next to a wrong graph version
+    (they compare with the library's, as the grader does)."""
+    wrong = exercise_source("06_batchnorm_dropout", "ex_batchnorm_backward").replace(
+        "dx = dx_centered + dmean / N", "dx = dx_centered")
+    assert public_test_errors("06_batchnorm_dropout", ["test_batchnorm_backward_alt"],
+                              {"ex_batchnorm_backward": wrong}) == {}
