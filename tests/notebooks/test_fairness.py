@@ -400,7 +400,7 @@ def fc_net_loss(params, X, y=None, normalization=None, bn_params=None, dropout_p
     net.params = params
     return net.loss(X, y)
 """}, {}, "test_fc_net_loss", "FullyConnectedNet"),
-    ("the library's Adam for RMSProp", "07_optimizers", {"ex_rmsprop": """
+    ("the library's RMSProp", "07_optimizers", {"ex_rmsprop": """
 def rmsprop(w, dw, config=None):
     return optim.rmsprop(w, dw, config)
 """}, {}, "test_rmsprop", "cs231n_lib.optim.rmsprop"),
