@@ -169,6 +169,31 @@ def spatial_batchnorm_backward(dout, cache):
     return dx, dgamma, dbeta
 """
 
+CONVNET_OWN_LOOPS = """
+def three_layer_convnet_loss(params, X, y=None, reg=0.0, conv_param=None, pool_param=None):
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    filter_size = W1.shape[2]
+    conv_param = conv_param or {"stride": 1, "pad": (filter_size - 1) // 2}
+    pool_param = pool_param or {"pool_height": 2, "pool_width": 2, "stride": 2}
+    conv, conv_cache = conv_forward_naive(X, W1, b1, conv_param)
+    relu = np.maximum(conv, 0)
+    pooled, pool_cache = max_pool_forward_naive(relu, pool_param)
+    hidden, hidden_cache = affine_relu_forward(pooled, W2, b2)
+    scores, scores_cache = affine_forward(hidden, W3, b3)
+    if y is None:
+        return scores
+    loss, dscores = softmax_loss(scores, y)
+    grads = {}
+    dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
+    dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
+    drelu = max_pool_backward_naive(dpooled, pool_cache)
+    _, grads["W1"], grads["b1"] = conv_backward_naive(drelu * (conv > 0), conv_cache)
+    for k in ("W1", "W2", "W3"):
+        loss += 0.5 * reg * np.sum(params[k] ** 2)
+        grads[k] = grads[k] + reg * params[k]
+    return loss, grads
+"""
+
 BATCHNORM_KEEPDIMS = """
 def batchnorm_forward(x, gamma, beta, bn_param):
     mode = bn_param["mode"]
@@ -263,6 +288,8 @@ HONEST = [
      ["test_conv_forward"]),
     ("spatial batch norm with batchnorm_backward_alt", "05_cnn", {"ex_spatial_bn": SPATIAL_BN_ALT}, {},
      ["test_spatial_bn"]),
+    ("three-layer convnet from the student's own loops and the sandwiches", "05_cnn",
+     {"ex_three_layer_convnet": CONVNET_OWN_LOOPS}, {}, ["test_three_layer_convnet"]),
     ("batch norm with (1, D) running averages and gradients", "06_batchnorm_dropout",
      {"ex_batchnorm_forward": BATCHNORM_KEEPDIMS, "ex_batchnorm_backward": BATCHNORM_BACKWARD_KEEPDIMS}, {},
      ["test_batchnorm_forward", "test_batchnorm_backward"]),
