@@ -14,6 +14,17 @@ import numpy as np
 
 Compare = Callable[[dict, Any, Any], "str | None"]
 
+
+class Accepted(str):
+    """A compare's verdict "right, with a note" (e.g. a (1, D) array where (D,) was expected)."""
+
+
+def _broadcast_equivalent(got_shape: tuple, expected_shape: tuple) -> bool:
+    """True when the shapes differ only by leading axes of length 1: (1, D) and (D,)."""
+    a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
+    extra = len(b) - len(a)
+    return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
+
 def _describe(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"array of shape {x.shape} and dtype {x.dtype}"
@@ -67,14 +78,28 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
     return leaf(got, expected, where or "result")
 
 
-def _array_pair(got: Any, expected: Any, where: str) -> tuple[np.ndarray | None, np.ndarray, str | None]:
+def _array_pair(got: Any, expected: Any, where: str,
+                notes: list | None = None) -> tuple[np.ndarray | None, np.ndarray, str | None]:
+    """got and expected as arrays of one shape, or a message. A shape that differs only by leading
+    axes of length 1 ((1, D) for (D,)) is reshaped and noted in `notes`, when given."""
     e = np.asarray(expected)
     g = _numeric(got)
     if g is None:
         return None, e, f"{where}: expected {_describe(e)}, got {_describe(got)}"
     if g.shape != e.shape:
-        return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"
+        if notes is None or not _broadcast_equivalent(g.shape, e.shape):
+            return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"
+        notes.append(f"{where} has shape {g.shape} where {e.shape} was expected; the values are "
+                     "right and broadcast the same way, but prefer the expected shape")
+        g = g.reshape(e.shape)
     return g, e, None
+
+
+def _verdict(message: str | None, notes: list) -> str | None:
+    """The walk's message, or Accepted(the first note) when right with notes, or None."""
+    if message is None and notes:
+        return Accepted(notes[0])
+    return message
 
 
 def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
@@ -86,8 +111,8 @@ def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
     if not (rtol >= 0 and atol >= 0):
         raise ValueError(f"rtol and atol must be non-negative, got rtol={rtol}, atol={atol}")
 
-    def leaf(got: Any, expected: Any, where: str) -> str | None:
-        g, e, msg = _array_pair(got, expected, where)
+    def leaf(got: Any, expected: Any, where: str, notes: list) -> str | None:
+        g, e, msg = _array_pair(got, expected, where, notes)
         if msg:
             return msg
         g = g.astype(np.complex128 if g.dtype.kind == "c" or e.dtype.kind == "c" else np.float64)
@@ -107,7 +132,8 @@ def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
                 f"(rtol={rtol:g}, atol={atol:g})")
 
     def compare(case: dict, got: Any, expected: Any) -> str | None:
-        return _walk(got, expected, leaf, "")
+        notes: list = []
+        return _verdict(_walk(got, expected, lambda g, e, w: leaf(g, e, w, notes), ""), notes)
     compare.__name__ = f"allclose(rtol={rtol:g}, atol={atol:g})"
     return compare
 

@@ -86,22 +86,31 @@ def layout(nb) -> Layout:
     return Layout(setup, exercises, tests, manual)
 
 
-def student_exercise_cells(student_nb, exercise_ids: list[str]) -> list[dict]:
-    """The student's code for each source exercise cell, in the student's notebook order.
+def student_code_cells(student_nb, exercise_ids: list[str]) -> list[dict]:
+    """The student's code the verifier runs, in the student's notebook order.
 
     Inputs: student_nb, the submitted notebook; exercise_ids, the source's exercise grade_ids.
-    Returns: list of {"grade_id", "source"}; a cell kept under a grade_id twice (copied in
-    Jupyter) is kept twice, as the kernel would run both; a cell retyped to markdown is dropped.
+    Returns: list of {"grade_id", "source", "kind"} up to the last exercise cell:
+    kind "exercise" for an exercise cell (run statement by statement; a cell kept under a
+    grade_id twice, copied in Jupyter, is kept twice, as the kernel would run both; a cell
+    retyped to markdown is dropped) and kind "added" for any other code cell above it that is
+    neither a test nor a setup cell (a cell the student added, or given code such as data
+    loading): only its definitions run (imports, def, class, constants; see worker.definitions).
     """
     wanted = set(exercise_ids)
     out = []
-    for cell in student_nb.get("cells", []):
+    for i, cell in enumerate(student_nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
         gid = nbgrader_meta(cell).get("grade_id")
-        if gid in wanted and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            if isinstance(source, list):
-                source = "".join(source)
-            out.append({"grade_id": str(gid), "source": str(source)})
+        source = cell.get("source", "")
+        source = str("".join(source) if isinstance(source, list) else source)
+        if gid in wanted:
+            out.append({"grade_id": str(gid), "source": source, "kind": "exercise"})
+        elif not is_autograded_test(cell) and not is_setup(cell) and not is_manual(cell):
+            out.append({"grade_id": f"cell {i + 1}", "source": source, "kind": "added"})
+    while out and out[-1]["kind"] == "added":
+        out.pop()
     return out
 
 

@@ -33,8 +33,12 @@ class Check:
     cases: rng -> list of dicts of plain inputs (arrays, numbers, strings, nested lists/tuples/dicts).
     expected: case -> the right answer (computed in the grader with the library's reference).
     compare: (case, got, expected) -> None if right, else a message. Default allclose(1e-7, 1e-9).
-    forbidden: dotted names stubbed out (raise) in the student's process, e.g.
-      "cs231n_lib.layers.affine_forward".
+    allowed: the whitelist: dotted names of the functions and classes (from the course library or
+      any package other than numpy and the standard library) the exercise may call, e.g.
+      ("cs231n_lib.layers.affine_forward",). Calling anything else outside numpy, the standard
+      library and the notebook's cells scores the case 0 (see autograder/rules.py).
+    forbidden: dotted names also stubbed out (raise) in the student's process (rarely needed:
+      `allowed` already rules out every name it does not list).
     timeout: seconds for all cases together.
     """
 
@@ -42,6 +46,7 @@ class Check:
     cases: Callable[[np.random.Generator], list[dict]]
     expected: Callable[[dict], Any]
     compare: Compare = field(default_factory=allclose)
+    allowed: tuple[str, ...] = ()
     forbidden: tuple[str, ...] = ()
     timeout: float = 30.0
 
@@ -55,8 +60,10 @@ class Check:
         for name in ("cases", "expected", "compare"):
             if not callable(getattr(self, name)):
                 raise ValueError(f"{name} must be callable")
-        if isinstance(self.forbidden, str) or not all(isinstance(f, str) for f in self.forbidden):
-            raise ValueError(f"forbidden must be a tuple of dotted names, got {self.forbidden!r}")
+        for name in ("allowed", "forbidden"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(f, str) for f in value):
+                raise ValueError(f"{name} must be a tuple of dotted names, got {value!r}")
         if not (isinstance(self.timeout, (int, float)) and self.timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from autograder.course import Course, ensure_venv_on_path
 from autograder.notebook import is_manual, read_notebook
+from autograder.precheck import grader_findings
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -68,16 +69,25 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
         # Test cells often start alike: name each by its grade_id, found by its source
         # (which nbgrader hands back without trailing whitespace).
         grade_ids = {c.source.strip(): c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        # The grader's own checks decide what is reported as failing (a public check that fails
+        # where the grader's pass is not reported; a rule broken is, with the grader's message).
+        findings = grader_findings(course, assignment, nb)
+        for gid, message in (findings or {}).items():
+            log(f"WARNING: the grader would score {gid} 0: {message}")
+        reported = 0
         for cell in failed:
             first = cell["source"].splitlines()[0] if cell["source"] else ""
             gid = grade_ids.get(cell["source"].strip())
+            if findings is not None and gid is not None and gid not in findings:
+                continue
+            reported += 1
             named = f"{gid} (starting {first[:60]!r})" if gid else f"starting {first[:70]!r}"
             error = _ANSI_RE.sub("", cell.get("raw_error") or cell.get("error") or "").strip()
             last = error.splitlines()[-1] if error else ""
             if last.rstrip(":") == "NotImplementedError":
                 last = "NotImplementedError (an exercise it uses is not done yet)"
             log(f"WARNING: failing test cell {named}: {last[:200]}")
-        if not failed and not results.get("changed") and not results.get("type_changed"):
+        if not reported and not findings and not results.get("changed") and not results.get("type_changed"):
             log("All public tests pass.")
     for gid in unanswered(nb):
         log(f"WARNING: written question {gid} is unanswered (still reads YOUR ANSWER HERE)")

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.compare import _describe
-from autograder.notebook import layout, read_notebook, student_exercise_cells
+from autograder.compare import Accepted, _describe
+from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.plain import NotPlainError, load_plain, save_plain
+from autograder.rules import RULE_BROKEN
 from autograder.sandbox import Sandbox, sandbox_env
 from autograder.spec import Check, SpecError, case_seed
 from autograder.stubs import forbidden_mounts
@@ -176,9 +177,9 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     src = source_nb if hasattr(source_nb, "cells") else read_notebook(source_nb)
     stu = student_nb if hasattr(student_nb, "cells") else read_notebook(student_nb)
     lay = layout(src)
-    exercises = student_exercise_cells(stu, lay.exercises)
+    exercises = student_code_cells(stu, lay.exercises)
     notes: list[str] = []
-    if not exercises and lay.exercises:
+    if not any(c["kind"] == "exercise" for c in exercises) and lay.exercises:
         notes.append("no exercise cells found in the submission")
     groups: dict[tuple[str, ...], list[_Prepared]] = {}
     for item in _prepare(assignment, checks):
@@ -209,7 +210,8 @@ def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forb
     """job.json and cases_<i>.npz: everything the worker reads."""
     job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden),
            "cell_timeout": sandbox.limits.cell_timeout,
-           "checks": [{"grade_id": it.grade_id, "call": it.check.call} for it in items]}
+           "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed)}
+                      for it in items]}
     (jobdir / "job.json").write_text(json.dumps(job))
     for i, it in enumerate(items):
         try:
@@ -309,15 +311,18 @@ def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
         return CheckResult(gid, False, f"the answer could not be read: {exc}", 0, len(cases), seconds)
     if not isinstance(answers, list) or len(answers) != len(cases):
         return CheckResult(gid, False, "the answer file is malformed", 0, len(cases), seconds)
-    passed, first = 0, None
+    passed, first, note = 0, None, None
     for k, (case, answer, want) in enumerate(zip(cases, answers, it.expected)):
         msg = _case_message(it.check, case, answer, want)
-        if msg is None:
+        if msg is None or isinstance(msg, Accepted):
             passed += 1
+            note = note or msg
         elif first is None:
             first = f"case {k + 1} of {len(cases)} ({_case_label(case)}): {_clip(msg, 600)}"
     ok = passed == len(cases)
     message = f"all {len(cases)} cases pass" if ok else first
+    if ok and note:
+        message += f" (note: {_clip(note)})"
     return CheckResult(gid, ok, message, passed, len(cases), seconds)
 
 
@@ -326,7 +331,10 @@ def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | Non
     if not isinstance(answer, dict) or not ({"value"} == set(answer) or {"error"} == set(answer)):
         return "malformed answer"
     if "error" in answer:
-        return f"raised {_clip(str(answer['error']))}"
+        error = str(answer["error"])
+        if error.startswith(RULE_BROKEN):
+            return _clip(error, 600)
+        return f"raised {_clip(error)}"
     try:
         return check.compare(case, answer["value"], want)
     except Exception as exc:  # a comparison must never crash the grader

@@ -38,10 +38,14 @@ def _short(exc: BaseException) -> str:
 
 
 def _make_stub(name: str):
-    def stub(*args, **kwargs):
-        raise ForbiddenCallError(
-            f"{name} is the library's reference for the function you are asked to write; "
-            "it cannot be used to answer this exercise")
+    """A function that raises ForbiddenCallError (compiled as notebook-like code, so the rule's
+    profile hook lets the call through and the student reads this message)."""
+    holder: dict = {"__cs231n_forbidden__": ForbiddenCallError}
+    message = (f"{name} is the library's reference for the function you are asked to write; "
+               "it cannot be used to answer this exercise")
+    exec(compile(f"def stub(*args, **kwargs):\n    raise __cs231n_forbidden__({message!r})\n",
+                 "<forbidden>", "exec"), holder)
+    stub = holder["stub"]
     stub.__name__ = name.rsplit(".", 1)[-1]
     return stub
 
@@ -83,21 +87,108 @@ def forbid(dotted: str) -> None:
     setattr(parent, attrs[-1], stub)
 
 
-def _run_cell(source: str, ns: dict, timeout: float, label: str) -> str | None:
-    """Execute one cell's source in ns under a soft alarm; return an error message or None."""
-    def on_alarm(signum, frame):
-        raise CellTimeout(f"{label} ran longer than {timeout:g} s")
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
-    try:
-        code = compile(_strip_magics(source), label, "exec")
-        exec(code, ns)
-        return None
-    except BaseException as exc:  # noqa: B036 - the student's code may raise anything
-        return f"{label}: {_short(exc)}"
-    finally:
+class _Alarm:
+    """A soft time limit: CellTimeout is raised in the running code when it expires."""
+
+    def __init__(self, timeout: float, label: str):
+        self.timeout, self.label = timeout, label
+
+    def __enter__(self):
+        def on_alarm(signum, frame):
+            raise CellTimeout(f"{self.label} ran longer than {self.timeout:g} s")
+        self.old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        return self
+
+    def __exit__(self, *exc):
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# A constant may call numpy and math functions on small literal arguments (np.log(10),
+# np.array([1, 3, 5])), never draw data (np.random) or build large arrays.
+_CONSTANT_CALL_ROOTS = {"np", "numpy", "math"}
+_CONSTANT_CALL_MAX_INT = 4096
+
+
+def _cheap_call(call: ast.Call) -> bool:
+    parts, root = [], call.func
+    while isinstance(root, ast.Attribute):
+        parts.append(root.attr)
+        root = root.value
+    if not (parts and isinstance(root, ast.Name) and root.id in _CONSTANT_CALL_ROOTS
+            and "random" not in parts):
+        return False
+    return all(abs(n.value) <= _CONSTANT_CALL_MAX_INT for n in ast.walk(call)
+               if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)))
+
+
+def _is_constant(node: ast.AST) -> bool:
+    """A cheap expression: literals, names, attributes, arithmetic, containers, small numpy/math
+    calls, or a lambda (its body runs only when called)."""
+    if isinstance(node, ast.Lambda):
+        return True
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+                            ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(sub, ast.Call) and not _cheap_call(sub):
+            return False
+    return True
+
+
+def _is_definition(stmt: ast.stmt) -> bool:
+    """What an added cell contributes: imports, functions, classes and constants (NAME = value)."""
+    if isinstance(stmt, _DEFINITIONS):
+        return True
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        names = all(isinstance(t, ast.Name) or isinstance(t, (ast.Tuple, ast.List))
+                    and all(isinstance(e, ast.Name) for e in t.elts) for t in targets)
+        return names and stmt.value is not None and _is_constant(stmt.value)
+    return False
+
+
+def _statements(source: str, label: str) -> list[ast.Module]:
+    """The cell's top-level statements, each as its own module (line numbers kept)."""
+    tree = ast.parse(_strip_magics(source), label, "exec")
+    return [ast.Module(body=[stmt], type_ignores=[]) for stmt in tree.body]
+
+
+def _run_cell(source: str, ns: dict, timeout: float, label: str,
+              definitions_only: bool = False) -> list[str]:
+    """Execute one cell in ns, statement by statement; return a message per statement that failed.
+
+    A statement that raises is reported and the next one runs, so a failing sanity check
+    between two functions does not lose the second. definitions_only: run only imports,
+    functions, classes and constants (an added cell: its training runs and plots are skipped).
+    When the cell runs out of time, its remaining definitions still run.
+    """
+    try:
+        statements = _statements(source, label)
+    except SyntaxError as exc:
+        return [f"{label}: {_short(exc)}"]
+    errors: list[str] = []
+    pending = list(statements)
+    while pending:
+        try:
+            with _Alarm(timeout, label):
+                while pending:
+                    stmt = pending.pop(0)
+                    if definitions_only and not _is_definition(stmt.body[0]):
+                        continue
+                    try:
+                        exec(compile(stmt, label, "exec"), ns)
+                    except CellTimeout:
+                        raise
+                    except BaseException as exc:  # noqa: B036 - the student's code may raise anything
+                        errors.append(f"{label}, line {stmt.body[0].lineno}: {_short(exc)}")
+        except CellTimeout as exc:
+            errors.append(f"{label}: {_short(exc)}")
+            definitions_only, timeout = True, min(timeout, 10.0)
+    return errors
 
 
 def _strip_magics(source: str) -> str:
@@ -128,37 +219,44 @@ def _redirect_output(jobdir: str):
 
 def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float,
                     skip: set[int] = frozenset(), on_cell=None) -> tuple[dict, list[str]]:
-    """The student's namespace: the setup cells, then the exercise cells, in notebook order.
+    """The student's namespace: the setup cells, then the student's cells, in notebook order.
 
-    Inputs: setup, cell sources; exercises, [{"grade_id", "source"}]; cell_timeout, seconds per
-    cell; skip, exercise indices left out (they stopped the process before); on_cell(k),
-    called before exercise k runs. Returns: (namespace, notes on cells that raised).
+    Inputs: setup, cell sources; exercises, [{"grade_id", "source", "kind"}] with kind
+    "exercise" (every statement runs) or "added" (only its definitions run; the default is
+    "exercise"); cell_timeout, seconds per cell; skip, indices left out (they stopped the
+    process before); on_cell(k), called before cell k runs.
+    Returns: (namespace, notes on the setup and exercise cells' statements that raised).
     """
     notes = []
     ns: dict = {"__name__": "__main__"}
     for i, source in enumerate(setup):
-        err = _run_cell(source, ns, cell_timeout, f"setup cell {i + 1}")
-        if err:
-            notes.append(err)
+        notes += _run_cell(source, ns, cell_timeout, f"setup cell {i + 1}")
     for k, cell in enumerate(exercises):
+        added = cell.get("kind") == "added"
+        label = cell["grade_id"] if added else f"exercise cell {cell['grade_id']}"
         if k in skip:
-            notes.append(f"exercise cell {cell['grade_id']} skipped: it stopped the process")
+            notes.append(f"{label} skipped: it stopped the process")
             continue
         if on_cell is not None:
             on_cell(k)
-        err = _run_cell(cell["source"], ns, cell_timeout, f"exercise cell {cell['grade_id']}")
-        if err:
-            notes.append(err)
+        errors = _run_cell(cell["source"], ns, cell_timeout, label, definitions_only=added)
+        # Other cells' definitions often read data the verifier never loads (X_train = data[...]):
+        # only what fails in exercise cells is worth a note.
+        notes += [] if added else errors
     return ns, notes
 
 
-def evaluate(call: str, ns: dict, cases: list[dict]) -> list[dict]:
+def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = ()) -> list[dict]:
     """One {"value": ...} or {"error": "..."} per case: `call` evaluated in ns with the case's names.
 
     numpy's global random state is reseeded before each case, so code that draws from it
-    gives the same answer for every student.
+    gives the same answer for every student. Each case runs under `rules.Watch(allowed)`: a
+    call outside numpy, the standard library, the notebook's cells and `allowed` makes the
+    case an error naming that call and the rule.
     """
     import numpy as np
+
+    from autograder.rules import Watch
 
     try:
         code = compile(ast.parse(call, mode="eval"), "<check>", "eval")
@@ -167,10 +265,13 @@ def evaluate(call: str, ns: dict, cases: list[dict]) -> list[dict]:
     results = []
     for case in cases:
         np.random.seed(0)
+        watch = Watch(allowed)
         try:
-            results.append({"value": eval(code, ns, dict(case))})
+            with watch:
+                result = {"value": eval(code, ns, dict(case))}
         except BaseException as exc:  # noqa: B036 - the student's code may raise anything
-            results.append({"error": _short(exc)})
+            result = {"error": _short(exc)}
+        results.append({"error": watch.violation} if watch.violation else result)
     return results
 
 
@@ -231,7 +332,9 @@ def main(jobdir: str) -> int:
             break
         index = int(parts[1])
         cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
-        _save_results(os.path.join(jobdir, f"result_{index}.npz"), evaluate(job["checks"][index]["call"], ns, cases))
+        check = job["checks"][index]
+        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())))
+        _save_results(os.path.join(jobdir, f"result_{index}.npz"), results)
         proto_out.write(f"done {index}\n")
         proto_out.flush()
     return 0

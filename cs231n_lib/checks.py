@@ -20,8 +20,13 @@ Checks:
 - ``check_scalar_near(name, got, expected, atol, hint=None)``: |got - expected| <= atol
 - ``check_gradient(name, f, x_or_params, analytic, tol=1e-7, ...)``: centred differences
 - ``check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, ...)``
+- ``check_rule(name, functions, allowed=())``: the functions use only numpy, the standard
+  library and the names the exercise gives (the grader's rule)
 """
 
+import importlib
+import sys
+import types
 from collections.abc import Mapping
 from numbers import Number
 
@@ -36,6 +41,7 @@ __all__ = [
     "check_frobenius",
     "check_gradient",
     "check_layer_gradient",
+    "check_rule",
     "check_scalar_near",
     "check_shape",
     "check_true",
@@ -108,10 +114,27 @@ def _as_array(name, got, expected, hint, kind="numeric"):
     if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
         _fail(name, "got complex numbers, expected real ones", hint)
     if arr.shape != exp.shape:
-        _fail(name, _shape_problem(arr.shape, exp.shape), hint)
+        if not _broadcast_equivalent(arr.shape, exp.shape):
+            _fail(name, _shape_problem(arr.shape, exp.shape), hint)
+        _note_shape(name, arr.shape, exp.shape)
+        arr = arr.reshape(exp.shape)
     if kind == "numeric":
         arr = arr.astype(np.float64)
     return arr, exp
+
+
+def _broadcast_equivalent(got_shape, expected_shape):
+    """True when the shapes differ only by leading axes of length 1, as (1, D) and (D,) do."""
+    a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
+    extra = len(b) - len(a)
+    return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
+
+
+def _note_shape(name, got_shape, expected_shape):
+    """Print the note the grader gives too: right values, a broadcast-equivalent shape."""
+    print(f"NOTE  {name}: shape {tuple(got_shape)} where {tuple(expected_shape)} was expected; "
+          "it broadcasts the same way, so it is compared (and graded) as right, but prefer "
+          f"{tuple(expected_shape)}", flush=True)
 
 
 def _describe_expected(exp):
@@ -345,7 +368,12 @@ def check_scalar_near(name, got, expected, atol, hint=None):
 
 
 def _check_analytic(name, analytic, shapes, hint, what):
-    """Fail clearly when the learner's gradients are None, missing or of the wrong shape."""
+    """Fail clearly when the learner's gradients are None, missing or of the wrong shape.
+
+    Returns: analytic, with any gradient of a broadcast-equivalent shape ((1, D) for (D,))
+    reshaped to the expected shape (and a note printed).
+    """
+    reshaped = dict(analytic) if isinstance(analytic, Mapping) else analytic
     for key, shape in shapes.items():
         label = what(key)
         grad = analytic.get(key) if isinstance(analytic, Mapping) else None
@@ -357,7 +385,11 @@ def _check_analytic(name, analytic, shapes, hint, what):
         if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
             _fail(name, f"{label} is {_describe(grad)}, expected an array of shape {shape}", hint)
         if arr.shape != shape:
-            _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
+            if not _broadcast_equivalent(arr.shape, shape):
+                _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
+            _note_shape(f"{name}, {label}", arr.shape, shape)
+            reshaped[key] = arr.reshape(shape)
+    return reshaped
 
 
 def _report_result(name, report, tol, hint):
@@ -397,12 +429,11 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
         raise ValueError(f"x_or_params must be a numpy array or a dict of arrays, "
                          f"got {_describe(x_or_params)}")
     if isinstance(x_or_params, np.ndarray):
-        _check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
-                        lambda key: "the analytic gradient")
-        analytic = np.asarray(analytic)
+        analytic = np.asarray(_check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
+                                              lambda key: "the analytic gradient")["x"])
     else:
         shapes = {k: np.shape(v) for k, v in x_or_params.items()}
-        _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
+        analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
     report = _gc.check_gradients(f, x_or_params, analytic, h=h, threshold=tol,
                                  num_checks=num_checks, seed=seed, atol=atol,
                                  ignore_kinks=ignore_kinks)
@@ -429,8 +460,98 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
     if not isinstance(inputs, Mapping):
         raise ValueError(f"inputs must be a dict of forward's arguments, got {_describe(inputs)}")
     shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
-    _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
+    analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
     report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
                                       num_checks=num_checks, seed=seed, atol=atol,
                                       ignore_kinks=ignore_kinks)
     return _report_result(name, report, tol, hint)
+
+
+# ---------------------------------------------------------------------------
+# The rule for what exercise code may use
+# ---------------------------------------------------------------------------
+
+_RULE = ("exercise code may use numpy, Python's standard library and, from any other package or "
+         "the course library, only the names the notebook gives for the exercise")
+
+
+def _resolve(dotted):
+    """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"allowed name {dotted!r} does not name a module attribute")
+
+
+def _origin(obj):
+    """'notebook', 'ok' (numpy, the standard library, data) or the dotted name of anything else."""
+    if isinstance(obj, types.ModuleType):
+        module, name = obj.__name__, obj.__name__
+    elif isinstance(obj, type | types.FunctionType | types.BuiltinFunctionType):
+        module = getattr(obj, "__module__", None) or "builtins"
+        name = f"{module}.{getattr(obj, '__qualname__', obj.__name__)}"
+    else:
+        return "ok"
+    top = module.split(".")[0]
+    if top == "__main__":
+        return "notebook"
+    return "ok" if top in ("numpy", "builtins") or top in sys.stdlib_module_names else name
+
+
+def _names(code):
+    """Every global or attribute name a code object (and the code nested in it) refers to."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
+
+
+def check_rule(name, functions, allowed=()):
+    """Check that functions, and the notebook's own helpers they use, refer to nothing but numpy,
+    the standard library and the allowed names: the rule the grader enforces (it scores an
+    exercise 0 when its code calls anything else, e.g. scipy or another function of cs231n_lib).
+
+    Inputs:
+    - name: what is checked
+    - functions: the exercise's functions (or classes), e.g. [compute_distances_one_loop]
+    - allowed: dotted names the exercise may use, e.g. ("cs231n_lib.layers.affine_forward",)
+
+    Returns:
+    - the sorted names of the notebook's own functions that were looked at
+    """
+    given = {id(_resolve(dotted)) for dotted in allowed}
+    todo, seen, found = list(functions), set(), []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, type):
+            todo += [v for v in vars(obj).values() if isinstance(v, types.FunctionType)]
+            continue
+        if not isinstance(obj, types.FunctionType):
+            continue
+        for ref in sorted(_names(obj.__code__)):
+            if ref not in obj.__globals__:
+                continue
+            value = obj.__globals__[ref]
+            origin = _origin(value)
+            if id(value) in given or origin == "ok":
+                continue
+            if origin == "notebook":
+                todo.append(value)
+            elif origin not in found:
+                found.append(origin)
+    if found:
+        used = ", ".join(found)
+        _fail(name, f"your code uses {used}: {_RULE}",
+              "write it with numpy (see 'What your code may use' at the top of the notebook)")
+    _passed(name, "uses only numpy, the standard library and the names the exercise gives")
+    return sorted(f.__name__ for f in functions)

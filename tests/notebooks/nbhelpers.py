@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 import re
 
+import nbformat
 import numpy as np
 
+from autograder.compare import Accepted
 from autograder.course import Course
 from autograder.notebook import (
     HIDDEN_RE,
@@ -23,6 +25,7 @@ from autograder.notebook import (
     is_setup,
     nbgrader_meta,
     read_notebook,
+    student_code_cells,
 )
 from autograder.spec import case_seed, load_spec
 from autograder.verify import _case_message
@@ -51,17 +54,35 @@ def exercise_source(aid, gid):
     return next(c.source for c in source(aid).cells if nbgrader_meta(c).get("grade_id") == gid)
 
 
-def namespace(aid, replace=None):
-    """The namespace the verifier builds from the source's setup and exercise cells.
+def student_notebook(aid, replace=None, added=None):
+    """A copy of the source notebook as a student might hand it in.
 
-    replace: {exercise grade_id: new source} swapped in first (a student's variant).
+    replace: {exercise grade_id: new source} swapped in (a student's variant);
+    added: {exercise grade_id: source} put in a new code cell of the student's just above it.
     """
-    nb = source(aid)
-    setup = [c.source for c in nb.cells if is_setup(c)]
-    exercises = [{"grade_id": nbgrader_meta(c)["grade_id"],
-                  "source": (replace or {}).get(nbgrader_meta(c)["grade_id"], c.source)}
-                 for c in nb.cells if is_exercise(c)]
-    ns, _ = build_namespace(setup, exercises, cell_timeout=120)
+    nb = copy.deepcopy(source(aid))
+    cells = []
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in (added or {}):
+            cells.append(nbformat.v4.new_code_cell(added[gid]))
+        if gid in (replace or {}):
+            cell.source = replace[gid]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def namespace(aid, replace=None, added=None, notes=None):
+    """The namespace the verifier builds: the source's setup cells, then the student's cells as
+    `autograder.notebook.student_code_cells` selects them (see `student_notebook` for replace
+    and added). notes: a list that receives the verifier's notes (statements that raised)."""
+    setup = [c.source for c in source(aid).cells if is_setup(c)]
+    exercises = [nbgrader_meta(c)["grade_id"] for c in source(aid).cells if is_exercise(c)]
+    cells = student_code_cells(student_notebook(aid, replace, added), exercises)
+    ns, cell_notes = build_namespace(setup, cells, cell_timeout=120)
+    if notes is not None:
+        notes.extend(cell_notes)
     return ns
 
 
@@ -71,15 +92,16 @@ def appended(aid, gid, code):
 
 
 def failures(aid, gid, ns):
-    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass)."""
+    """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass; a
+    right answer with a note, such as a (1, D) shape for (D,), passes)."""
     check = load_spec(COURSE.spec(aid))[gid]
     cases = check.cases(np.random.default_rng(case_seed(aid, gid)))
     expected = [check.expected(copy.deepcopy(case)) for case in cases]
     with np.errstate(all="ignore"):
-        answers = evaluate(check.call, ns, copy.deepcopy(cases))  # the grader sends copies too
+        answers = evaluate(check.call, ns, copy.deepcopy(cases), check.allowed)  # the grader sends copies too
     messages = [_case_message(check, case, answer, want)
                 for case, answer, want in zip(cases, answers, expected)]
-    return [m for m in messages if m]
+    return [m for m in messages if m and not isinstance(m, Accepted)]
 
 
 def check_structure(aid):
@@ -137,3 +159,33 @@ def blank_release_errors(aid, workdir):
                             resources={"metadata": {"path": str(workdir)}}).execute()
     return [(nbgrader_meta(c).get("grade_id") or c.source.splitlines()[0], o.ename)
             for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+
+
+def public_test_errors(aid, gids, replace=None, added=None):
+    """{grade_id: error} for the test cells `gids` whose public checks fail, run in-process as the
+    student's kernel would run them (the released cell: hidden tests removed) after the setup
+    cells and the exercise cells (with `replace` swapped in and `added` run just above, as in
+    `student_notebook`). Empty when every public check passes."""
+    import contextlib
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ns: dict = {"__name__": "__main__"}
+    errors = {}
+    for cell in source(aid).cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if is_setup(cell):
+            exec(cell.source, ns)
+        elif is_exercise(cell):
+            if gid in (added or {}):
+                exec(added[gid], ns)
+            exec((replace or {}).get(gid, cell.source), ns)
+        elif gid in gids:
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    exec(HIDDEN_RE.sub("", cell.source), ns)
+            except Exception as exc:  # a failing public check
+                errors[gid] = f"{type(exc).__name__}: {exc}"
+    return errors

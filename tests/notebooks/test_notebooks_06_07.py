@@ -109,10 +109,11 @@ MISTAKES_06 = {
                                        "loss += 0.5 * reg * np.sum(W * W)", "pass"),
     "network regularises without the 1/2": ("test_fc_net_loss", "ex_fc_net_loss",
                                             "loss += 0.5 * reg * np.sum(W * W)", "loss += reg * np.sum(W * W)"),
-    "network uses one dropout seed for all layers": ("test_fc_net_loss", "ex_fc_net_loss",
-                                                     'layer_param["seed"] = (layer_param["seed"], i)', "pass"),
     "network forgets dropout in the backward pass": ("test_fc_net_loss", "ex_fc_net_loss",
                                                      "dout = dropout_backward(dout, drop_cache)", "pass"),
+    "network without dropout": ("test_fc_net_loss", "ex_fc_net_loss",
+                                "out, drop_cache = dropout_forward(out, layer_param)",
+                                "out, drop_cache = dropout_forward(out, {**layer_param, \"mode\": \"test\"})"),
 }
 
 

@@ -158,7 +158,8 @@ CORPUS = {
     "kernel_exit": (HONEST_AFFINE, HONEST_COUNT + "import os\nos._exit(1)\n", None,
                     {"test_affine": 2, "test_count": 0}, "kills the kernel with os._exit"),
     "memory_bomb": (HONEST_AFFINE, "big = np.ones((2**16, 2**16, 64))\n" + HONEST_COUNT, None,
-                    {"test_affine": 2, "test_count": 0}, "allocates far more memory than allowed"),
+                    {"test_affine": 2, "test_count": 1},
+                    "allocates far more memory than allowed (that statement fails, the function after it counts)"),
     "peek_hidden": (
         HONEST_AFFINE + "def _spy(info):\n    print('SPY', info.raw_cell)\n"
         "get_ipython().events.register('pre_run_cell', _spy)\n", HONEST_COUNT, None,
@@ -166,6 +167,38 @@ CORPUS = {
         "prints the source of every later cell (hidden tests included) into its outputs, for the feedback"),
     "segfault": (HONEST_AFFINE, "import ctypes\nctypes.string_at(0)\n" + HONEST_COUNT, None,
                  {"test_affine": 2, "test_count": 0}, "segfaults the kernel through ctypes"),
+    # Issue 12: honest work outside the exercise cells counts; other routes to the answer do not.
+    "honest_helpers_above": (
+        "def affine_forward(x, w, b):\n    out = flatten(x) @ w + b * SCALE\n    return out, (x, w, b)\n",
+        "def count_labels(y, num_classes):\n    counts = Counter(y.tolist())\n"
+        "    return np.array([counts[c] for c in range(num_classes)])\n",
+        "helpers_above", {"test_affine": 2, "test_count": 1},
+        "helpers, an import and a constant in a cell of its own above; a slow loop there too"),
+    "honest_sanity_line": (
+        HONEST_AFFINE,
+        "def zeros_for(num_classes):\n    return np.zeros(num_classes, dtype=np.int64)\n\n"
+        "print(count_labels(y_dev, 3))   # a quick look at data the grader never loads\n\n"
+        "def count_labels(y, num_classes):\n    counts = zeros_for(num_classes)\n"
+        "    np.add.at(counts, y, 1)\n    return counts\n",
+        None, {"test_affine": 2, "test_count": 1}, "a failing statement between two functions"),
+    "scipy_route": (
+        HONEST_AFFINE,
+        "from scipy import ndimage\n\ndef count_labels(y, num_classes):\n"
+        "    return ndimage.histogram(y, 0, num_classes - 1, num_classes).astype(int)\n",
+        None, {"test_affine": 2, "test_count": 0}, "counts with scipy (not numpy)"),
+    "library_route": (
+        "from cs231n_lib.layers import maxout_forward\n\ndef affine_forward(x, w, b):\n"
+        "    return maxout_forward(x, w[None], b[None])[0], (x, w, b)\n",
+        HONEST_COUNT, None, {"test_affine": 0, "test_count": 1},
+        "another layer of the library (maxout with one piece) for the affine layer"),
+}
+
+# Cells a student adds above the first exercise, by corpus action.
+ABOVE = {
+    "helpers_above": (
+        "import time\nfrom collections import Counter\n\nSCALE = 1.0\n\n"
+        "def flatten(x):\n    return x.reshape(x.shape[0], -1)\n\n"
+        "for _ in range(3):      # heavy work the grader must not run\n    time.sleep(1)\n"),
 }
 
 
@@ -196,6 +229,10 @@ def adversarial(released) -> dict:
         for cell in nb.cells:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if gid == "ex_affine":
+                if action in ABOVE:
+                    added = nbformat.v4.new_code_cell(ABOVE[action])
+                    added["id"] = f"added-{name.replace('_', '-')}"
+                    cells.append(added)
                 cell.source = affine
             elif gid == "ex_count":
                 cell.source = count

@@ -1,0 +1,105 @@
+"""The whitelist rule (autograder/rules.py): what exercise code may call while a check runs."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from autograder.rules import Watch
+from autograder.worker import evaluate
+
+STUDENT = '''
+import collections
+import math
+
+from cs231n_lib.classifiers.fc_net import FullyConnectedNet
+from cs231n_lib.layers import affine_forward, relu_forward
+from scipy.spatial.distance import _distance_wrap, cdist
+
+
+def numpy_and_stdlib(x):
+    total = collections.Counter([1, 1, 2]).most_common(1)[0][0] + math.sqrt(4.0)
+    return np.linalg.norm(x) + np.sum(x) + total
+
+
+def layer_then_relu(x, w, b):
+    return relu_forward(affine_forward(x, w, b)[0])[0]
+
+
+def scipy_distances(x):
+    return cdist(x, x)
+
+
+def compiled_scipy(x):
+    out = np.zeros((x.shape[0], x.shape[0]))
+    _distance_wrap.cdist_euclidean_double_wrap(x, x, out)
+    return out
+
+
+def another_model(x):
+    return FullyConnectedNet([3], input_dim=x.shape[1], num_classes=2).loss(x)
+
+
+def import_inside(x):
+    import fractions
+    return float(fractions.Fraction(1, 3)) + x.sum()
+
+
+def switch_off_the_hook(x):
+    sys.setprofile(None)
+    return cdist(x, x)
+'''
+
+
+@pytest.fixture(scope="module")
+def ns():
+    namespace = {"__name__": "__main__", "np": np, "sys": sys}
+    exec(compile(STUDENT, "exercise cell ex_student", "exec"), namespace)
+    return namespace
+
+
+def _violation(ns, call, allowed=()):
+    with Watch(allowed) as watch:
+        try:
+            eval(call, ns, {"x": np.ones((4, 3)), "w": np.ones((3, 2)), "b": np.zeros(2)})
+        except Exception:
+            pass
+    return watch.violation
+
+
+@pytest.mark.parametrize("call", ["numpy_and_stdlib(x)", "import_inside(x)"])
+def test_numpy_and_the_standard_library_are_always_allowed(ns, call):
+    assert _violation(ns, call) is None
+
+
+def test_allowed_names_and_what_they_call_pass(ns):
+    allowed = ("cs231n_lib.layers.affine_forward", "cs231n_lib.layers.relu_forward")
+    assert _violation(ns, "layer_then_relu(x, w, b)", allowed) is None
+    message = _violation(ns, "layer_then_relu(x, w, b)", allowed[:1])
+    assert message.startswith("your code called cs231n_lib.layers.relu_forward, which this exercise "
+                              "does not allow") and "(here: affine_forward)" in message
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    ("scipy_distances(x)", "scipy.spatial.distance.cdist"),
+    ("compiled_scipy(x)", "cdist_euclidean_double_wrap"),
+    ("another_model(x)", "cs231n_lib.classifiers.fc_net.FullyConnectedNet.__init__"),
+    ("switch_off_the_hook(x)", "profile hook"),
+])
+def test_other_routes_are_named(ns, call, named):
+    message = _violation(ns, call)
+    assert message and named in message, message
+
+
+def test_evaluate_turns_a_violation_into_an_error_even_when_the_answer_is_right(ns):
+    results = evaluate("scipy_distances(x)", ns, [{"x": np.eye(2)}])
+    assert list(results[0]) == ["error"] and "scipy.spatial.distance.cdist" in results[0]["error"]
+    assert evaluate("numpy_and_stdlib(x)", ns, [{"x": np.eye(2)}])[0]["value"] == pytest.approx(np.sqrt(2) + 5)
+
+
+def test_a_module_written_and_imported_by_the_student_is_a_route(ns, tmp_path, monkeypatch):
+    (tmp_path / "sneaky.py").write_text("from scipy.spatial.distance import cdist\nimport numpy as np\n"
+                                        "RESULT = cdist(np.ones((2, 2)), np.ones((2, 2)))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exec("def sneaky(x):\n    import sneaky\n    return sneaky.RESULT\n", ns)
+    assert "sneaky.<module>" in _violation(ns, "sneaky(x)")
