@@ -41,9 +41,9 @@ def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
 
 def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
     """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
-    from nbconvert import HTMLExporter
+    from autograder.feedback_html import exporter as feedback_exporter
 
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    exporter = feedback_exporter()
     paths = []
     for result in graded_results(course, ids, student):
         aid, who = result["assignment"], result["student"]
