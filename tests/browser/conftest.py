@@ -82,7 +82,7 @@ class Lab:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"jupyter lab did not start:\n{log.read_text()[-2000:]}")
+                    raise RuntimeError(f"jupyter lab did not start:\n{log.read_text()[-2000:]}") from None
                 time.sleep(0.5)
 
     def url(self, path: str) -> str:
