@@ -22,6 +22,13 @@ from autograder.notebook import HIDDEN_RE, MARKERS, SOLUTION_RE, is_manual, read
 
 HEADER_ID = "generated-header"
 RELEASE_KEY = "cs231n"  # notebook metadata: {"release": content_hash of the notebook as released}
+# The kernel metadata JupyterLab writes when it opens a notebook with ipykernel's python3 kernel:
+# a notebook released with anything else is marked modified as soon as it is opened.
+# (`make lab`'s copies in work/ also get the local Python's version: workspace.py.)
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
 
 
 def header_cell(course: Course, assignment: str):
@@ -39,7 +46,8 @@ def header_cell(course: Course, assignment: str):
 
 
 def normalise(nb) -> str:
-    """The notebook as text with outputs, execution counts and volatile metadata removed."""
+    """The notebook as text with outputs, execution counts and volatile metadata removed, and
+    the kernel metadata JupyterLab would write (KERNELSPEC, LANGUAGE_INFO)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -48,10 +56,8 @@ def normalise(nb) -> str:
         meta = cell.get("metadata", {})
         for key in ("execution", "collapsed", "scrolled", "jupyter", "ExecuteTime"):
             meta.pop(key, None)
-    keep = {k: nb.metadata[k] for k in ("kernelspec", "language_info", RELEASE_KEY) if k in nb.metadata}
-    if "language_info" in keep:
-        keep["language_info"] = {"name": keep["language_info"].get("name", "python")}
-    nb.metadata = keep
+    keep = {k: nb.metadata[k] for k in (RELEASE_KEY,) if k in nb.metadata}
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO), **keep}
     buf = io.StringIO()
     nbformat.write(nb, buf)
     return buf.getvalue()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
+
 from autograder.course import ID_RE, Course
 from autograder.notebook import read_notebook
-from autograder.release import RELEASE_KEY
+from autograder.release import KERNELSPEC, RELEASE_KEY
 
 
 def _release_of(path: Path) -> str | None:
@@ -21,6 +23,19 @@ def _release_of(path: Path) -> str | None:
         return read_notebook(path).metadata.get(RELEASE_KEY, {}).get("release")
     except Exception:
         return None
+
+
+def _with_local_kernel(path: Path) -> None:
+    """Give a fresh copy the kernel metadata JupyterLab writes on opening it with this Python's
+    ipykernel, so that the notebook is not marked modified as soon as it opens."""
+    try:
+        from ipykernel.ipkernel import IPythonKernel
+    except ImportError:
+        return
+    nb = read_notebook(path)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = dict(IPythonKernel.language_info)
+    nbformat.write(nb, str(path))
 
 
 def seed(course: Course, log=print) -> list[Path]:
@@ -36,6 +51,7 @@ def seed(course: Course, log=print) -> list[Path]:
         own = work / src.name
         if not own.exists():
             shutil.copyfile(src, own)
+            _with_local_kernel(own)
             copied.append(src.stem)
         elif _release_of(own) not in (None, _release_of(src)):
             log(f"{src} was updated by the course after you started {own}; your copy is kept. "

@@ -101,17 +101,15 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def student_lab(tmp_path_factory):
-    """JupyterLab as `make lab` starts it (student config) on a temporary work/ folder."""
+    """JupyterLab as `make lab` starts it: work/ seeded from a copy of assignments/01_knn.ipynb
+    by `python -m autograder workspace`, the student Jupyter config."""
+    from autograder.course import Course
+    from autograder.workspace import seed
+
     tmp = tmp_path_factory.mktemp("lab")
-    work = tmp / "work"
-    work.mkdir()
-    lab = Lab(work, REPO / "jupyter" / "student", tmp / "server.log")
+    (tmp / "assignments").mkdir()
+    shutil.copyfile(REPO / "assignments" / "01_knn.ipynb", tmp / "assignments" / "01_knn.ipynb")
+    seed(Course(root=REPO / "grading", assignments_dir=tmp / "assignments"), log=lambda *_: None)
+    lab = Lab(tmp / "work", REPO / "jupyter" / "student", tmp / "server.log")
     yield lab
     lab.stop()
-
-
-def copy_to(lab: Lab, notebook: Path, name: str | None = None) -> Path:
-    """Copy a notebook into the lab's folder; returns the copy."""
-    target = lab.folder / (name or notebook.name)
-    shutil.copyfile(notebook, target)
-    return target
