@@ -12,7 +12,7 @@ from grader_fixtures.make_fixture import ADDED_AT_SUBMISSION
 from autograder.batch import autograde
 from autograder.course import Course
 from autograder.feedback import feedback
-from autograder.grades import grade_rows, grades
+from autograder.grades import grade_rows, grades, question_rows
 from autograder.release import find_leaks, release, released_sources
 from autograder.sandbox import Limits, bwrap_status
 
@@ -97,7 +97,10 @@ def test_corpus_batch_finishes_with_a_row_each(graded_corpus):
     assert len(summary.graded) == len(rows) and not summary.failed
     reasons = {r["student"]: r["reason"] for r in rows}
     assert "kernel died" in reasons["kernel-exit"]
-    assert "test_affine" in header and "q_reshape" in header
+    assert "written_pending" in header and len(header) == 12  # per-question points are elsewhere
+    _, questions = question_rows(course, [AID], student="honest")
+    assert {(q["question"], q["kind"], q["points"]) for q in questions} == {
+        ("test_affine", "autograded", 2.0), ("test_count", "autograded", 1.0), ("q_reshape", "written", "")}
 
 
 def test_gradebook_scores_and_manual_flags(graded_corpus):
@@ -137,6 +140,8 @@ def test_feedback_and_grades_csv(graded_corpus, tmp_path):
     lines = out.read_text().splitlines()
     assert lines[0].startswith("student,assignment,score,max_score")
     assert any(line.startswith("honest,00_fixture,3.0,4.0") for line in lines)
+    assert (tmp_path / "g_by_question.csv").read_text().splitlines()[0] == \
+        "student,assignment,question,kind,points,max_points"
     per_student = (tmp_path / "g_by_student.csv").read_text().splitlines()
     assert per_student[0] == "student,00_fixture,total,max_total,needs_manual_grade"
     assert "honest,3.0,3.0,4.0,True" in per_student          # the written answer awaits a grader
