@@ -54,7 +54,7 @@ def headline(error: str) -> str:
 
 
 def progress_hook(total: int, log=print, every: float = 10.0):
-    """An nbclient on_cell_executed hook telling the student how far the run has got.
+    """An nbclient on_cell_complete hook telling the student how far the run has got.
 
     On a terminal one line is rewritten in place; otherwise a line is logged every `every` s.
     """
@@ -94,7 +94,7 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
         log("Running your notebook top to bottom, as the grader will (about a minute)...")
         hook = progress_hook(len(nb.cells), log=log)
         quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
-                                    "on_cell_executed": hook}})
+                                    "on_cell_complete": hook}})
         validator = Validator(config=quiet)
         validator.ignore_checksums = False
         results = validator.validate(str(path))
