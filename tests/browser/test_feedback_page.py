@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import REPO
+from labhelpers import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

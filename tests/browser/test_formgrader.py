@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Lab
+from labhelpers import REPO, Lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import json
 import time
 
 import pytest
-from conftest import REPO
+from labhelpers import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
