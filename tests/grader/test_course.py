@@ -67,3 +67,13 @@ def test_instructor_selfcheck(tmp_path):
         total = sum(layout(read_notebook(COURSE.source_notebook(aid))).tests.values())
         assert got[("complete", aid)] == (total, total), aid
         assert got[("blank", aid)] == (0.0, total), aid
+
+
+@pytest.mark.parametrize("aid", IDS or [pytest.param("none", marks=pytest.mark.skip("no assignments yet"))])
+def test_run_all_goes_on_past_errors(aid):
+    """Every code cell but the setup ones is tagged raises-exception (JupyterLab's Run All
+    stops at an error in any other cell), in the source and in the release."""
+    for nb in (read_notebook(COURSE.source_notebook(aid)), read_notebook(COURSE.released(aid))):
+        untagged = [c.get("id") for c in nb.cells if c.cell_type == "code"
+                    and not {"verify-setup", "raises-exception"} & set(c.metadata.get("tags", []))]
+        assert untagged == [], untagged
