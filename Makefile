@@ -80,5 +80,5 @@ bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, gra
 lint: setup ## Check the code style with ruff
 	$(VENV)/bin/ruff check cs231n_lib autograder tests bench grading/verify
 
-clean: ## Remove generated grading folders and caches (keeps .venv and datasets/)
-	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo .pytest_cache
+clean: ## Remove generated grading folders, test artifacts and caches (keeps .venv, datasets/ and work/)
+	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo test-artifacts .pytest_cache
