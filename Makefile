@@ -71,7 +71,7 @@ feedback: setup ## Write one HTML feedback report per student and assignment
 grades: setup ## Export grading/grades.csv (per student and assignment) and grades_by_student.csv
 	$(PY) -m autograder grades $(GRADER_ARGS)
 
-submit: setup ## Validate your notebook and zip it for hand-in (ASSIGNMENT=01_knn)
+submit: setup ## Validate your notebook work/<id>.ipynb and zip it for hand-in (ASSIGNMENT=01_knn)
 	$(PY) -m autograder submit $(GRADER_ARGS)
 
 bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)

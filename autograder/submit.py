@@ -91,7 +91,7 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
         # The kernel nbgrader starts to run the notebook talks to it over local TCP, and
         # recent ipykernels warn about that on the terminal; to a student that reads like
         # something is wrong with their work. Only errors from that kernel are shown.
-        log("Running your notebook top to bottom, as the grader will (about a minute)...")
+        log("Running your notebook top to bottom, as the grader will (up to two minutes)...")
         hook = progress_hook(len(nb.cells), log=log)
         quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
                                     "on_cell_complete": hook}})
