@@ -56,8 +56,8 @@ lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (ne
 	@$(PY) -m autograder workspace
 	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter 0,$(shell id -u)),--allow-root)
 
-formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgrader (grade written answers)
-	cd grading && JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgrader (grade written answers; venv on PATH for nbgrader's alembic)
+	cd grading && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 release: setup ## Generate the student notebooks in assignments/ from grading/source/ (keeps edited ones; FORCE=1 replaces them after a backup)
 	$(PY) -m autograder release $(GRADER_ARGS) $(if $(FORCE),--force)

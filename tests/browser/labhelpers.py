@@ -30,11 +30,13 @@ class Lab:
     def __init__(self, folder: Path, config_dir: Path, log: Path):
         self.folder, self.token, self.port, self.log = folder, secrets.token_hex(16), _free_port(), log
         tmp = folder.parent
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config_dir),
-               "JUPYTERLAB_SETTINGS_DIR": str(tmp / "lab-settings"),
-               "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "lab-workspaces"),
-               "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "MPLBACKEND": ""}
-        env.pop("MPLBACKEND")  # the students' kernel plots inline, as under `make lab`
+        bindir = str(Path(sys.executable).parent)  # as the Makefile: nbgrader runs alembic from PATH
+        env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # students plot inline
+        env |= {"PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+                "JUPYTER_CONFIG_DIR": str(config_dir),
+                "JUPYTERLAB_SETTINGS_DIR": str(tmp / "lab-settings"),
+                "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "lab-workspaces"),
+                "JUPYTER_RUNTIME_DIR": str(tmp / "runtime")}
         cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
                f"--port={self.port}", "--ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
                "--LabApp.expose_app_in_browser=True", f"--notebook-dir={folder}"]

@@ -75,3 +75,25 @@ def test_formgrader_grades_a_written_answer_that_reaches_grades(browser, graded_
     _, rows = grade_rows(course, [AID])
     assert rows[0]["written_score"] == 1 and rows[0]["written_pending"] == 0
     assert rows[0]["score"] == rows[0]["autograded_score"] + 1
+
+
+def test_a_new_course_opens_in_the_formgrader_from_the_nbgrader_menu(browser, tmp_path, artifacts):
+    """Before anything is graded (no gradebook yet), Nbgrader > Formgrader lists the course's
+    assignments; the server reports no error (nbgrader creates the gradebook with alembic)."""
+    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
+    lab = Lab(tmp_path / "grading", REPO / "jupyter" / "instructor", tmp_path / "server.log")
+    page = browser.new_page(viewport={"width": 1300, "height": 800})
+    try:
+        page.goto(lab.url("lab") + "&reset")
+        page.wait_for_selector(".jp-LabShell", timeout=60_000)
+        page.click(".lm-MenuBar-itemLabel:has-text('Nbgrader')")
+        page.click(".lm-Menu-itemLabel:has-text('Formgrader')")
+        frame = page.frame_locator("iframe").first
+        frame.locator(f"text={AID}").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(artifacts / "formgrader_new_course.png"))
+    finally:
+        page.close()
+        lab.stop()
+    errors = [line for line in lab.log.read_text().splitlines() if line.startswith(("[E", "[C"))
+              and "received signal" not in line]
+    assert errors == [], errors
