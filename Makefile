@@ -40,7 +40,7 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
 	@sh scripts/ensure_chromium.sh
 
-demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 10 min on 2 cores)
+demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 9 min on 2 cores)
 	$(PY) -m autograder demo --workers $(WORKERS)
 
 test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)
