@@ -13,15 +13,16 @@ FORCE      ?=
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
+COURSE     ?=
 
-GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
 .PHONY: help setup sandbox chromium demo test test-fast data lab formgrader release autograde feedback grades submit bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
+	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'

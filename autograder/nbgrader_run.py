@@ -3,11 +3,12 @@
 `run_step(step)` runs in the grading worker's own process (nbgrader is imported once per
 worker); the student's code runs only in the sandboxed kernel. A watchdog kills the
 kernel's sandbox when the whole notebook exceeds its wall-clock limit, so nbgrader
-returns with the cells that had run. For debugging: python -m autograder.nbgrader_run STEP.json
+returns with the cells that had run. For debugging:
+python -m autograder.nbgrader_run STEP.json WALL_SECONDS prints run_step's result as JSON.
 
 STEP.json: {"course": private course root, "config_course": the real course root,
 "assignment", "student", "kernel_workdir", "sandboxed", "memory_bytes", "file_bytes",
-"cell_timeout"}. Writes STEP.json's "out" file: {"success", "log", "kernel_scores"}.
+"cell_timeout"}.
 The private course holds the source notebook and a private gradebook; the kernel
 (SandboxedKernelManager) sees neither.
 """
@@ -21,7 +22,12 @@ from pathlib import Path
 
 
 def run_step(step: dict, wall_timeout: float) -> dict:
-    """Autograde one submission in the private course `step["course"]`; returns {"success", "log", ...}."""
+    """Autograde one submission in the private course `step["course"]`.
+
+    Returns: {"success": nbgrader's verdict, "log" and "error": the tails of its log and error
+    text, "kernel_scores": {grade_id: nbgrader's auto_score}, "wall_timeout": True when the
+    watchdog stopped the notebook at `wall_timeout` seconds}.
+    """
     import threading
 
     from nbgrader.api import Gradebook, MissingEntry

@@ -35,9 +35,10 @@ class SandboxUnavailable(RuntimeError):
 class Limits:
     """Resource limits for one sandboxed process tree.
 
-    memory_bytes: address-space limit (RLIMIT_AS); file_bytes: largest file it may write;
-    cell_timeout: seconds per notebook cell / exercise cell; check_timeout: default seconds per
-    Check; submission_timeout: wall-clock seconds for the whole notebook execution.
+    memory_bytes: address-space limit of each process (RLIMIT_AS); file_bytes: largest file it
+    may write (RLIMIT_FSIZE); cell_timeout: seconds per notebook cell and per exercise cell;
+    submission_timeout: wall-clock seconds for the whole notebook execution. (Each Check has its
+    own time limit, `Check.timeout`.)
     """
 
     memory_bytes: int = 6 * 2**30

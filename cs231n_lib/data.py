@@ -135,17 +135,33 @@ def read_batch(path):
         desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) \
             else type(data).__name__
         raise CifarFormatError(f"{path}: 'data' must be a uint8 array of shape (n, {_ROW_SIZE}), found {desc}")
-    try:
-        labels = np.asarray(d["labels"], dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise CifarFormatError(f"{path}: 'labels' is not a list of integers") from exc
-    if labels.shape != (data.shape[0],):
-        raise CifarFormatError(f"{path}: {labels.shape[0] if labels.ndim == 1 else labels.shape} labels "
-                               f"for {data.shape[0]} images")
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise CifarFormatError(f"{path}: labels must be in 0..9, found {labels.min()}..{labels.max()}")
+    labels = _labels(path, d["labels"], data.shape[0])
     X = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(X), labels
+
+
+def _labels(path, labels, n):
+    """The (n,) int64 labels of a batch, checked as Python integers before any conversion.
+
+    Checking before ``np.asarray(..., int64)`` matters: that call raises OverflowError
+    for a huge integer and silently truncates 3.7 to 3.
+    """
+    if isinstance(labels, np.ndarray):
+        if labels.dtype.kind not in "iu" or labels.ndim != 1:
+            raise CifarFormatError(f"{path}: 'labels' must be a list of integers 0..9, found a "
+                                   f"{labels.dtype} array of shape {labels.shape}")
+        labels = labels.tolist()
+    if not isinstance(labels, list | tuple):
+        raise CifarFormatError(f"{path}: 'labels' must be a list of integers 0..9, found "
+                               f"{type(labels).__name__}")
+    bad = next((v for v in labels if isinstance(v, bool) or not isinstance(v, int)), None)
+    if bad is not None:
+        raise CifarFormatError(f"{path}: 'labels' must be integers 0..9, found {bad!r}")
+    if len(labels) != n:
+        raise CifarFormatError(f"{path}: {len(labels)} labels for {n} images")
+    if labels and (min(labels) < 0 or max(labels) > 9):
+        raise CifarFormatError(f"{path}: labels must be in 0..9, found {min(labels)}..{max(labels)}")
+    return np.array(labels, dtype=np.int64)
 
 
 def read_meta(path):
@@ -177,12 +193,22 @@ def check_cifar10_dir(root):
 
 # --------------------------------------------------------------------------- loaders
 
+# The repository root: a relative CIFAR10_DIR is taken from here, so that `make data`
+# (run from the root) and the notebooks (run from assignments/) mean the same folder.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
 def default_cifar10_dir():
-    """Where CIFAR-10 is looked for: ``$CIFAR10_DIR``, else ``<repo>/datasets/cifar-10-batches-py``."""
+    """Where CIFAR-10 is looked for: ``$CIFAR10_DIR``, else ``<repo>/datasets/cifar-10-batches-py``.
+
+    A relative ``$CIFAR10_DIR`` is relative to the repository root, whatever the
+    working directory (the data step, tests and notebooks all agree).
+    """
     env = os.environ.get("CIFAR10_DIR")
     if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "datasets" / "cifar-10-batches-py"
+        path = Path(env).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path
+    return REPO_ROOT / "datasets" / "cifar-10-batches-py"
 
 
 def _as_float_dtype(dtype, name="dtype", allow_uint8=False):
@@ -206,16 +232,22 @@ def load_cifar10(root=None, dtype=np.float64):
     - X_test: (N_test, 32, 32, 3), y_test: (N_test,) (10000 images for CIFAR-10)
     - class_names: list of the 10 class names
 
-    Raises FileNotFoundError when the folder is absent (run ``make data``) and
-    CifarFormatError (a ValueError) naming the file when a batch is malformed.
+    Raises FileNotFoundError when the folder is absent and CifarFormatError (a
+    ValueError) naming the file when one is missing or malformed; both say to run ``make data``.
     """
     dt = _as_float_dtype(dtype, allow_uint8=True)
     root = default_cifar10_dir() if root is None else Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"CIFAR-10 not found in {root}; run `make data` to download it")
-    class_names = read_meta(root / META_FILE)
-    parts = [read_batch(root / name) for name in TRAIN_BATCHES]
-    X_test, y_test = read_batch(root / TEST_BATCH)
+    try:
+        class_names = read_meta(root / META_FILE)
+        parts = [read_batch(root / name) for name in TRAIN_BATCHES]
+        X_test, y_test = read_batch(root / TEST_BATCH)
+    except CifarFormatError as exc:
+        error = CifarFormatError(f"{exc}. The CIFAR-10 dataset in {root} is incomplete or "
+                                 f"damaged: run `make data` to install it again")
+        error.detail = str(exc)       # the bad file alone, for the fallback's notice
+        raise error from None
     X_train = np.concatenate([X for X, _ in parts])
     y_train = np.concatenate([y for _, y in parts])
     return X_train.astype(dt, copy=False), y_train, X_test.astype(dt, copy=False), y_test, class_names
@@ -357,11 +389,11 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     - add_bias: append a column of ones, (N, 3073) (implies flatten).
     - channels_first: images as (N, 3, 32, 32) instead of (N, 32, 32, 3).
     - dtype: floating dtype of the images (float64 by default).
-    - root: the ``cifar-10-batches-py`` folder; None means ``$CIFAR10_DIR``, else
-      ``<repo>/datasets/cifar-10-batches-py``.
+    - root: the ``cifar-10-batches-py`` folder; None means ``$CIFAR10_DIR`` (relative to
+      the repository root), else ``<repo>/datasets/cifar-10-batches-py``.
     - seed: seed of the dev subset.
-    - source: "auto" (CIFAR-10 if present, else embedded with a notice), "cifar10"
-      (error if absent) or "embedded".
+    - source: "auto" (CIFAR-10 if present and complete, else embedded with a notice
+      saying to run ``make data``), "cifar10" (error if absent or damaged) or "embedded".
 
     Returns a dict with:
     - X_train, X_val, X_test, X_dev: (n, 32, 32, 3), (n, 3, 32, 32), (n, 3072) or (n, 3073)
@@ -379,21 +411,59 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     for name, value in requested.items():
         _check_size(name, value)
 
-    if source == "embedded":
-        raw = load_embedded(dtype=np.uint8)
-    else:
-        cifar_dir = default_cifar10_dir() if root is None else Path(root)
-        if cifar_dir.is_dir() or source == "cifar10":
-            raw = load_cifar10(cifar_dir, dtype=np.uint8)
-            source = "cifar10"
-        else:
-            print(f"CIFAR-10 not found in {cifar_dir}: using the small embedded digits dataset "
-                  f"instead (run `make data` to get CIFAR-10).", file=sys.stderr)
-            raw = load_embedded(dtype=np.uint8)
-            source = "embedded"
-    X_all, y_all, X_test_all, y_test_all, class_names = raw
-    n_train, n_test = len(y_all), len(y_test_all)
+    (X_all, y_all, X_test_all, y_test_all, class_names), source = _load_source(source, root)
+    sizes = _split_sizes(requested, len(y_all), len(y_test_all), source)
+    ntr, nva = sizes["num_training"], sizes["num_validation"]
+    dev_idx = np.random.default_rng(seed).choice(ntr, sizes["num_dev"], replace=False)
+    splits = {
+        "train": (X_all[:ntr], y_all[:ntr]),
+        "val": (X_all[ntr:ntr + nva], y_all[ntr:ntr + nva]),
+        "test": (X_test_all[:sizes["num_test"]], y_test_all[:sizes["num_test"]]),
+        "dev": (X_all[dev_idx], y_all[dev_idx]),
+    }
+    out, mean_image = _prepare_splits(splits, dt, subtract_mean, flatten or add_bias,
+                                      add_bias, channels_first)
+    return {**out, "class_names": list(class_names), "mean_image": mean_image, "source": source}
 
+
+def _load_source(source, root):
+    """The raw uint8 arrays of the requested source and the source actually used.
+
+    With source "auto", a missing, incomplete or damaged CIFAR-10 falls back to the
+    embedded dataset with a one-line notice saying to run ``make data``.
+    """
+    if source == "embedded":
+        return _load_embedded_or_explain(), "embedded"
+    cifar_dir = default_cifar10_dir() if root is None else Path(root)
+    if source == "cifar10":
+        return load_cifar10(cifar_dir, dtype=np.uint8), "cifar10"
+    if not cifar_dir.is_dir():
+        print(f"CIFAR-10 not found in {cifar_dir}: using the small embedded digits dataset "
+              f"instead (run `make data` to get CIFAR-10).", file=sys.stderr)
+        return _load_embedded_or_explain(), "embedded"
+    try:
+        return load_cifar10(cifar_dir, dtype=np.uint8), "cifar10"
+    except CifarFormatError as exc:
+        detail = getattr(exc, "detail", exc)
+        print(f"CIFAR-10 in {cifar_dir} is incomplete or damaged ({detail}): using the small "
+              f"embedded digits dataset instead (run `make data` to install CIFAR-10 again).",
+              file=sys.stderr)
+        return _load_embedded_or_explain(), "embedded"
+
+
+def _load_embedded_or_explain():
+    """``load_embedded(uint8)``, with a message saying what to install when a dependency is missing."""
+    try:
+        return load_embedded(dtype=np.uint8)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or "a dependency"
+        raise ImportError(f"the embedded dataset needs {missing}, which is not installed ({exc}). "
+                          f"Run `make setup` to install the project's dependencies, or `make data` "
+                          f"to get CIFAR-10 instead.", name=exc.name) from None
+
+
+def _split_sizes(requested, n_train, n_test, source):
+    """The split sizes: defaults scaled to the data, explicit ones checked to fit (ValueError)."""
     defaults = _default_sizes(n_train, n_test)
     sizes = {name: defaults[name] if isinstance(value, _Default) else int(value)
              for name, value in requested.items()}
@@ -410,18 +480,17 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     if sizes["num_dev"] > sizes["num_training"]:
         raise ValueError(f"{describe('num_dev')} exceeds num_training={sizes['num_training']}: "
                          f"the dev set is a subset of the training split")
+    return sizes
 
-    ntr, nva = sizes["num_training"], sizes["num_validation"]
-    rng = np.random.default_rng(seed)
-    dev_idx = rng.choice(ntr, sizes["num_dev"], replace=False)
-    splits = {
-        "train": (X_all[:ntr], y_all[:ntr]),
-        "val": (X_all[ntr:ntr + nva], y_all[ntr:ntr + nva]),
-        "test": (X_test_all[:sizes["num_test"]], y_test_all[:sizes["num_test"]]),
-        "dev": (X_all[dev_idx], y_all[dev_idx]),
-    }
 
-    flatten = flatten or add_bias
+def _prepare_splits(splits, dt, subtract_mean, flatten, add_bias, channels_first):
+    """Cast, lay out, centre and extend the splits.
+
+    Inputs:
+    - splits: dict "train"/"val"/"test"/"dev" -> (X uint8 (n, 32, 32, 3), y (n,)).
+
+    Returns (dict X_train, y_train, ..., mean_image or None).
+    """
     out = {}
     for key, (X, y) in splits.items():
         X = X.astype(dt)
@@ -433,7 +502,7 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
 
     mean_image = None
     if subtract_mean:
-        if ntr == 0:
+        if len(out["y_train"]) == 0:
             raise ValueError("subtract_mean=True needs num_training >= 1 to compute the mean image")
         mean_image = out["X_train"].mean(axis=0)
         for key in splits:
@@ -442,11 +511,4 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
         for key in splits:
             X = out[f"X_{key}"]
             out[f"X_{key}"] = np.hstack([X, np.ones((X.shape[0], 1), dtype=dt)])
-
-    return {
-        "X_train": out["X_train"], "y_train": out["y_train"],
-        "X_val": out["X_val"], "y_val": out["y_val"],
-        "X_test": out["X_test"], "y_test": out["y_test"],
-        "X_dev": out["X_dev"], "y_dev": out["y_dev"],
-        "class_names": list(class_names), "mean_image": mean_image, "source": source,
-    }
+    return out, mean_image

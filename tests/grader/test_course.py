@@ -6,16 +6,20 @@ the batch and scores zero on every autograded cell. This is also what executes e
 top to bottom in CI.
 """
 
+import os
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 
-from autograder.batch import autograde
 from autograder.course import Course
+from autograder.demo import simulated_students
+from autograder.grades import grade_rows
 from autograder.notebook import layout, read_notebook
 from autograder.release import find_leaks, is_up_to_date, released_sources
-from autograder.sandbox import Limits, bwrap_status
+from autograder.sandbox import bwrap_status
 
 COURSE = Course()
 IDS = COURSE.assignment_ids()
@@ -42,16 +46,17 @@ def test_release_is_up_to_date(aid, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not IDS, reason="no assignments in grading/source yet")
 def test_instructor_selfcheck(tmp_path):
-    course = Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+    """A copy of grading/ outside the repository, driven by the command line from a folder
+    outside the repository: complete students score full marks, blank students zero."""
+    course = Course(root=tmp_path / "elsewhere" / "grading", assignments_dir=tmp_path / "elsewhere" / "assignments")
     (course.root / "verify").mkdir(parents=True)
     shutil.copy(COURSE.root / "nbgrader_config.py", course.root / "nbgrader_config.py")
-    from autograder.demo import simulated_students
-    from autograder.release import release
-
     for aid in IDS:
         shutil.copytree(COURSE.source_notebook(aid).parent, course.source_notebook(aid).parent)
         shutil.copy(COURSE.spec(aid), course.spec(aid))
-    release(course, IDS, log=lambda *_: None)
+    cwd = tmp_path / "somewhere"
+    cwd.mkdir()
+    _cli(cwd, "release", "--course", str(course.root))
     for aid in IDS:
         students = simulated_students(read_notebook(course.source_notebook(aid)),
                                       read_notebook(course.released(aid)))
@@ -59,14 +64,23 @@ def test_instructor_selfcheck(tmp_path):
             path = course.root / "submitted" / name / aid / f"{aid}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(students[name], str(path))
-    summary = autograde(course, IDS, workers=2, unsandboxed=bwrap_status() is not None,
-                        limits=Limits(cell_timeout=300, submission_timeout=1800), progress=False)
-    assert not summary.failed and not summary.problems
-    got = {(s, a): (score, total) for s, a, score, total in summary.graded}
+    _cli(cwd, "autograde", "--course", str(course.root), "--workers", "2", "--cell-timeout", "300",
+         "--submission-timeout", "1800", *(["--unsandboxed"] if bwrap_status() is not None else []))
+    _, rows = grade_rows(course, IDS)
+    got = {(r["student"], r["assignment"]): (r["autograded_score"], r["autograded_max"]) for r in rows}
     for aid in IDS:
         total = sum(layout(read_notebook(COURSE.source_notebook(aid))).tests.values())
         assert got[("complete", aid)] == (total, total), aid
         assert got[("blank", aid)] == (0.0, total), aid
+
+
+def _cli(cwd, *args):
+    """Run `python -m autograder ARGS` in `cwd` (no course variables inherited); fail on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
+    proc = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, (args, proc.stdout[-3000:], proc.stderr[-3000:])
+    return proc
 
 
 @pytest.mark.parametrize("aid", IDS or [pytest.param("none", marks=pytest.mark.skip("no assignments yet"))])

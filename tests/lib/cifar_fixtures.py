@@ -18,6 +18,7 @@ real subset's batches gives the very same bytes.
 import hashlib
 import io
 import os
+import pickle
 import struct
 import tarfile
 from pathlib import Path
@@ -183,6 +184,21 @@ def batch_files(batches, label_names=LABEL_NAMES):
     return files
 
 
+def files_with_labels(batches, name, replaced):
+    """The archive's files with some labels of batch ``name`` replaced: ``{position: label}``.
+
+    That batch is written by Python 3's pickle (protocol 2), which, unlike ``Py2Pickler``,
+    can hold a float, a str or an integer beyond int64 as a label.
+    """
+    files = batch_files(batches)
+    data, labels = batches[name]
+    values = [int(v) for v in labels]
+    for position, label in replaced.items():
+        values[position] = label
+    files[name] = pickle.dumps({"batch_label": name, "labels": values, "data": data}, protocol=2)
+    return files
+
+
 def write_dir(folder, files):
     """Write ``files`` (name -> bytes) into ``folder``; returns the folder."""
     folder = Path(folder)
@@ -192,13 +208,15 @@ def write_dir(folder, files):
     return folder
 
 
-def write_tarball(path, files, dirname=DIRNAME):
+def write_tarball(path, files, dirname=DIRNAME, compression="gz"):
     """Write a .tar.gz with ``files`` under ``dirname/`` like the official archive.
 
+    ``compression`` "xz", "bz2" or "" writes a .tar.xz, .tar.bz2 or plain .tar instead.
     Returns (size in bytes, md5 hex digest).
     """
     path = Path(path)
-    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+    level = {"compresslevel": 1} if compression in ("gz", "bz2") else {}
+    with tarfile.open(path, f"w:{compression}", **level) as tar:
         if dirname:
             info = tarfile.TarInfo(dirname)
             info.type, info.mode = tarfile.DIRTYPE, 0o755

@@ -389,10 +389,67 @@ def test_embedded_splits_do_not_leak_between_calls(capsys):
     np.testing.assert_allclose(a["X_train"] + a["mean_image"], X_train[:1351], atol=1e-9)
 
 
-def test_broken_dataset_is_an_error_not_a_fallback(tmp_path, batches):
+def test_broken_dataset_falls_back_with_a_notice_saying_make_data(tmp_path, batches, capsys):
     folder = _broken(tmp_path, batches, "test_batch", None)
-    with pytest.raises(D.CifarFormatError, match="test_batch"):
-        D.get_cifar10_data(root=folder)
+    d = D.get_cifar10_data(root=folder)
+    err = capsys.readouterr().err
+    assert d["source"] == "embedded" and d["class_names"][0] == "zero"
+    assert len(err.strip().splitlines()) == 1
+    assert "incomplete or damaged" in err and "test_batch: file missing" in err
+    assert "run `make data`" in err and "embedded" in err
+
+
+def test_broken_dataset_asked_for_explicitly_says_make_data(tmp_path, batches):
+    folder = _broken(tmp_path, batches, "test_batch", None)
+    with pytest.raises(D.CifarFormatError, match="test_batch.*file missing.*run `make data`"):
+        D.get_cifar10_data(root=folder, source="cifar10")
+
+
+@pytest.mark.parametrize("bad_label,needle", [
+    (2**70, "labels must be in 0..9, found 0..1180591620717411303424"),
+    (-2**70, "labels must be in 0..9, found -1180591620717411303424..9"),
+    (3.7, "'labels' must be integers 0..9, found 3.7"),
+    ("3", "'labels' must be integers 0..9, found '3'"),
+])
+def test_labels_that_are_not_small_integers_are_refused(tmp_path, batches, bad_label, needle):
+    files = fx.files_with_labels(batches, "data_batch_2", {0: 0, 1: 9, 5: bad_label})
+    folder = fx.write_dir(tmp_path / fx.DIRNAME, files)
+    with pytest.raises(D.CifarFormatError) as info:
+        D.read_batch(folder / "data_batch_2")
+    assert "data_batch_2" in str(info.value) and needle in str(info.value)
+    with pytest.raises(D.CifarFormatError, match="run `make data`"):
+        D.load_cifar10(folder)
+
+
+def test_integer_label_arrays_are_read(tmp_path, batches):
+    data, labels = batches["data_batch_1"]
+    content = pickle.dumps({"data": data, "labels": labels.astype(np.uint8)}, protocol=2)
+    folder = _broken(tmp_path, batches, "data_batch_1", content)
+    X, y = D.read_batch(folder / "data_batch_1")
+    assert y.dtype == np.int64
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_relative_cifar10_dir_is_relative_to_the_repository(monkeypatch, tmp_path, cifar_dir):
+    repo = Path(D.__file__).resolve().parent.parent
+    monkeypatch.setenv("CIFAR10_DIR", "data/cifar")
+    for cwd in (repo, repo / "assignments", tmp_path):
+        monkeypatch.chdir(cwd)
+        assert D.default_cifar10_dir() == repo / "data" / "cifar"
+    monkeypatch.setattr(D, "REPO_ROOT", cifar_dir.parent)
+    monkeypatch.setenv("CIFAR10_DIR", cifar_dir.name)
+    assert D.get_cifar10_data()["source"] == "cifar10"
+
+
+def test_missing_scikit_learn_for_the_fallback_is_explained(monkeypatch, tmp_path):
+    def no_sklearn(dtype=np.float64):
+        raise ModuleNotFoundError("No module named 'sklearn'", name="sklearn")
+    monkeypatch.setattr(D, "load_embedded", no_sklearn)
+    with pytest.raises(ImportError) as info:
+        D.get_cifar10_data(root=tmp_path / "absent")
+    message = str(info.value)
+    assert "needs sklearn, which is not installed" in message
+    assert "make setup" in message and "make data" in message
 
 
 def test_check_cifar10_dir_counts(cifar_dir):
