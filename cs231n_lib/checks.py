@@ -70,10 +70,12 @@ def _not_written_yet(shell, etype, value, tb, tb_offset=None):
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"
-    what = "this exercise cell" if name.startswith("<") else f"{name}()"
     extra = f" ({value})" if str(value) else ""
-    line = (f"NOT DONE  {what} is not written yet{extra}: fill in its YOUR CODE HERE part, "
-            "run its cell, then this one")
+    if name.startswith("<"):  # raised at the top level of a cell: this cell is the exercise
+        line = f"NOT DONE  this exercise is not written yet{extra}: fill in its YOUR CODE HERE part"
+    else:
+        line = (f"NOT DONE  {name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
+                "run its cell, then this one")
     stb = [line]
     shell._showtraceback(etype, value, stb)
     return stb
