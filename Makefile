@@ -7,7 +7,9 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
 ASSIGNMENT ?=
 STUDENT    ?=
-WORKERS    ?= 1
+NPROC      := $(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+WORKERS    ?= $(NPROC)
+FORCE      ?=
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
@@ -16,17 +18,18 @@ COURSE     ?=
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sandbox demo test test-fast data lab release autograde feedback grades submit bench lint clean
+.PHONY: help setup sandbox chromium demo test test-fast data lab formgrader release autograde feedback grades submit bench lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N SCHEDULER=tcp://host:8786 SUBMISSIONS=dir"
+	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	@echo "Installing the course's Python packages into $(VENV)/ (a few minutes the first time; log in $(VENV)/install.log)"
+	@{ $(PY) -m pip install -q -q --upgrade pip && $(PY) -m pip install -q -q -r requirements.txt; } > $(VENV)/install.log 2>&1 \
+		|| { tail -n 25 $(VENV)/install.log; echo "make setup failed: the whole log is $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 	@echo "Environment ready in $(VENV)/"
 
@@ -35,10 +38,13 @@ setup: $(STAMP) ## Create .venv and install everything (idempotent, quick when d
 sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get when root)
 	@sh scripts/ensure_sandbox.sh
 
-demo: setup sandbox ## Main job: release the notebooks, grade three simulated students, print grades
-	$(PY) -m autograder demo $(if $(WORKERS),--workers $(WORKERS))
+chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
+	@sh scripts/ensure_chromium.sh
 
-test: setup sandbox ## Run the whole test suite (unit tests, notebooks, grading)
+demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 9 min on 2 cores)
+	$(PY) -m autograder demo --workers $(WORKERS)
+
+test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)
 	$(PY) -m pytest -q
 
 test-fast: setup ## Run the unit tests only (skips notebook execution and grading)
@@ -47,11 +53,15 @@ test-fast: setup ## Run the unit tests only (skips notebook execution and gradin
 data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_URL=mirror, CIFAR10_TARBALL=local file)
 	$(PY) -m cs231n_lib.download
 
-lab: setup ## Open JupyterLab on assignments/
-	$(VENV)/bin/jupyter lab --notebook-dir=assignments $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten)
+	@$(PY) -m autograder workspace
+	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter 0,$(shell id -u)),--allow-root)
 
-release: setup ## Generate the student notebooks in assignments/ from grading/source/
-	$(PY) -m autograder release $(GRADER_ARGS)
+formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgrader (grade written answers; venv on PATH for nbgrader's alembic)
+	cd grading && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+
+release: setup ## Generate the student notebooks in assignments/ from grading/source/ (keeps edited ones; FORCE=1 replaces them after a backup)
+	$(PY) -m autograder release $(GRADER_ARGS) $(if $(FORCE),--force)
 
 autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir)
 	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed)
@@ -62,7 +72,7 @@ feedback: setup ## Write one HTML feedback report per student and assignment
 grades: setup ## Export grading/grades.csv (per student and assignment) and grades_by_student.csv
 	$(PY) -m autograder grades $(GRADER_ARGS)
 
-submit: setup ## Validate your notebook and zip it for hand-in (ASSIGNMENT=01_knn)
+submit: setup ## Validate your notebook work/<id>.ipynb and zip it for hand-in (ASSIGNMENT=01_knn)
 	$(PY) -m autograder submit $(GRADER_ARGS)
 
 bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
@@ -71,5 +81,5 @@ bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, gra
 lint: setup ## Check the code style with ruff
 	$(VENV)/bin/ruff check cs231n_lib autograder tests bench grading/verify
 
-clean: ## Remove generated grading folders and caches (keeps .venv and datasets/)
-	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo .pytest_cache
+clean: ## Remove generated grading folders, test artifacts and caches (keeps .venv, datasets/ and work/)
+	rm -rf grading/autograded grading/feedback grading/submitted grading/release grading/gradebook.db demo test-artifacts .pytest_cache

@@ -1,11 +1,12 @@
 """Command line of the autograder: `python -m autograder <command> [options]`.
 
-Commands: selfcheck, release, autograde, feedback, grades, submit, demo.
+Commands: selfcheck, release, autograde, feedback, grades, submit, workspace, demo.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def cmd_release(args) -> int:
     if not ids:
         print(f"no assignments in {course.root / 'source'}")
         return 1
-    release(course, ids)
+    release(course, ids, force=args.force)
     return 0
 
 
@@ -102,6 +103,13 @@ def cmd_submit(args) -> int:
     return 0
 
 
+def cmd_workspace(args) -> int:
+    from autograder.workspace import seed
+
+    seed(_course(args))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from autograder.demo import demo
 
@@ -144,8 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", help="your student id (default: git user.name or $USER)")
     p.add_argument("--no-validate", action="store_true", help="skip running the notebook")
     p = add("demo", cmd_demo, "release, grade three simulated students per assignment, print grades")
-    p.add_argument("--workers", type=int, default=2, help="grading processes")
-    add("release", cmd_release, "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="grading processes (default: this machine's cores)")
+    p = add("release", cmd_release,
+            "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
+    p.add_argument("--force", action="store_true",
+                   help="replace notebooks edited since their release (backed up first)")
+    add("workspace", cmd_workspace,
+        "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
     return parser
 
 

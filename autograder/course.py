@@ -56,6 +56,16 @@ class Course:
         return self.assignments_dir / f"{assignment}.ipynb"
 
     @property
+    def work_dir(self) -> Path:
+        """work/ beside assignments/: the students' own copies (git-ignored, never overwritten)."""
+        return self.assignments_dir.parent / "work"
+
+    def student_notebook(self, assignment: str) -> Path:
+        """The notebook a student works in: work/<id>.ipynb, else assignments/<id>.ipynb."""
+        own = self.work_dir / f"{assignment}.ipynb"
+        return own if own.exists() else self.released(assignment)
+
+    @property
     def gradebook(self) -> Path:
         return self.root / "gradebook.db"
 

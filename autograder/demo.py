@@ -1,12 +1,14 @@
 """`demo`: release the notebooks, grade three simulated students per assignment, print the grades.
 
-The simulated course lives in demo/grading/ (a copy of grading/'s sources and specs), so the
-real gradebook never sees the demo students: complete (the source solutions), blank (the
-released notebook) and half (the first half of the exercise cells solved).
+Everything happens in demo/: the simulated course demo/grading/ (a copy of grading/'s sources
+and specs) released into demo/assignments/, so neither the real gradebook nor assignments/
+(nor a student's edits) is touched. The students: complete (the source solutions), blank
+(the released notebook) and half (the first half of the exercise cells solved).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +19,9 @@ from autograder.course import Course
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
 from autograder.sandbox import bwrap_status
 
+# What one simulated submission costs one core (kernel run plus verification): the whole demo,
+# 21 submissions, took 516 s on a busy 2-core machine. Used for the estimate printed first.
+SECONDS_PER_SUBMISSION = 45
 MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
 
 
@@ -49,20 +54,28 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     if not ids:
         log(f"no assignments in {course.root / 'source'} yet: nothing to demonstrate")
         return 0
-    log(f"== release: {', '.join(ids)}")
-    release(course, ids, log=log)
     root = (out_root or course.root.parent / "demo") / "grading"
-    if root.exists():
-        shutil.rmtree(root)
-    demo_course = Course(root=root, assignments_dir=course.assignments_dir)
+    for old in (root, root.parent / "assignments"):
+        if old.exists():
+            shutil.rmtree(old)
+    # The demo releases into demo/assignments/: the real assignments/ (and any student's
+    # edits in it) is never written.
+    demo_course = Course(root=root, assignments_dir=root.parent / "assignments")
     (root / "verify").mkdir(parents=True)
     if (course.root / "nbgrader_config.py").exists():
         shutil.copy(course.root / "nbgrader_config.py", root / "nbgrader_config.py")
     for aid in ids:
         shutil.copytree(course.source_notebook(aid).parent, demo_course.source_notebook(aid).parent)
         shutil.copy(course.spec(aid), demo_course.spec(aid))
-        students = simulated_students(read_notebook(course.source_notebook(aid)),
-                                      read_notebook(course.released(aid)))
+    n = len(ids) * 3
+    minutes = math.ceil(n * SECONDS_PER_SUBMISSION / max(1, min(workers, n)) / 60)
+    log(f"demo: {n} simulated submissions on {workers} worker(s); expect about {minutes} minutes "
+        f"(~{SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
+    log(f"== release: {', '.join(ids)} (into {demo_course.assignments_dir})")
+    release(demo_course, ids, log=log)
+    for aid in ids:
+        students = simulated_students(read_notebook(demo_course.source_notebook(aid)),
+                                      read_notebook(demo_course.released(aid)))
         for name, nb in students.items():
             path = root / "submitted" / f"demo_{name}" / aid / f"{aid}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,11 +39,22 @@ def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(text)
 
 
+def report_html(exporter, result: dict, nb, manual: dict) -> str:
+    """One feedback page: the score table, then the executed notebook `nb` (changed in place).
+
+    Inputs: exporter, feedback_html.exporter(); result, a graded result (gradebook.graded_results);
+    manual, {grade_id: manual score or None}. Returns: the HTML text.
+    """
+    nb.cells.insert(0, _summary_cell(result, manual))
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
 def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
     """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
-    from nbconvert import HTMLExporter
+    from autograder.feedback_html import exporter as feedback_exporter
 
-    exporter = HTMLExporter(template_name="lab", sanitize_html=True)
+    exporter = feedback_exporter()
     paths = []
     for result in graded_results(course, ids, student):
         aid, who = result["assignment"], result["student"]
@@ -54,8 +65,7 @@ def feedback(course: Course, ids: list[str], student: str | None = None, log=pri
             nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
         except Exception:
             nb = nbformat.v4.new_notebook()
-        nb.cells.insert(0, _summary_cell(result, manual_scores(course, aid, who)))
-        body, _ = exporter.from_notebook_node(nb)
+        body = report_html(exporter, result, nb, manual_scores(course, aid, who))
         out = course.root / "feedback" / who / aid / f"{aid}.html"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(body)

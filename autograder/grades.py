@@ -1,5 +1,6 @@
-"""`grades`: grading/grades.csv (one row per student and assignment) and
-grading/grades_by_student.csv (one row per student, for an LMS import), plus a printed table."""
+"""`grades`: grading/grades.csv (one row per student and assignment), grading/grades_by_student.csv
+(one row per student, for an LMS import) and grading/grades_by_question.csv (one row per student,
+assignment and question), plus a printed table showing the written answers still to grade."""
 
 from __future__ import annotations
 
@@ -9,34 +10,51 @@ from pathlib import Path
 
 from autograder.course import Course, write_atomically
 from autograder.gradebook import graded_results, manual_scores
-from autograder.notebook import layout, read_notebook
 
 
 def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
-    """One row per student and assignment: totals, status, reason and per-question points."""
-    questions: list[str] = []
-    for aid in ids:
-        lay = layout(read_notebook(course.source_notebook(aid)))
-        questions += [q for q in [*lay.tests, *lay.manual] if q not in questions]
+    """One row per student and assignment: totals, the written part (graded and pending), status
+    and reason. Per-question points are in question_rows."""
     rows = []
-    for r in graded_results(course, ids, student):
-        manual = manual_scores(course, r["assignment"], r["student"])
+    for r, manual in _graded(course, ids, student):
         auto = sum(r["scores"].values())
-        manual_done = {g: manual.get(g) for g in r.get("manual_max", {})}
-        row = {"student": r["student"], "assignment": r["assignment"],
-               "score": auto + sum(v for v in manual_done.values() if v is not None),
-               "max_score": sum(r["max_scores"].values()) + sum(r.get("manual_max", {}).values()),
-               "autograded_score": auto, "autograded_max": sum(r["max_scores"].values()),
-               "needs_manual_grade": any(v is None for v in manual_done.values()),
-               "status": r["status"], "reason": r.get("reason", "")}
-        for q in questions:
-            row[q] = r["scores"].get(q, manual_done.get(q, ""))
-            if row[q] is None:
-                row[q] = ""
-        rows.append(row)
+        written_max = r.get("manual_max", {})
+        written = [manual.get(g) for g in written_max]
+        pending = sum(v is None for v in written)
+        rows.append({"student": r["student"], "assignment": r["assignment"],
+                     "score": auto + sum(v for v in written if v is not None),
+                     "max_score": sum(r["max_scores"].values()) + sum(written_max.values()),
+                     "autograded_score": auto, "autograded_max": sum(r["max_scores"].values()),
+                     "written_score": sum(v for v in written if v is not None),
+                     "written_max": sum(written_max.values()), "written_pending": pending,
+                     "needs_manual_grade": pending > 0, "status": r["status"],
+                     "reason": r.get("reason", "")})
     header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
-              "needs_manual_grade", "status", "reason", *questions]
+              "written_score", "written_max", "written_pending", "needs_manual_grade", "status",
+              "reason"]
     return header, rows
+
+
+def question_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
+    """One row per student, assignment and question (autograded test or written answer): its
+    points, blank for a written answer not graded yet, and its maximum."""
+    rows = []
+    for r, manual in _graded(course, ids, student):
+        who = {"student": r["student"], "assignment": r["assignment"]}
+        for gid, most in r["max_scores"].items():
+            rows.append({**who, "question": gid, "kind": "autograded",
+                         "points": r["scores"].get(gid, 0), "max_points": most})
+        for gid, most in r.get("manual_max", {}).items():
+            points = manual.get(gid)
+            rows.append({**who, "question": gid, "kind": "written",
+                         "points": "" if points is None else points, "max_points": most})
+    return ["student", "assignment", "question", "kind", "points", "max_points"], rows
+
+
+def _graded(course: Course, ids: list[str], student: str | None):
+    """(graded result, {written grade_id: manual score or None}) per student and assignment."""
+    for r in graded_results(course, ids, student):
+        yield r, manual_scores(course, r["assignment"], r["student"])
 
 
 def student_rows(rows: list[dict], ids: list[str]) -> tuple[list[str], list[dict]]:
@@ -81,6 +99,7 @@ def grades(course: Course, ids: list[str], student: str | None = None, out: Path
     - `out` (default grading/grades.csv): one row per student and assignment (grade_rows)
     - the same name with `_by_student` (grading/grades_by_student.csv): one row per student,
       a column per assignment, the total and the maximum (student_rows)
+    - the same name with `_by_question`: one row per student, assignment and question (question_rows)
     """
     header, rows = grade_rows(course, ids, student)
     out = Path(out or course.root / "grades.csv")
@@ -88,16 +107,25 @@ def grades(course: Course, ids: list[str], student: str | None = None, out: Path
     by_student = out.with_name(f"{out.stem}_by_student{out.suffix}")
     student_header, per_student = student_rows(rows, ids)
     _write_csv(by_student, student_header, per_student)
+    by_question = out.with_name(f"{out.stem}_by_question{out.suffix}")
+    _write_csv(by_question, *question_rows(course, ids, student))
     log(format_table(rows))
-    log(f"wrote {out} ({len(rows)} rows) and {by_student} ({len(per_student)} students)")
+    log(f"wrote {out} ({len(rows)} rows), {by_student} ({len(per_student)} students) and "
+        f"{by_question} (points per question)")
+    pending = sum(r["written_pending"] for r in rows)
+    if pending:
+        log(f"{pending} written answer(s) are not graded yet: grade them with make formgrader")
     return out
 
 
 def format_table(rows: list[dict]) -> str:
-    """A plain-text grade table: student, assignment, autograded score, status/reason."""
-    lines = [f"{'student':<18} {'assignment':<22} {'autograded':>11}  status"]
+    """A plain-text grade table: student, assignment, autograded and written points, status."""
+    lines = [f"{'student':<18} {'assignment':<22} {'autograded':>11} {'written':>22}  status"]
     for r in rows:
         score = f"{r['autograded_score']:g}/{r['autograded_max']:g}"
+        written = f"{r['written_score']:g}/{r['written_max']:g}" if r["written_max"] else "-"
+        if r["written_pending"]:
+            written += f" ({r['written_pending']} pending)"
         status = r["status"] + (f" ({r['reason'][:70]})" if r["reason"] else "")
-        lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11}  {status}")
+        lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11} {written:>22}  {status}")
     return "\n".join(lines)

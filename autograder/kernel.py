@@ -64,7 +64,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 _LAUNCHED.setdefault(str(self.workdir), set()).add(process.pid)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
+        # The inline matplotlib backend (instead of the sandbox's MPLBACKEND=Agg) keeps every
+        # plot as an image/png output, so the feedback report shows the student's plots.
+        cmd = super().format_kernel_cmd([*(extra_arguments or []), "--matplotlib=inline"])
         limits = Limits(memory_bytes=self.memory_bytes, file_bytes=self.file_bytes)
         return Sandbox(enabled=self.sandboxed, limits=limits).command(cmd, Path(self.workdir))
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.notebook import blank_solutions, is_exercise, layout, read_notebook
+from autograder.notebook import blank_solutions, is_exercise, layout, nbgrader_meta, read_notebook
 from autograder.sandbox import Sandbox, bwrap_status
 from autograder.spec import SpecError, load_spec
 from autograder.verify import run_verification
@@ -49,14 +49,21 @@ def execute_notebook(path: Path, timeout: float = 600) -> tuple[float, str | Non
         for item in path.parent.iterdir():
             if item.is_file() and item != path:
                 shutil.copy(item, tmp)
+        # Cells tagged raises-exception (so that Run All goes on for students) do not stop
+        # nbclient; with the solutions in, no cell may raise, so every error output counts.
         client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                         resources={"metadata": {"path": tmp}})
+                                         allow_errors=True, resources={"metadata": {"path": tmp}})
         try:
             client.execute()
         except CellExecutionError as exc:
             return time.monotonic() - start, str(exc).strip().splitlines()[-1][:500]
         except Exception as exc:  # timeouts, dead kernels
             return time.monotonic() - start, f"{type(exc).__name__}: {str(exc)[:300]}"
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                where = nbgrader_meta(cell).get("grade_id") or cell.source.splitlines()[0][:60]
+                return time.monotonic() - start, f"{where}: {out.ename}: {out.evalue}"[:500]
     return time.monotonic() - start, None
 
 

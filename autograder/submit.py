@@ -6,6 +6,8 @@ import getpass
 import os
 import re
 import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -39,26 +41,66 @@ def unanswered(nb) -> list[str]:
             if is_manual(c) and c.cell_type == "markdown" and "YOUR ANSWER HERE" in c.source]
 
 
+def headline(error: str) -> str:
+    """The line that names a failing cell's problem: a check's FAIL line, an exercise's NOT DONE
+    line, else the error's last line."""
+    lines = [line.strip() for line in _ANSI_RE.sub("", error).strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("FAIL ", "NOT DONE ")):
+            return line
+    last = lines[-1] if lines else ""
+    if last.rstrip(":") == "NotImplementedError":
+        return "NotImplementedError (an exercise it uses is not done yet)"
+    return last
+
+
+def progress_hook(total: int, log=print, every: float = 10.0):
+    """An nbclient on_cell_complete hook telling the student how far the run has got.
+
+    On a terminal one line is rewritten in place; otherwise a line is logged every `every` s.
+    """
+    start = time.monotonic()
+    last = [0.0]
+    tty = sys.stdout.isatty()
+
+    def hook(cell=None, cell_index=0, **_):
+        seconds = time.monotonic() - start
+        text = f"  running your notebook: cell {cell_index + 1} of {total}, {seconds:.0f} s"
+        if tty:
+            print("\r" + text, end="", flush=True)
+        elif seconds - last[0] >= every:
+            last[0] = seconds
+            log(text)
+
+    return hook
+
+
 def submit(course: Course, assignment: str, student: str | None = None, out_dir: Path | None = None,
            validate: bool = True, log=print) -> Path:
     """Validate the student's notebook, warn about what fails or is missing, write the zip. Returns its path."""
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
-    path = course.released(assignment)
+    path = course.student_notebook(assignment)
     if not path.exists():
         raise ValueError(f"ASSIGNMENT={assignment}: no notebook {path}")
     name = student_name(student)
     nb = read_notebook(path)
+    log(f"Checking {path}")
     if validate:
         ensure_venv_on_path()
         # The kernel nbgrader starts to run the notebook talks to it over local TCP, and
         # recent ipykernels warn about that on the terminal; to a student that reads like
         # something is wrong with their work. Only errors from that kernel are shown.
-        quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}})
+        log("Running your notebook top to bottom, as the grader will (up to two minutes)...")
+        hook = progress_hook(len(nb.cells), log=log)
+        quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
+                                    "on_cell_complete": hook}})
         validator = Validator(config=quiet)
         validator.ignore_checksums = False
         results = validator.validate(str(path))
+        if sys.stdout.isatty():
+            print()
         for cell in results.get("type_changed", []):
             log(f"WARNING: a graded cell changed type ({cell['old_type']} -> {cell['new_type']}): "
                 "restore it from the released notebook")
@@ -82,11 +124,8 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
                 continue
             reported += 1
             named = f"{gid} (starting {first[:60]!r})" if gid else f"starting {first[:70]!r}"
-            error = _ANSI_RE.sub("", cell.get("raw_error") or cell.get("error") or "").strip()
-            last = error.splitlines()[-1] if error else ""
-            if last.rstrip(":") == "NotImplementedError":
-                last = "NotImplementedError (an exercise it uses is not done yet)"
-            log(f"WARNING: failing test cell {named}: {last[:200]}")
+            error = cell.get("raw_error") or cell.get("error") or ""
+            log(f"WARNING: failing test cell {named}: {headline(error)[:200]}")
         if not reported and not findings and not results.get("changed") and not results.get("type_changed"):
             log("All public tests pass.")
     for gid in unanswered(nb):

@@ -331,9 +331,13 @@ def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | Non
     if not isinstance(answer, dict) or not ({"value"} == set(answer) or {"error"} == set(answer)):
         return "malformed answer"
     if "error" in answer:
-        error = str(answer["error"])
+        error = str(answer["error"]).strip()
         if error.startswith(RULE_BROKEN):
             return _clip(error, 600)
+        if error.rstrip(":") == "NotImplementedError":
+            return "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)"
+        if error.endswith(":"):  # an exception raised without a message
+            return f"raised {_clip(error.rstrip(':'))} (with no message)"
         return f"raised {_clip(error)}"
     try:
         return check.compare(case, answer["value"], want)

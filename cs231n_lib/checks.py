@@ -11,6 +11,11 @@ forget to return?"), nan values, the relative error, the worst entries with thei
 
 Each check returns a value the notebook can use (the relative error, the norm, the report).
 
+In a notebook a failed check shows only its FAIL block (``CheckFailed._render_traceback_``),
+and importing this module makes IPython show a ``NotImplementedError`` (an exercise still
+holding its ``raise NotImplementedError()`` stub) as one ``NOT DONE`` line naming the function.
+The cells still end in an error, so nbgrader and ``make submit`` count them as failing.
+
 Checks:
 - ``check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0)``: relative error
 - ``check_equal(name, got, expected, hint=None)``: exact equality (labels, counts)
@@ -52,6 +57,48 @@ _SHOW = 5  # worst entries listed in a failure message
 
 class CheckFailed(AssertionError):
     """A public check failed; the message explains what was expected and what came back."""
+
+    def _render_traceback_(self):
+        """What IPython shows for a failed check: the FAIL block, no traceback through the library.
+
+        The cell still ends in an error (nbgrader and `make submit` see it failed); only its
+        display is short.
+        """
+        return str(self).splitlines()
+
+
+def _not_written_yet(shell, etype, value, tb, tb_offset=None):
+    """IPython handler for NotImplementedError: one line naming the function not written yet.
+
+    The innermost frame of the traceback is the stub `raise NotImplementedError()` that
+    nbgrader leaves in an exercise; its function is the one to write.
+    """
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"
+    extra = f" ({value})" if str(value) else ""
+    if name.startswith("<"):  # raised at the top level of a cell: this cell is the exercise
+        line = f"NOT DONE  this exercise is not written yet{extra}: fill in its YOUR CODE HERE part"
+    else:
+        line = (f"NOT DONE  {name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
+                "run its cell, then this one")
+    stb = [line]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def _install_not_written_handler():
+    """In IPython (a notebook), show an exercise not written yet as one line, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and NotImplementedError not in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((NotImplementedError,), _not_written_yet)
+
+
+_install_not_written_handler()
 
 
 # ---------------------------------------------------------------------------

@@ -145,3 +145,12 @@ def test_student_name():
     assert student_name("../../etc") == "etc"
     with pytest.raises(ValueError, match="STUDENT"):
         student_name("///")
+
+
+def test_an_exception_without_message_still_explains_the_lost_points():
+    from autograder.verify import _case_message
+
+    assert _case_message(None, {}, {"error": "NotImplementedError: "}, None) == (
+        "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)")
+    assert _case_message(None, {}, {"error": "KeyError: "}, None) == "raised KeyError (with no message)"
+    assert _case_message(None, {}, {"error": "ValueError: bad"}, None) == "raised ValueError: bad"

@@ -278,3 +278,32 @@ def test_gradient_checks_reject_bad_arguments():
         check_gradient("g", lambda v: 0.0, [1.0, 2.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="inputs must be a dict"):
         check_layer_gradient("g", lambda x: x, [np.ones(2)], np.ones(2), {"x": np.ones(2)})
+
+
+def test_a_failed_check_renders_as_its_fail_block_only():
+    with pytest.raises(CheckFailed) as info:
+        check_close("dists", np.zeros((2, 3)), np.ones((2, 3)), hint="square root?")
+    lines = info.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert lines[0].startswith("FAIL  dists: relative error") and lines[-1] == "hint: square root?"
+    assert lines == str(info.value).splitlines() and len(lines) <= 10
+
+
+def test_not_implemented_error_is_one_line_naming_the_function():
+    from cs231n_lib.checks import _not_written_yet
+
+    def compute_distances_two_loops():
+        raise NotImplementedError()
+
+    class Shell:
+        shown = None
+
+        def _showtraceback(self, etype, value, stb):
+            self.shown = stb
+
+    shell = Shell()
+    try:
+        compute_distances_two_loops()
+    except NotImplementedError as exc:
+        stb = _not_written_yet(shell, type(exc), exc, exc.__traceback__)
+    assert shell.shown == stb and len(stb) == 1
+    assert stb[0].startswith("NOT DONE  compute_distances_two_loops() is not written yet")
