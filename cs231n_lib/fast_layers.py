@@ -24,7 +24,7 @@ on every stride, pad and shape those accept:
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from cs231n_lib.layers import _conv_geometry, _pool_geometry
+from cs231n_lib import _validate
 
 
 def _receptive_fields(x_pad, HH, WW, stride, H_out, W_out):
@@ -134,11 +134,13 @@ def conv_forward_fast(x, w, b, conv_param):
       columns (block, C*HH*WW + 1, H'*W') were built at a time; the backward pass rebuilds
       the columns block by block instead of keeping all N of them
     """
-    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
-    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param, "conv_forward_fast")
-    dtype = np.result_type(x, w, b)
-    N = x.shape[0]
+    x, w, b = _validate.conv_args(x, w, b, conv_param, "conv_forward_fast")
+    N, _, H, W = x.shape
     F, C, HH, WW = w.shape
+    stride, pad = int(conv_param["stride"]), int(conv_param["pad"])
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
+    dtype = np.result_type(x, w, b)
     K, P = C * HH * WW, H_out * W_out
     x_pad = _pad(x.astype(dtype, copy=False), pad)
     w_b = np.empty((F, K + 1), dtype=dtype)  # [w | b]
@@ -462,9 +464,12 @@ def max_pool_forward_fast(x, pool_param):
       windows tile the input exactly (stride equals the window on both axes: the backward
       pass assigns), else "strided" (it accumulates)
     """
-    x = np.asarray(x)
-    ph, pw, stride, H_out, W_out = _pool_geometry(x, pool_param, "max_pool_forward_fast")
-    N, C = x.shape[:2]
+    x = _validate.pool_args(x, pool_param, "max_pool_forward_fast")
+    N, C, H, W = x.shape
+    ph, pw = int(pool_param["pool_height"]), int(pool_param["pool_width"])
+    stride = int(pool_param["stride"])
+    H_out = 1 + (H - ph) // stride
+    W_out = 1 + (W - pw) // stride
     block = _pool_block(x)
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     offsets = {}  # "col_offset", "row_offset": whole-batch arrays, made at the first block
