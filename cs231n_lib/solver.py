@@ -49,6 +49,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cs231n_lib import optim
+from cs231n_lib.atomic import write_atomically
 
 CHECKPOINT_FORMAT = 1
 _DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -403,14 +404,10 @@ def save_checkpoint(solver, path):
         meta["bn_scalars"].append(scalars)
     arrays["meta"] = np.array(json.dumps(meta))
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    with open(tmp, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
+    write_atomically(path, buffer.getvalue())
 
 
 def load_checkpoint(solver, path):
