@@ -16,6 +16,7 @@ from cs231n_lib.checks import (
     check_scalar_near,
     check_shape,
     check_true,
+    describe,
 )
 from cs231n_lib.gradient_check import GradCheckReport
 
@@ -278,3 +279,13 @@ def test_gradient_checks_reject_bad_arguments():
         check_gradient("g", lambda v: 0.0, [1.0, 2.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="inputs must be a dict"):
         check_layer_gradient("g", lambda x: x, [np.ones(2)], np.ones(2), {"x": np.ones(2)})
+
+
+def test_describe_names_the_type_and_the_shape_length_or_value():
+    assert describe(np.zeros((2, 3))) == "an array of shape (2, 3) and dtype float64"
+    assert describe((1, 2)) == "a tuple of 2 items"
+    assert describe({"a": 1}) == "a dict of 1 item"
+    assert describe(3) == "an int 3"
+    assert describe("1.0") == "a str '1.0'"
+    assert describe(None) == "None"
+    assert describe("x" * 100).endswith("...") and len(describe("x" * 100)) < 60
