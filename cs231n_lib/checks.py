@@ -442,7 +442,7 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
         raise ValueError(f"inputs must be a dict of forward's arguments, got {describe(inputs)}")
     shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
     _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
-    report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
-                                      num_checks=num_checks, seed=seed, atol=atol,
-                                      ignore_kinks=ignore_kinks)
+    report = _gc.check_gradients(forward, inputs, analytic, h=h, threshold=tol,
+                                 num_checks=num_checks, seed=seed, atol=atol,
+                                 ignore_kinks=ignore_kinks, dout=dout)
     return _report_result(name, report, tol, hint)
