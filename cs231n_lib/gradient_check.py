@@ -460,8 +460,23 @@ def _diagnose(check, analytic_full, x):
             f"atol={100 * check.noise:.0e}")
     if explained and np.all(kink | rounding):
         return "; ".join(explained)
-    scale = np.max(np.abs(numeric))
-    if scale == 0:
+    cause = _bug_pattern(analytic, numeric, analytic_full, _gather(x, indices), indices)
+    if cause is None and explained:
+        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
+                f"explained by kinks (marked kink?) or rounding; the others are not")
+    return cause
+
+
+def _bug_pattern(analytic, numeric, analytic_full, values, indices):
+    """The mistake that relates analytic to numeric at the checked entries, or None.
+
+    Inputs:
+    - analytic, numeric: the gradients at the checked entries, float64 (K,)
+    - analytic_full: the full analytic gradient
+    - values: the parameter's values at the checked entries (K,)
+    - indices: the checked entries (K, ndim)
+    """
+    if np.max(np.abs(numeric)) == 0:
         return ("the loss does not change with this parameter, but the analytic gradient is not "
                 "zero (does f read these very arrays? pass the dict the loss uses, e.g. model.params)")
     if np.max(np.abs(analytic)) == 0:
@@ -480,16 +495,12 @@ def _diagnose(check, analytic_full, x):
         if rel_error(transposed, numeric) < close:
             return "analytic.T matches the numerical gradient: the gradient is transposed"
     # the difference is proportional to the parameter itself: a regularization term
-    values = _gather(x, indices)
     diff = numeric - analytic
     if np.dot(values, values) > 0:
         k = float(np.dot(diff, values) / np.dot(values, values))
         if k != 0 and rel_error(diff, k * values) < 1e-4:
             return (f"numeric - analytic = {k:.4g} x the parameter: the regularization "
                     f"term's gradient is missing or has the wrong factor")
-    if explained:
-        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
-                f"explained by kinks (marked kink?) or rounding; the others are not")
     return None
 
 

@@ -3,7 +3,9 @@
 Every layer is a pair ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``. Shapes use N for the batch, D for
 features, C for classes (losses) or channels (conv), H, W for space, F for
-filters and HH, WW for the filter size.
+filters and HH, WW for the filter size. Each forward pass checks its arguments in one
+call into ``cs231n_lib._validate`` (a ValueError names the argument and what was expected);
+the rest of its body is the math.
 
 Inputs are never modified in place. The one deliberate side effect kept for
 CS231n compatibility: ``batchnorm_forward`` in train mode stores the updated
