@@ -1,5 +1,8 @@
 """Fast conv/pool against the naive loops on many random strides, pads and shapes."""
 
+import functools
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -269,3 +272,36 @@ def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():
     dout = np.arange(1.0, 82.0).reshape(1, 1, 1, 81)
     np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache_fast),
                                   L.max_pool_backward_naive(dout, cache_naive))
+
+
+def _plain_version(module):
+    """The plain numpy code in a module docstring: its indented lines before "How it is made fast"."""
+    text = module.__doc__.split("How it is made fast")[0]
+    return textwrap.dedent("\n".join(line for line in text.splitlines() if line.startswith("    ")))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plain_versions_in_the_docstrings_compute_the_layers(seed):
+    rng = np.random.default_rng(300 + seed)
+    x, w, b, conv_param = random_conv_case(rng)
+    out, cache = L.conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    ns = {"np": np, "x": x, "w": w, "b": b, "s": conv_param["stride"], "p": conv_param["pad"],
+          "N": N, "C": C, "H": H, "W": W, "F": F, "HH": HH, "WW": WW,
+          "H_out": out.shape[2], "W_out": out.shape[3], "dout": dout}
+    exec(_plain_version(fast_conv), ns)
+    np.testing.assert_allclose(ns["out"], out, rtol=1e-9, atol=1e-12)
+    for name, naive in zip(("dx", "dw", "db"), L.conv_backward_naive(dout, cache)):
+        np.testing.assert_allclose(ns[name], naive, rtol=1e-9, atol=1e-12, err_msg=name)
+
+    x, pool_param = random_pool_case(rng, ties=True)
+    out, cache = L.max_pool_forward_naive(x, pool_param)
+    dout = rng.standard_normal(out.shape)
+    ns = {"np": np, "functools": functools, "x": x, "s": pool_param["stride"],
+          "ph": pool_param["pool_height"], "pw": pool_param["pool_width"],
+          "H_out": out.shape[2], "W_out": out.shape[3], "dout": dout}
+    exec(_plain_version(fast_pool), ns)
+    np.testing.assert_array_equal(ns["out"], out)
+    np.testing.assert_allclose(ns["dx"], L.max_pool_backward_naive(dout, cache), rtol=1e-12, atol=1e-14)
