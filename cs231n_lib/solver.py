@@ -32,7 +32,8 @@ Differences from CS231n's Solver, all opt-in or stricter:
   ``stop_if_loss_exceeds=k`` also stops a run whose loss exceeds k times its first
   loss (useful to cut hopeless trials short in a hyperparameter search).
 - Checkpoints (``checkpoint_name``) are ``.npz`` files holding arrays and JSON, no pickle:
-  ``{checkpoint_name}_epoch_{epoch}.npz`` at the end of every epoch. ``resume(path)``
+  ``{checkpoint_name}_epoch_{epoch}.npz`` at the end of every epoch, written atomically (an
+  interrupted run leaves the previous file whole). ``resume(path)``
   restores parameters, optimizer state, epoch, histories, best parameters and the random
   generator, so the continued run matches an uninterrupted one with the same seed.
 - ``augment``: a function ``augment(X_batch, rng) -> X_batch`` applied to every training
@@ -354,7 +355,7 @@ class Solver:
 
 
 def save_checkpoint(solver, path):
-    """Write the solver's training state to `path` (.npz, no pickled objects).
+    """Write the solver's training state to `path` (.npz, no pickled objects), atomically.
 
     Entries: "meta" (JSON text: epoch, iteration, histories, scalar optimizer settings,
     random generator state, options), "params/<name>", "best/<name>",
