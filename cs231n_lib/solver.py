@@ -33,7 +33,7 @@ Differences from CS231n's Solver, all opt-in or stricter:
   loss (useful to cut hopeless trials short in a hyperparameter search).
 - Checkpoints (``checkpoint_name``) are ``.npz`` files holding arrays and JSON, no pickle:
   ``{checkpoint_name}_epoch_{epoch}.npz`` at the end of every epoch, written atomically (an
-  interrupted run leaves the previous file whole). ``resume(path)``
+  interrupted write never leaves half a file). ``resume(path)``
   restores parameters, optimizer state, epoch, histories, best parameters and the random
   generator, so the continued run matches an uninterrupted one with the same seed.
 - ``augment``: a function ``augment(X_batch, rng) -> X_batch`` applied to every training
