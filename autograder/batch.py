@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.collect import Submission, collect
-from autograder.course import Course, write_atomically
+from autograder.course import Course
 from autograder.grade import content_hash, course_hash, grade_submission, new_result
 from autograder.gradebook import ensure_assignment, is_done, merge
 from autograder.sandbox import Limits, SandboxUnavailable, bwrap_status
+from cs231n_lib.atomic import write_atomically
 
 
 @dataclass

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from cs231n_lib.checks import describe
+
 Compare = Callable[[dict, Any, Any], "str | None"]
 
 
@@ -24,14 +26,6 @@ def _broadcast_equivalent(got_shape: tuple, expected_shape: tuple) -> bool:
     a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
     extra = len(b) - len(a)
     return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
-
-def _describe(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"array of shape {x.shape} and dtype {x.dtype}"
-    if isinstance(x, (list, tuple, dict)):
-        return f"{type(x).__name__} of length {len(x)}"
-    return f"{type(x).__name__} {x!r}"[:120]
-
 
 def _numeric(x: Any) -> np.ndarray | None:
     """x as a numeric ndarray when it is a number, a numeric array or a list of numbers, else None."""
@@ -51,7 +45,7 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
     """Compare nested structures: tuples/lists by position, dicts by key, arrays/numbers by `leaf`."""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"{where or 'result'}: expected a dict, got {_describe(got)}"
+            return f"{where or 'result'}: expected a dict, got {describe(got)}"
         missing = [k for k in expected if k not in got]
         if missing:
             return f"{where or 'result'}: missing keys {missing[:5]}"
@@ -63,7 +57,7 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
     if isinstance(expected, (tuple, list)) and _numeric(expected) is None or (
             isinstance(expected, tuple)):
         if not isinstance(got, (tuple, list)):
-            return f"{where or 'result'}: expected a {type(expected).__name__} of length {len(expected)}, got {_describe(got)}"
+            return f"{where or 'result'}: expected a {type(expected).__name__} of length {len(expected)}, got {describe(got)}"
         if len(got) != len(expected):
             return f"{where or 'result'}: expected length {len(expected)}, got length {len(got)}"
         for i, (g, e) in enumerate(zip(got, expected)):
@@ -73,7 +67,7 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
         return None
     if isinstance(expected, str) or expected is None:
         if got != expected or type(got) is not type(expected):
-            return f"{where or 'result'}: expected {expected!r}, got {_describe(got)}"
+            return f"{where or 'result'}: expected {expected!r}, got {describe(got)}"
         return None
     return leaf(got, expected, where or "result")
 
@@ -85,7 +79,7 @@ def _array_pair(got: Any, expected: Any, where: str,
     e = np.asarray(expected)
     g = _numeric(got)
     if g is None:
-        return None, e, f"{where}: expected {_describe(e)}, got {_describe(got)}"
+        return None, e, f"{where}: expected {describe(e)}, got {describe(got)}"
     if g.shape != e.shape:
         if notes is None or not _broadcast_equivalent(g.shape, e.shape):
             return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"

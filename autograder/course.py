@@ -92,14 +92,6 @@ class Course:
         return ids
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file renamed into place: readers see the
-    old content or the new one, never half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def ensure_venv_on_path() -> None:
     """Put this interpreter's bin/ first on PATH (nbgrader runs `alembic` from PATH for new gradebooks)."""
     bindir = str(Path(sys.executable).parent)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.course import Course, nbgrader_config, write_atomically
+from autograder.course import Course, nbgrader_config
+from cs231n_lib.atomic import write_atomically
 
 
 def result_path(course: Course, student: str, aid: str) -> Path:

@@ -8,8 +8,9 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.course import Course, write_atomically
+from autograder.course import Course
 from autograder.gradebook import graded_results, manual_scores
+from cs231n_lib.atomic import write_atomically
 
 
 def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:

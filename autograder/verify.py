@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from autograder.compare import Accepted, _describe
+from autograder.compare import Accepted
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.plain import NotPlainError, load_plain, save_plain
 from autograder.rules import RULE_BROKEN
 from autograder.sandbox import Sandbox, sandbox_env
 from autograder.spec import Check, SpecError, case_seed
 from autograder.stubs import forbidden_mounts
+from cs231n_lib.checks import describe
 
 MAX_STUDENT_TEXT = 400
 
@@ -81,7 +82,7 @@ def _clip(text: str, n: int = MAX_STUDENT_TEXT) -> str:
 def _case_label(case: dict) -> str:
     parts = []
     for k, v in case.items():
-        parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={_describe(v)[:40]}")
+        parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={describe(v)[:40]}")
     return ", ".join(parts)
 
 

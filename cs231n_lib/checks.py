@@ -119,14 +119,26 @@ def _fail(name, problem, hint=None, details=()):
     raise CheckFailed("\n".join(lines))
 
 
-def _describe(value):
-    """A short description of a value's type (and shape) for messages."""
+def describe(value):
+    """A short description of a value for messages: its type, and its shape, length or value.
+
+    Examples: "an array of shape (3, 4) and dtype float64", "a tuple of 2 items",
+    "a dict of 1 item", "a float 2.5", "a str '1.0'", "None", "a function".
+    Used by these checks and by the grader's comparisons, so a learner reads one wording.
+    """
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    article = "an" if kind[0].lower() in "aeiou" else "a"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if isinstance(value, tuple | list):
+    if isinstance(value, tuple | list | dict | set):
         n = len(value)
-        return f"a {type(value).__name__} of {n} item{'' if n == 1 else 's'}"
-    return f"a {type(value).__name__}"
+        return f"{article} {kind} of {n} item{'' if n == 1 else 's'}"
+    if isinstance(value, Number | str | bytes | np.generic):
+        text = repr(value) if isinstance(value, str | bytes) else str(value)
+        return f"{article} {kind} {text if len(text) <= 40 else text[:37] + '...'}"
+    return f"{article} {kind}"
 
 
 def _as_array(name, got, expected, hint, kind="numeric"):
@@ -144,19 +156,19 @@ def _as_array(name, got, expected, hint, kind="numeric"):
         _fail(name, f"got None, expected {_describe_expected(exp)} — did you forget to return?",
               hint)
     if isinstance(got, tuple) and len(got) and not isinstance(expected, tuple | list):
-        _fail(name, f"got {_describe(got)}, expected {_describe_expected(exp)}"
+        _fail(name, f"got {describe(got)}, expected {_describe_expected(exp)}"
               + (" — did you return (out, cache) where only out was expected?"
                  if len(got) == 2 else ""), hint)
     if isinstance(got, str | bytes | dict | set) or callable(got):
-        _fail(name, f"got {_describe(got)}, expected {_describe_expected(exp)}", hint)
+        _fail(name, f"got {describe(got)}, expected {_describe_expected(exp)}", hint)
     try:
         arr = np.asarray(got)
     except (ValueError, TypeError):
-        _fail(name, f"got {_describe(got)} that is not a regular array, "
+        _fail(name, f"got {describe(got)} that is not a regular array, "
               f"expected {_describe_expected(exp)}", hint)
     if arr.dtype == object or (kind == "numeric" and not (
             np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)):
-        _fail(name, f"got {_describe(got)} of {arr.dtype} values, "
+        _fail(name, f"got {describe(got)} of {arr.dtype} values, "
               f"expected {_describe_expected(exp)}", hint)
     if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
         _fail(name, "got complex numbers, expected real ones", hint)
@@ -319,7 +331,7 @@ def check_shape(name, got, expected_shape, hint=None):
         _fail(name, f"got None, expected an array of shape {expected_shape} — "
               f"did you forget to return?", hint)
     if isinstance(got, tuple) and len(got) == 2 and not all(isinstance(v, Number) for v in got):
-        _fail(name, f"got {_describe(got)}, expected an array of shape {expected_shape} — "
+        _fail(name, f"got {describe(got)}, expected an array of shape {expected_shape} — "
               f"did you return (out, cache) where only out was expected?", hint)
     shape = tuple(got.shape) if hasattr(got, "shape") else np.shape(got)
     ok = len(shape) == len(expected_shape) and all(
@@ -400,7 +412,7 @@ def check_scalar_near(name, got, expected, atol, hint=None):
     arr = np.asarray(got) if not isinstance(got, tuple | str) else None
     if arr is None or arr.dtype == object or arr.ndim != 0 or not (
             np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        _fail(name, f"got {_describe(got)}, expected a single number near {expected:.6g}", hint)
+        _fail(name, f"got {describe(got)}, expected a single number near {expected:.6g}", hint)
     value = float(arr)
     if not abs(value - expected) <= atol:
         _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.3g} "
@@ -430,7 +442,7 @@ def _check_analytic(name, analytic, shapes, hint, what):
             _fail(name, f"{label} is None — did you forget to return it?", hint)
         arr = np.asarray(grad) if not isinstance(grad, tuple) else None
         if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            _fail(name, f"{label} is {_describe(grad)}, expected an array of shape {shape}", hint)
+            _fail(name, f"{label} is {describe(grad)}, expected an array of shape {shape}", hint)
         if arr.shape != shape:
             if not _broadcast_equivalent(arr.shape, shape):
                 _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
@@ -474,7 +486,7 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
     """
     if not isinstance(x_or_params, np.ndarray | Mapping):
         raise ValueError(f"x_or_params must be a numpy array or a dict of arrays, "
-                         f"got {_describe(x_or_params)}")
+                         f"got {describe(x_or_params)}")
     if isinstance(x_or_params, np.ndarray):
         analytic = np.asarray(_check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
                                               lambda key: "the analytic gradient")["x"])
@@ -503,14 +515,14 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
     - GradCheckReport
     """
     if not isinstance(analytic, Mapping):
-        raise ValueError(f"analytic must be a dict {{input name: gradient}}, got {_describe(analytic)}")
+        raise ValueError(f"analytic must be a dict {{input name: gradient}}, got {describe(analytic)}")
     if not isinstance(inputs, Mapping):
-        raise ValueError(f"inputs must be a dict of forward's arguments, got {_describe(inputs)}")
+        raise ValueError(f"inputs must be a dict of forward's arguments, got {describe(inputs)}")
     shapes = {k: np.shape(inputs[k]) for k in analytic if k in inputs}
     analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"d{key}")
-    report = _gc.check_layer_gradient(forward, inputs, dout, analytic, h=h, threshold=tol,
-                                      num_checks=num_checks, seed=seed, atol=atol,
-                                      ignore_kinks=ignore_kinks)
+    report = _gc.check_gradients(forward, inputs, analytic, h=h, threshold=tol,
+                                 num_checks=num_checks, seed=seed, atol=atol,
+                                 ignore_kinks=ignore_kinks, dout=dout)
     return _report_result(name, report, tol, hint)
 
 

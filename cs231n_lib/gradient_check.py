@@ -7,15 +7,14 @@ The CS231n helpers keep their names, arguments and printing:
 - ``grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None)``: random entries
 - ``rel_error(x, y)``: max |x - y| / max(1e-8, |x| + |y|)
 
-The report-returning checkers:
+The report-returning checker ``check_gradients(f, params, analytic, ...)`` takes a loss of
+several named parameters, e.g. ``check_gradients(lambda: model.loss(X, y)[0], model.params,
+grads)``, or, given the upstream gradient ``dout``, a layer's forward function, e.g.
+``check_gradients(affine_forward, {"x": x, "w": w, "b": b}, {"x": dx, "w": dw, "b": db},
+dout=dout)``. (The notebooks' ``check_layer_gradient``, which prints PASS or raises, lives in
+``cs231n_lib.checks`` and is importable from here too.)
 
-- ``check_gradients(f, params, analytic, ...)``: a loss of several named parameters, e.g.
-  ``check_gradients(lambda: model.loss(X, y)[0], model.params, grads)``
-- ``check_layer_gradient(forward, inputs, dout, analytic, ...)``: a layer function given the
-  upstream gradient ``dout``, e.g. ``check_layer_gradient(affine_forward, {"x": x, "w": w,
-  "b": b}, dout, {"x": dx, "w": dw, "b": db})``
-
-Both return a ``GradCheckReport``: per-parameter maximum relative error, the worst entries
+It returns a ``GradCheckReport``: per-parameter maximum relative error, the worst entries
 (index, analytic and numerical values side by side), pass or fail against a threshold and,
 when a failure has a recognisable shape, a hint: a wrong sign, a constant factor, a
 transposed matrix, a missing regularization term -- or no bug at all: a kink (a ReLU or max
@@ -41,7 +40,7 @@ __all__ = [
     "ParamCheck",
     "PrecisionWarning",
     "check_gradients",
-    "check_layer_gradient",
+    "check_layer_gradient",  # noqa: F822 - checks.check_layer_gradient, see __getattr__
     "eval_numerical_gradient",
     "eval_numerical_gradient_array",
     "grad_check_sparse",
@@ -461,8 +460,23 @@ def _diagnose(check, analytic_full, x):
             f"atol={100 * check.noise:.0e}")
     if explained and np.all(kink | rounding):
         return "; ".join(explained)
-    scale = np.max(np.abs(numeric))
-    if scale == 0:
+    cause = _bug_pattern(analytic, numeric, analytic_full, _gather(x, indices), indices)
+    if cause is None and explained:
+        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
+                f"explained by kinks (marked kink?) or rounding; the others are not")
+    return cause
+
+
+def _bug_pattern(analytic, numeric, analytic_full, values, indices):
+    """The mistake that relates analytic to numeric at the checked entries, or None.
+
+    Inputs:
+    - analytic, numeric: the gradients at the checked entries, float64 (K,)
+    - analytic_full: the full analytic gradient
+    - values: the parameter's values at the checked entries (K,)
+    - indices: the checked entries (K, ndim)
+    """
+    if np.max(np.abs(numeric)) == 0:
         return ("the loss does not change with this parameter, but the analytic gradient is not "
                 "zero (does f read these very arrays? pass the dict the loss uses, e.g. model.params)")
     if np.max(np.abs(analytic)) == 0:
@@ -481,16 +495,12 @@ def _diagnose(check, analytic_full, x):
         if rel_error(transposed, numeric) < close:
             return "analytic.T matches the numerical gradient: the gradient is transposed"
     # the difference is proportional to the parameter itself: a regularization term
-    values = _gather(x, indices)
     diff = numeric - analytic
     if np.dot(values, values) > 0:
         k = float(np.dot(diff, values) / np.dot(values, values))
         if k != 0 and rel_error(diff, k * values) < 1e-4:
             return (f"numeric - analytic = {k:.4g} x the parameter: the regularization "
                     f"term's gradient is missing or has the wrong factor")
-    if explained:
-        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
-                f"explained by kinks (marked kink?) or rounding; the others are not")
     return None
 
 
@@ -595,17 +605,23 @@ def _run(names, arrays, analytic, evaluate, project, magnitude, opts):
 
 
 def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None, seed=0,
-                    atol=0.0, ignore_kinks=False):
-    """Compare analytic gradients of a scalar function with centred differences; return a report.
+                    atol=0.0, ignore_kinks=False, dout=None):
+    """Compare analytic gradients with centred differences; return a report.
+
+    Two kinds of function are checked:
+    - a scalar loss (dout None). With a dict of params, f() -> scalar reads the arrays in
+      params (e.g. ``lambda: model.loss(X, y)[0]`` with ``params=model.params``), which are
+      perturbed in place, one entry at a time, and restored; analytic has a gradient for
+      every parameter. With one array x, f(x) -> scalar (the CS231n convention).
+    - a layer (dout given): f(**params) -> out or (out, cache) (the CS231n contract), checked
+      through sum(out * dout); params are copied first (the caller's arrays never change) and
+      only the inputs named in analytic are checked, e.g.
+      ``check_gradients(affine_forward, {"x": x, "w": w, "b": b}, {"x": dx}, dout=dout)``.
 
     Inputs:
-    - f: the loss. With a dict of params, a callable f() -> scalar that reads the arrays in
-      params (e.g. ``lambda: model.loss(X, y)[0]`` with ``params=model.params``); with one
-      array x, a callable f(x) -> scalar (the CS231n convention)
-    - params: {name: float array} (perturbed in place, one entry at a time, and restored),
-      or a single float array (reported under the name "x")
-    - analytic: {name: array of the parameter's shape} with a gradient for every parameter,
-      or a single array when params is an array
+    - f: the loss or the layer's forward function, as above
+    - params: {name: float array}, or a single float array (reported under the name "x")
+    - analytic: {name: array of the parameter's shape}, or a single array when params is one
     - h: step of the centred differences
     - threshold: largest relative error that passes
     - num_checks: None checks every entry; an int checks that many distinct random entries per
@@ -616,42 +632,29 @@ def check_gradients(f, params, analytic, h=1e-5, threshold=1e-7, num_checks=None
     - ignore_kinks: do not count entries that look like kinks (a ReLU or max switching within
       h: the one-sided differences disagree and the analytic gradient matches one side);
       they are still listed in the report
+    - dout: the layer's upstream gradient, of out's shape; None for a scalar loss
 
     Returns:
     - GradCheckReport (``.passed``, ``.max_rel_error``, ``str(report)``, ``.raise_if_failed()``)
     """
+    opts = {"h": h, "threshold": threshold, "atol": atol, "num_checks": num_checks, "seed": seed,
+            "ignore_kinks": ignore_kinks}
+    if dout is not None:
+        return _check_layer(f, params, analytic, dout, opts)
     if isinstance(params, np.ndarray):
         x = params
-        return check_gradients(lambda: f(x), {"x": x}, {"x": analytic}, h=h,
-                               threshold=threshold, num_checks=num_checks, seed=seed, atol=atol,
-                               ignore_kinks=ignore_kinks)
+        return _run(["x"], {"x": x}, {"x": analytic}, lambda: _scalar(f(x), "f"),
+                    lambda a, b: a - b, abs, opts)
     if not isinstance(params, Mapping):
         raise ValueError(f"params must be a dict of arrays or an array, got {type(params).__name__}")
     if not isinstance(analytic, Mapping):
         raise ValueError(f"analytic must be a dict of gradients like params, got {type(analytic).__name__}")
-
-    opts = {"h": h, "threshold": threshold, "atol": atol, "num_checks": num_checks, "seed": seed,
-            "ignore_kinks": ignore_kinks}
     return _run(list(params), params, analytic, lambda: _scalar(f(), "f"),
                 lambda a, b: a - b, abs, opts)
 
 
-def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7,
-                         num_checks=None, seed=0, atol=0.0, ignore_kinks=False):
-    """Check a layer's backward pass: numerical gradient of sum(forward(**inputs) * dout).
-
-    The inputs are copied before being perturbed, so the caller's arrays are never changed.
-
-    Inputs:
-    - forward: callable forward(**inputs) -> out, or -> (out, cache) (the CS231n contract)
-    - inputs: {argument name: value}; arrays and other arguments (e.g. conv_param)
-    - dout: upstream gradient, the shape of out
-    - analytic: {argument name: gradient}; only these inputs are checked
-    - h, threshold, num_checks, seed, atol, ignore_kinks: as in check_gradients
-
-    Returns:
-    - GradCheckReport with one entry per key of analytic
-    """
+def _check_layer(forward, inputs, analytic, dout, opts):
+    """check_gradients of a layer: sum(forward(**inputs) * dout) on copies of the inputs."""
     if not isinstance(inputs, Mapping):
         raise ValueError(f"inputs must be a dict of forward's arguments, got {type(inputs).__name__}")
     if not isinstance(analytic, Mapping):
@@ -664,10 +667,19 @@ def check_layer_gradient(forward, inputs, dout, analytic, h=1e-5, threshold=1e-7
     out_shape = _output_array(forward(**args), "forward").shape
     if out_shape != dout.shape:
         raise ValueError(f"dout has shape {dout.shape} but forward returned shape {out_shape}")
-
-    opts = {"h": h, "threshold": threshold, "atol": atol, "num_checks": num_checks, "seed": seed,
-            "ignore_kinks": ignore_kinks}
     return _run(list(analytic), args, analytic,
                 lambda: _output_array(forward(**args), "forward"),
                 lambda a, b: float(np.sum((a - b) * dout)),
                 lambda out: float(np.sum(np.abs(out * dout))), opts)
+
+
+def __getattr__(name):
+    """``gradient_check.check_layer_gradient`` is ``checks.check_layer_gradient`` (one function).
+
+    It is looked up on first use because cs231n_lib.checks imports this module.
+    """
+    if name == "check_layer_gradient":
+        from cs231n_lib.checks import check_layer_gradient
+
+        return check_layer_gradient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,9 @@
 Every layer is a pair ``*_forward(...) -> (out, cache)`` and
 ``*_backward(dout, cache) -> gradients``. Shapes use N for the batch, D for
 features, C for classes (losses) or channels (conv), H, W for space, F for
-filters and HH, WW for the filter size.
+filters and HH, WW for the filter size. Each forward pass checks its arguments in one
+call into ``cs231n_lib._validate`` (a ValueError names the argument and what was expected);
+the rest of its body is the math.
 
 Inputs are never modified in place. The one deliberate side effect kept for
 CS231n compatibility: ``batchnorm_forward`` in train mode stores the updated
@@ -11,147 +13,13 @@ running averages in ``bn_param["running_mean"]`` / ``bn_param["running_var"]``
 (new arrays are assigned; the old arrays are left untouched).
 """
 
-from numbers import Integral
-
 import numpy as np
 
+from cs231n_lib import _validate
+
 # ---------------------------------------------------------------------------
-# Argument checks shared by the naive and the fast layers
+# Gradient of a broadcast
 # ---------------------------------------------------------------------------
-
-
-def _check_ndim(arr, name, ndim, layout):
-    """Raise ValueError unless `arr` has `ndim` dimensions (`layout` names them, e.g. "(N, C, H, W)")."""
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must have shape {layout}, got shape {arr.shape}")
-
-
-def _positive_int(value, name):
-    """Return `value` as an int, raising ValueError unless it is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _nonnegative_int(value, name):
-    """Return `value` as an int, raising ValueError unless it is an integer >= 0."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
-def _window_count(size, window, pad, stride, axis, who):
-    """Number of window positions along one axis; ValueError if the windows do not tile it.
-
-    Inputs:
-    - size: input length along the axis (H or W)
-    - window: filter or pool length along the axis (HH, WW, pool_height or pool_width)
-    - pad: zero padding on each side
-    - stride: step between windows
-    - axis: "height" or "width", for the message
-    - who: the layer and argument names, for the message
-
-    Returns:
-    - 1 + (size + 2 * pad - window) // stride
-    """
-    span = size + 2 * pad - window
-    if span < 0:
-        raise ValueError(
-            f"{who}: the {axis} window {window} is larger than the padded input "
-            f"{size} + 2*{pad} = {size + 2 * pad}"
-        )
-    if span % stride != 0:
-        raise ValueError(
-            f"{who}: along the {axis}, (N - F + 2P)/S + 1 is not an integer: "
-            f"({size} - {window} + 2*{pad})/{stride} + 1 = {span / stride + 1:.4g}; "
-            f"choose stride and pad so that the windows tile the padded input"
-        )
-    return 1 + span // stride
-
-
-def _conv_geometry(x, w, b, conv_param, who):
-    """Validate conv arguments; return (stride, pad, H_out, W_out).
-
-    Inputs:
-    - x: input of shape (N, C, H, W)
-    - w: filters of shape (F, C, HH, WW)
-    - b: biases of shape (F,)
-    - conv_param: dict with "stride" (positive int) and "pad" (non-negative int)
-    """
-    _check_ndim(x, "x", 4, "(N, C, H, W)")
-    _check_ndim(w, "w", 4, "(F, C, HH, WW)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(
-            f"{who}: w must have shape (F, C, HH, WW) with C = {x.shape[1]} channels of x, "
-            f"got w.shape = {w.shape}"
-        )
-    if b.shape != (w.shape[0],):
-        raise ValueError(f"{who}: b must have shape (F,) = ({w.shape[0]},), got {b.shape}")
-    for key in ("stride", "pad"):
-        if key not in conv_param:
-            raise ValueError(f"{who}: conv_param must hold 'stride' and 'pad', missing {key!r}")
-    stride = _positive_int(conv_param["stride"], "conv_param['stride']")
-    pad = _nonnegative_int(conv_param["pad"], "conv_param['pad']")
-    H_out = _window_count(x.shape[2], w.shape[2], pad, stride, "height", who)
-    W_out = _window_count(x.shape[3], w.shape[3], pad, stride, "width", who)
-    return stride, pad, H_out, W_out
-
-
-def _pool_geometry(x, pool_param, who):
-    """Validate pooling arguments; return (pool_height, pool_width, stride, H_out, W_out).
-
-    Inputs:
-    - x: input of shape (N, C, H, W)
-    - pool_param: dict with "pool_height", "pool_width" and "stride" (positive ints)
-    """
-    _check_ndim(x, "x", 4, "(N, C, H, W)")
-    for key in ("pool_height", "pool_width", "stride"):
-        if key not in pool_param:
-            raise ValueError(
-                f"{who}: pool_param must hold 'pool_height', 'pool_width' and 'stride', "
-                f"missing {key!r}"
-            )
-    ph = _positive_int(pool_param["pool_height"], "pool_param['pool_height']")
-    pw = _positive_int(pool_param["pool_width"], "pool_param['pool_width']")
-    stride = _positive_int(pool_param["stride"], "pool_param['stride']")
-    H_out = _window_count(x.shape[2], ph, 0, stride, "height", who)
-    W_out = _window_count(x.shape[3], pw, 0, stride, "width", who)
-    return ph, pw, stride, H_out, W_out
-
-
-def _check_labels(y, N, C, who):
-    """Validate class labels; return them as an integer array of shape (N,).
-
-    Inputs:
-    - y: labels, shape (N,), integers in [0, C)
-    - N: number of examples (rows of the scores)
-    - C: number of classes (columns of the scores)
-    """
-    y = np.asarray(y)
-    if y.ndim != 1 or y.shape[0] != N:
-        raise ValueError(f"{who}: y must have shape (N,) = ({N},) to match x, got {y.shape}")
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"{who}: y must hold integer class labels, got dtype {y.dtype}")
-    if N and (y.min() < 0 or y.max() >= C):
-        raise ValueError(
-            f"{who}: labels y must lie in [0, C) = [0, {C}), got values in "
-            f"[{y.min()}, {y.max()}]"
-        )
-    return y
-
-
-def _check_scores(x, who):
-    """Validate scores of shape (N, C) with C >= 1."""
-    _check_ndim(x, "x", 2, "(N, C)")
-    if x.shape[1] < 1:
-        raise ValueError(f"{who}: x must have at least one class column, got shape {x.shape}")
-
-
-def _check_mode(mode, name):
-    """Raise ValueError unless `mode` is "train" or "test"."""
-    if mode not in ("train", "test"):
-        raise ValueError(f"{name} must be 'train' or 'test', got {mode!r}")
-    return mode
 
 
 def _sum_to_shape(grad, shape):
@@ -254,19 +122,8 @@ def affine_forward(x, w, b):
     - out: output of shape (N, M)
     - cache: (x, w, b)
     """
-    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
-    if x.ndim < 1:
-        raise ValueError(f"x must have shape (N, d_1, ..., d_k), got a scalar of shape {x.shape}")
-    _check_ndim(w, "w", 2, "(D, M)")
-    D = int(np.prod(x.shape[1:]))
-    if w.shape[0] != D:
-        raise ValueError(
-            f"affine_forward: w must have shape (D, M) with D = {D} "
-            f"(the product of x.shape[1:] = {x.shape[1:]}), got w.shape = {w.shape}"
-        )
-    if b.shape != (w.shape[1],):
-        raise ValueError(f"affine_forward: b must have shape (M,) = ({w.shape[1]},), got {b.shape}")
-    out = x.reshape(x.shape[0], D) @ w + b
+    x, w, b = _validate.affine_args(x, w, b)
+    out = x.reshape(x.shape[0], w.shape[0]) @ w + b
     return out, (x, w, b)
 
 
@@ -364,18 +221,7 @@ def prelu_forward(x, alpha):
     - out: output, same shape as x
     - cache: (x, alpha)
     """
-    x, alpha = np.asarray(x), np.asarray(alpha)
-    try:
-        np.broadcast_shapes(x.shape, alpha.shape)
-    except ValueError:
-        raise ValueError(
-            f"prelu_forward: alpha must broadcast against x of shape {x.shape}, "
-            f"got alpha.shape = {alpha.shape}"
-        ) from None
-    if np.broadcast_shapes(x.shape, alpha.shape) != x.shape:
-        raise ValueError(
-            f"prelu_forward: alpha of shape {alpha.shape} would enlarge x of shape {x.shape}"
-        )
+    x, alpha = _validate.prelu_args(x, alpha)
     return np.where(x > 0, x, alpha * x), (x, alpha)
 
 
@@ -497,9 +343,7 @@ def hard_tanh_forward(x, min_val=-1.0, max_val=1.0):
     - out: output, same shape as x
     - cache: (x, min_val, max_val)
     """
-    if not min_val < max_val:
-        raise ValueError(f"hard_tanh_forward: need min_val < max_val, got {min_val}, {max_val}")
-    x = np.asarray(x)
+    x = _validate.clip_range(x, min_val, max_val)
     return np.clip(x, min_val, max_val), (x, min_val, max_val)
 
 
@@ -560,18 +404,8 @@ def maxout_forward(x, w, b):
     - cache: (x, w, b, argmax) where argmax, shape (N, M), is the winning piece
       (the first one on ties)
     """
-    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
-    _check_ndim(w, "w", 3, "(K, D, M)")
-    D = int(np.prod(x.shape[1:]))
-    K, Dw, M = w.shape
-    if Dw != D:
-        raise ValueError(
-            f"maxout_forward: w must have shape (K, D, M) with D = {D} "
-            f"(the product of x.shape[1:] = {x.shape[1:]}), got w.shape = {w.shape}"
-        )
-    if b.shape != (K, M):
-        raise ValueError(f"maxout_forward: b must have shape (K, M) = ({K}, {M}), got {b.shape}")
-    z = x.reshape(x.shape[0], D) @ w + b[:, None, :]  # (K, N, M)
+    x, w, b = _validate.maxout_args(x, w, b)
+    z = x.reshape(x.shape[0], w.shape[1]) @ w + b[:, None, :]  # (K, N, M)
     argmax = z.argmax(axis=0)
     out = np.take_along_axis(z, argmax[None], axis=0)[0]
     return out, (x, w, b, argmax)
@@ -618,10 +452,8 @@ def svm_loss(x, y):
     - loss: scalar
     - dx: gradient of the loss with respect to x, shape (N, C)
     """
-    x = np.asarray(x)
-    _check_scores(x, "svm_loss")
+    x, y = _validate.scores_and_labels(x, y, "svm_loss")
     N = x.shape[0]
-    y = _check_labels(y, N, x.shape[1], "svm_loss")
     rows = np.arange(N)
     margins = np.maximum(0, x - x[rows, y][:, None] + 1)
     margins[rows, y] = 0
@@ -643,10 +475,8 @@ def softmax_loss(x, y):
     - loss: scalar
     - dx: gradient of the loss with respect to x, shape (N, C)
     """
-    x = np.asarray(x)
-    _check_scores(x, "softmax_loss")
+    x, y = _validate.scores_and_labels(x, y, "softmax_loss")
     N = x.shape[0]
-    y = _check_labels(y, N, x.shape[1], "softmax_loss")
     rows = np.arange(N)
     shifted = x - x.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -660,13 +490,6 @@ def softmax_loss(x, y):
 # ---------------------------------------------------------------------------
 # Normalisation
 # ---------------------------------------------------------------------------
-
-
-def _check_gamma_beta(gamma, beta, shape, layout, who):
-    """Raise ValueError unless gamma and beta both have `shape`."""
-    for name, arr in (("gamma", gamma), ("beta", beta)):
-        if np.shape(arr) != shape:
-            raise ValueError(f"{who}: {name} must have shape {layout} = {shape}, got {np.shape(arr)}")
 
 
 def _standardize_backward(dx_hat, x_hat, inv_std, axis):
@@ -711,22 +534,15 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     - out: output of shape (N, D)
     - cache: dict; cache["mode"] says which path ran ("train" or "test")
     """
-    x = np.asarray(x)
-    _check_ndim(x, "x", 2, "(N, D)")
-    N, D = x.shape
-    mode = _check_mode(bn_param.get("mode"), "bn_param['mode']")
-    _check_gamma_beta(gamma, beta, (D,), "(D,)", "batchnorm_forward")
+    x = _validate.batchnorm_args(x, gamma, beta, bn_param)
+    mode = bn_param["mode"]
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
+    N, D = x.shape
     running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
     running_var = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
-    for name, arr in (("running_mean", running_mean), ("running_var", running_var)):
-        if np.shape(arr) != (D,):
-            raise ValueError(f"bn_param['{name}'] must have shape (D,) = ({D},), got {np.shape(arr)}")
 
     if mode == "train":
-        if N < 1:
-            raise ValueError("batchnorm_forward: train mode needs at least one example in x")
         # Forward through the computational graph, one node at a time.
         sample_mean = x.mean(axis=0)
         x_centered = x - sample_mean
@@ -829,10 +645,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     - out: output of shape (N, D)
     - cache: dict with x_hat, inv_std and gamma
     """
-    x = np.asarray(x)
-    _check_ndim(x, "x", 2, "(N, D)")
-    D = x.shape[1]
-    _check_gamma_beta(gamma, beta, (D,), "(D,)", "layernorm_forward")
+    x = _validate.layernorm_args(x, gamma, beta)
     eps = ln_param.get("eps", 1e-5)
     mean = x.mean(axis=1, keepdims=True)
     x_centered = x - mean
@@ -885,22 +698,15 @@ def dropout_forward(x, dropout_param):
     - out: output, same shape and dtype as x
     - cache: (dropout_param, mask); mask is None in test mode
     """
-    x = np.asarray(x)
-    p = dropout_param.get("p")
-    if isinstance(p, bool) or not isinstance(p, int | float | np.floating | np.integer) or not 0 < p <= 1:
-        raise ValueError(f"dropout_param['p'] (the keep probability) must lie in (0, 1], got {p!r}")
-    mode = _check_mode(dropout_param.get("mode"), "dropout_param['mode']")
+    x = _validate.dropout_args(x, dropout_param)
+    p, mode = dropout_param["p"], dropout_param["mode"]
     if mode == "test":
         return x.copy(), (dropout_param, None)
     seed = dropout_param.get("seed")
     if seed is not None:
         rng = np.random.default_rng(seed)
     else:
-        rng = dropout_param.get("rng")
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise ValueError(f"dropout_param['rng'] must be a numpy.random.Generator, got {type(rng)}")
+        rng = dropout_param.get("rng") or np.random.default_rng()
     dtype = x.dtype if x.dtype.kind == "f" else np.float64
     mask = ((rng.random(x.shape) < p) / p).astype(dtype, copy=False)
     return x * mask, (dropout_param, mask)
@@ -952,10 +758,12 @@ def conv_forward_naive(x, w, b, conv_param):
       W' = 1 + (W + 2 * pad - WW) // stride
     - cache: (x, w, b, conv_param)
     """
-    x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
-    stride, pad, H_out, W_out = _conv_geometry(x, w, b, conv_param, "conv_forward_naive")
-    N = x.shape[0]
+    x, w, b = _validate.conv_args(x, w, b, conv_param, "conv_forward_naive")
+    N, _, H, W = x.shape
     F, _, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = 1 + (H + 2 * pad - HH) // stride
+    W_out = 1 + (W + 2 * pad - WW) // stride
     x_pad = _pad_spatial(x, pad)
     out = np.empty((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
     for n in range(N):
@@ -1013,9 +821,11 @@ def max_pool_forward_naive(x, pool_param):
       W' = 1 + (W - pool_width) // stride
     - cache: (x, pool_param)
     """
-    x = np.asarray(x)
-    ph, pw, stride, H_out, W_out = _pool_geometry(x, pool_param, "max_pool_forward_naive")
-    N, C = x.shape[:2]
+    x = _validate.pool_args(x, pool_param, "max_pool_forward_naive")
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    H_out = 1 + (H - ph) // stride
+    W_out = 1 + (W - pw) // stride
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
@@ -1072,8 +882,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     - out: output of shape (N, C, H, W)
     - cache: the batchnorm_forward cache of the (N*H*W, C) view
     """
-    x = np.asarray(x)
-    _check_ndim(x, "x", 4, "(N, C, H, W)")
+    x = _validate.check_ndim(x, "x", 4, "(N, C, H, W)")
     N, C, H, W = x.shape
     x2 = x.transpose(0, 2, 3, 1).reshape(N * H * W, C)
     out2, cache = batchnorm_forward(x2, gamma, beta, bn_param)
@@ -1115,13 +924,8 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     - out: output of shape (N, C, H, W)
     - cache: dict with x_hat, inv_std, gamma and G
     """
-    x = np.asarray(x)
-    _check_ndim(x, "x", 4, "(N, C, H, W)")
-    N, C, H, W = x.shape
-    G = _positive_int(G, "G")
-    if C % G != 0:
-        raise ValueError(f"spatial_groupnorm_forward: G = {G} groups must divide C = {C} channels")
-    _check_gamma_beta(gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)", "spatial_groupnorm_forward")
+    x, G = _validate.groupnorm_args(x, gamma, beta, G)
+    N = x.shape[0]
     eps = gn_param.get("eps", 1e-5)
     xg = x.reshape(N, G, -1)
     x_centered = xg - xg.mean(axis=2, keepdims=True)

@@ -32,7 +32,8 @@ Differences from CS231n's Solver, all opt-in or stricter:
   ``stop_if_loss_exceeds=k`` also stops a run whose loss exceeds k times its first
   loss (useful to cut hopeless trials short in a hyperparameter search).
 - Checkpoints (``checkpoint_name``) are ``.npz`` files holding arrays and JSON, no pickle:
-  ``{checkpoint_name}_epoch_{epoch}.npz`` at the end of every epoch. ``resume(path)``
+  ``{checkpoint_name}_epoch_{epoch}.npz`` at the end of every epoch, written atomically (an
+  interrupted write never leaves half a file). ``resume(path)``
   restores parameters, optimizer state, epoch, histories, best parameters and the random
   generator, so the continued run matches an uninterrupted one with the same seed.
 - ``augment``: a function ``augment(X_batch, rng) -> X_batch`` applied to every training
@@ -49,6 +50,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cs231n_lib import optim
+from cs231n_lib.atomic import write_atomically
 
 CHECKPOINT_FORMAT = 1
 _DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -353,7 +355,7 @@ class Solver:
 
 
 def save_checkpoint(solver, path):
-    """Write the solver's training state to `path` (.npz, no pickled objects).
+    """Write the solver's training state to `path` (.npz, no pickled objects), atomically.
 
     Entries: "meta" (JSON text: epoch, iteration, histories, scalar optimizer settings,
     random generator state, options), "params/<name>", "best/<name>",
@@ -403,14 +405,10 @@ def save_checkpoint(solver, path):
         meta["bn_scalars"].append(scalars)
     arrays["meta"] = np.array(json.dumps(meta))
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.tmp"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    with open(tmp, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
+    write_atomically(path, buffer.getvalue())
 
 
 def load_checkpoint(solver, path):

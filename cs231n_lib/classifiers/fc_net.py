@@ -12,7 +12,7 @@ never used.
 
 import numpy as np
 
-from cs231n_lib.classifiers._validate import positive_int
+from cs231n_lib._validate import positive_int
 from cs231n_lib.layer_utils import (
     affine_norm_relu_backward,
     affine_norm_relu_forward,

@@ -8,7 +8,7 @@ product; it works in place in the output matrix (no (num_test, num_train, D) arr
 
 import numpy as np
 
-from cs231n_lib.classifiers._validate import as_2d, as_labels, positive_int
+from cs231n_lib._validate import as_2d, as_labels, positive_int
 
 METRICS = ("l2", "l1")
 
@@ -43,7 +43,7 @@ class KNearestNeighbor:
         - y: training labels of shape (num_train,), non-negative integers
         """
         X = as_2d(X, "X", "(num_train, D)")
-        y = as_labels(y, X.shape[0], name="y")
+        y = as_labels(y, X.shape[0], match="X")
         if X.shape[0] == 0:
             raise ValueError("X must hold at least one training point, got shape (0, D)")
         self.X_train = X

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cs231n_lib.classifiers._validate import as_2d, as_labels, nonnegative_int, positive_int
+from cs231n_lib._validate import as_2d, as_labels, nonnegative_int, positive_int
 from cs231n_lib.classifiers.linear_svm import svm_loss_vectorized
 from cs231n_lib.classifiers.softmax import softmax_loss_vectorized
 
@@ -52,7 +52,7 @@ class LinearClassifier:
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         if self.W is None:
-            num_classes = int(as_labels(y, num_train).max()) + 1
+            num_classes = int(as_labels(y, num_train, match="X").max()) + 1
             dtype = X.dtype if X.dtype.kind == "f" else np.float64
             self.W = (0.001 * self.rng.standard_normal((dim, num_classes))).astype(dtype)
         elif self.W.shape[0] != dim:
@@ -60,7 +60,7 @@ class LinearClassifier:
                 f"X must have shape (N, D) with D = W.shape[0] = {self.W.shape[0]}, "
                 f"got X.shape = {X.shape}"
             )
-        y = as_labels(y, num_train, self.W.shape[1])
+        y = as_labels(y, num_train, self.W.shape[1], match="X")
 
         loss_history = []
         for it in range(num_iters):

@@ -9,7 +9,7 @@ and the regularisation gradient is 2 * reg * W.
 
 import numpy as np
 
-from cs231n_lib.classifiers._validate import linear_inputs
+from cs231n_lib._validate import linear_inputs
 from cs231n_lib.layers import svm_loss
 
 

@@ -10,7 +10,7 @@ computed stably by subtracting each row's largest score before exponentiating
 
 import numpy as np
 
-from cs231n_lib.classifiers._validate import linear_inputs
+from cs231n_lib._validate import linear_inputs
 from cs231n_lib.layers import softmax_loss
 
 

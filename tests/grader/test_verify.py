@@ -68,7 +68,7 @@ def test_allclose_messages():
     assert "expected a tuple" in cmp({}, e, (e, 1.0))
     assert cmp({}, (e, 1.0), (e, 1.0 + 1e-12)) is None
     assert "differ" in cmp({}, (e, 2.0), (e, 1.0))
-    assert "expected array" in cmp({}, "str", e)
+    assert "expected an array" in cmp({}, "str", e)
     with pytest.raises(ValueError, match="rtol"):
         allclose(rtol=-1)
 

@@ -16,6 +16,7 @@ from cs231n_lib.checks import (
     check_scalar_near,
     check_shape,
     check_true,
+    describe,
 )
 from cs231n_lib.gradient_check import GradCheckReport
 
@@ -307,3 +308,13 @@ def test_not_implemented_error_is_one_line_naming_the_function():
         stb = _not_written_yet(shell, type(exc), exc, exc.__traceback__)
     assert shell.shown == stb and len(stb) == 1
     assert stb[0].startswith("NOT DONE  compute_distances_two_loops() is not written yet")
+
+
+def test_describe_names_the_type_and_the_shape_length_or_value():
+    assert describe(np.zeros((2, 3))) == "an array of shape (2, 3) and dtype float64"
+    assert describe((1, 2)) == "a tuple of 2 items"
+    assert describe({"a": 1}) == "a dict of 1 item"
+    assert describe(3) == "an int 3"
+    assert describe("1.0") == "a str '1.0'"
+    assert describe(None) == "None"
+    assert describe("x" * 100).endswith("...") and len(describe("x" * 100)) < 60

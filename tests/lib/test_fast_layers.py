@@ -1,8 +1,12 @@
 """Fast conv/pool against the naive loops on many random strides, pads and shapes."""
 
+import functools
+import textwrap
+
 import numpy as np
 import pytest
 
+from cs231n_lib import fast_conv, fast_pool
 from cs231n_lib import fast_layers as FL
 from cs231n_lib import layers as L
 
@@ -63,11 +67,11 @@ def test_conv_fast_stride_1_in_blocks_of_two_images_matches_naive(monkeypatch, s
                                  max(1, WW - 2 * pad) + int(rng.integers(0, 4))))
         out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
         out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
-        assert cache_fast["path"] == "rows"
+        assert cache_fast["path"] == "stride1"
         F, C = w.shape[:2]
         grid = out_naive.shape[2] * (x.shape[3] + 2 * pad)
-        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (C * HH * WW + 1 + F) * grid * 8)
-        assert FL._wide_block(5, C * HH * WW, F, grid, np.dtype(np.float64)) == 2
+        monkeypatch.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 2 * (C * HH * WW + 1 + F) * grid * 8)
+        assert fast_conv._stride1_block(5, C * HH * WW, F, grid, np.dtype(np.float64)) == 2
         dout = rng.standard_normal(out_naive.shape)
         for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
                                L.conv_backward_naive(dout, cache_naive)):
@@ -91,8 +95,8 @@ def test_conv_fast_backward_does_not_read_memory_it_did_not_write(monkeypatch):
         conv_param = {"stride": stride, "pad": pad}
         out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
         with monkeypatch.context() as m:
-            m.setattr(FL.np, "empty", poisoned_empty)
-            m.setattr(FL, "_WIDE_BLOCK_BYTES", 1)  # blocks of one image
+            m.setattr(np, "empty", poisoned_empty)
+            m.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 1)  # blocks of one image
             out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
             dout = rng.standard_normal(out_naive.shape)
             grads = FL.conv_backward_fast(dout, cache_fast)
@@ -123,7 +127,7 @@ def test_max_pool_fast_in_blocks_of_images_matches_naive(monkeypatch, seed):
     for _ in range(15):
         x, pool_param = random_pool_case(rng, ties=bool(seed % 2))
         x = np.concatenate([x] * 5)[:5]
-        monkeypatch.setattr(FL, "_POOL_BLOCK_BYTES", 2 * x[0].nbytes)
+        monkeypatch.setattr(fast_pool, "_POOL_BLOCK_BYTES", 2 * x[0].nbytes)
         out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
         out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
         assert cache_fast["block"] == 2
@@ -230,7 +234,7 @@ def test_cs231n_aliases_point_to_the_fast_layers():
     assert FL.conv_backward_strides is FL.conv_backward_fast
 
 
-@pytest.mark.parametrize("stride, pad, path", [(1, 1, "rows"), (1, 0, "rows"), (2, 1, "strided")])
+@pytest.mark.parametrize("stride, pad, path", [(1, 1, "stride1"), (1, 0, "stride1"), (2, 1, "strided")])
 def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, path):
     # A buffer that holds the columns of 2 of the 5 images: blocks of 2, 2 and 1.
     rng = np.random.default_rng(10)
@@ -238,20 +242,20 @@ def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, pat
     conv_param = {"stride": stride, "pad": pad}
     out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
     H_out = out_naive.shape[2]
-    monkeypatch.setattr(FL, "_BLOCK_BYTES", 2 * (3 * 3 * 3 + 1) * H_out * H_out * 8)
+    monkeypatch.setattr(fast_conv, "_BLOCK_BYTES", 2 * (3 * 3 * 3 + 1) * H_out * H_out * 8)
     out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
     assert (cache_fast["block"], cache_fast["path"]) == (2, path)
     np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
     dout = rng.standard_normal(out_naive.shape)
     for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast), L.conv_backward_naive(dout, cache_naive)):
         np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
-    if path == "rows":
-        # The stride-1 backward sizes its own blocks (columns and dout on the wide grid):
+    if path == "stride1":
+        # The stride-1 backward sizes its own blocks (columns and dout on its grid):
         # make those 2, 2 and 1 images as well.
         K, F, W_pad = 3 * 3 * 3, 4, 7 + 2 * pad
         grid = H_out * W_pad
-        monkeypatch.setattr(FL, "_WIDE_BLOCK_BYTES", 2 * (K + 1 + F) * grid * 8)
-        assert FL._wide_block(5, K, F, grid, np.dtype(np.float64)) == 2
+        monkeypatch.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 2 * (K + 1 + F) * grid * 8)
+        assert fast_conv._stride1_block(5, K, F, grid, np.dtype(np.float64)) == 2
         for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
                                L.conv_backward_naive(dout, cache_naive)):
             np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
@@ -268,3 +272,36 @@ def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():
     dout = np.arange(1.0, 82.0).reshape(1, 1, 1, 81)
     np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache_fast),
                                   L.max_pool_backward_naive(dout, cache_naive))
+
+
+def _plain_version(module):
+    """The plain numpy code in a module docstring: its indented lines before "How it is made fast"."""
+    text = module.__doc__.split("How it is made fast")[0]
+    return textwrap.dedent("\n".join(line for line in text.splitlines() if line.startswith("    ")))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_plain_versions_in_the_docstrings_compute_the_layers(seed):
+    rng = np.random.default_rng(300 + seed)
+    x, w, b, conv_param = random_conv_case(rng)
+    out, cache = L.conv_forward_naive(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape)
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    ns = {"np": np, "x": x, "w": w, "b": b, "s": conv_param["stride"], "p": conv_param["pad"],
+          "N": N, "C": C, "H": H, "W": W, "F": F, "HH": HH, "WW": WW,
+          "H_out": out.shape[2], "W_out": out.shape[3], "dout": dout}
+    exec(_plain_version(fast_conv), ns)
+    np.testing.assert_allclose(ns["out"], out, rtol=1e-9, atol=1e-12)
+    for name, naive in zip(("dx", "dw", "db"), L.conv_backward_naive(dout, cache)):
+        np.testing.assert_allclose(ns[name], naive, rtol=1e-9, atol=1e-12, err_msg=name)
+
+    x, pool_param = random_pool_case(rng, ties=True)
+    out, cache = L.max_pool_forward_naive(x, pool_param)
+    dout = rng.standard_normal(out.shape)
+    ns = {"np": np, "functools": functools, "x": x, "s": pool_param["stride"],
+          "ph": pool_param["pool_height"], "pw": pool_param["pool_width"],
+          "H_out": out.shape[2], "W_out": out.shape[3], "dout": dout}
+    exec(_plain_version(fast_pool), ns)
+    np.testing.assert_array_equal(ns["out"], out)
+    np.testing.assert_allclose(ns["dx"], L.max_pool_backward_naive(dout, cache), rtol=1e-12, atol=1e-14)

@@ -16,7 +16,6 @@ from cs231n_lib.gradient_check import (
     GradientCheckError,
     PrecisionWarning,
     check_gradients,
-    check_layer_gradient,
     eval_numerical_gradient,
     eval_numerical_gradient_array,
     grad_check_sparse,
@@ -448,7 +447,7 @@ def test_bad_arguments_are_named():
 
 
 # ---------------------------------------------------------------------------
-# check_layer_gradient
+# check_gradients of a layer (dout given)
 # ---------------------------------------------------------------------------
 
 
@@ -471,14 +470,14 @@ def test_layer_gradient_passes_and_never_modifies_inputs(seed):
         seen.append(kw["x"] is x)
         return tanh_affine_forward(**kw)
 
-    report = check_layer_gradient(forward, inputs, dout, {"x": dx, "w": dw, "b": db})
+    report = check_gradients(forward, inputs, {"x": dx, "w": dw, "b": db}, dout=dout)
     assert report.passed, str(report)
     assert report.max_rel_error < 1e-7
     assert not any(seen)  # forward only ever saw copies
     for k in inputs:
         assert np.array_equal(inputs[k], copies[k])
     # only the inputs named in analytic are checked
-    report = check_layer_gradient(tanh_affine_forward, inputs, dout, {"w": dw})
+    report = check_gradients(tanh_affine_forward, inputs, {"w": dw}, dout=dout)
     assert list(report.params) == ["w"]
 
 
@@ -486,11 +485,11 @@ def test_layer_gradient_catches_mistakes():
     x, w, b, dout, (dx, dw, db) = _layer_case(0)
     inputs = {"x": x, "w": w, "b": b, "scale": 1.5}
     f = tanh_affine_forward
-    assert "transposed" in check_layer_gradient(f, inputs, dout, {"w": dw.T})["w"].hint
-    assert "wrong sign" in check_layer_gradient(f, inputs, dout, {"x": -dx})["x"].hint
-    report = check_layer_gradient(f, inputs, dout, {"b": db / 1.5})  # forgot the scale
+    assert "transposed" in check_gradients(f, inputs, {"w": dw.T}, dout=dout)["w"].hint
+    assert "wrong sign" in check_gradients(f, inputs, {"x": -dx}, dout=dout)["x"].hint
+    report = check_gradients(f, inputs, {"b": db / 1.5}, dout=dout)  # forgot the scale
     assert not report.passed and "constant factor" in report["b"].hint
-    report = check_layer_gradient(f, inputs, dout, {"b": np.zeros_like(db)})
+    report = check_gradients(f, inputs, {"b": np.zeros_like(db)}, dout=dout)
     assert not report.passed and "all zeros" in report["b"].hint
 
 
@@ -498,9 +497,9 @@ def test_layer_gradient_bad_arguments():
     x, w, b, dout, (dx, dw, db) = _layer_case(0)
     inputs = {"x": x, "w": w, "b": b}
     with pytest.raises(ValueError, match=r"dout has shape \(2, 2\)"):
-        check_layer_gradient(tanh_affine_forward, inputs, np.zeros((2, 2)), {"x": dx})
+        check_gradients(tanh_affine_forward, inputs, {"x": dx}, dout=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="not in inputs"):
-        check_layer_gradient(tanh_affine_forward, inputs, dout, {"gamma": dx})
+        check_gradients(tanh_affine_forward, inputs, {"gamma": dx}, dout=dout)
 
 
 # ---------------------------------------------------------------------------
@@ -566,10 +565,10 @@ def test_layer_kinks_through_max_pool_like_layer():
     dout = rng.standard_normal(3)
     dx = np.zeros_like(x)
     dx[np.arange(3), x.argmax(axis=1)] = dout
-    report = check_layer_gradient(row_max, {"x": x}, dout, {"x": dx})
+    report = check_gradients(row_max, {"x": x}, {"x": dx}, dout=dout)
     assert not report.passed
     assert {tuple(i) for i in report["x"].indices[report["x"].kinks]} == {(1, 0), (1, 2)}
-    assert check_layer_gradient(row_max, {"x": x}, dout, {"x": dx}, ignore_kinks=True).passed
+    assert check_gradients(row_max, {"x": x}, {"x": dx}, ignore_kinks=True, dout=dout).passed
 
 
 def test_mistakes_are_not_mistaken_for_kinks_or_rounding():
@@ -612,3 +611,12 @@ def test_scalar_and_empty_parameters():
     assert "wrong sign" in report["alpha"].hint
     empty = np.zeros((0, 3))
     assert check_gradients(lambda: 0.0, {"z": empty}, {"z": empty}).passed
+
+
+def test_check_layer_gradient_is_one_function_importable_from_both_modules():
+    from cs231n_lib import checks, gradient_check
+
+    assert gradient_check.check_layer_gradient is checks.check_layer_gradient
+    names = {}
+    exec("from cs231n_lib.gradient_check import *", names)
+    assert names["check_layer_gradient"] is checks.check_layer_gradient

@@ -410,7 +410,7 @@ def conv_forward_naive(x, w, b, conv_param):
     return conv_forward_fast(x, w, b, conv_param)[0], (x, w, b, conv_param)
 """}, {}, "test_conv_forward", "conv_forward_fast"),
     ("a private helper of the fast pooling", "05_cnn", {"ex_pool_forward": """
-from cs231n_lib.fast_layers import _max_along
+from cs231n_lib.fast_pool import _max_along
 
 def max_pool_forward_naive(x, pool_param):
     ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
