@@ -32,6 +32,8 @@ NUM_RENDERS = 2          # renderings of each training digit (test digits are re
 _DIGIT_SIZES = (14, 24)  # smallest and largest side of the enlarged digit, in pixels
 _HUE_SPREAD = 0.12       # standard deviation of a digit's hue around its class hue (1 = full circle)
 _NOISE = 12.0            # standard deviation of the pixel noise, in 0..255 units
+_BACKGROUND_GAIN = (0.4, 0.9)   # range of the random contrast of a photo patch
+_BACKGROUND_OFFSET = 60.0       # largest random brightness added to a photo patch
 
 
 def _sklearn_dir():
@@ -111,8 +113,8 @@ def _backgrounds(photos, n, rng):
         patch = photo[r:r + 32 * z:z, c:c + 32 * z:z]
         out[i] = patch[:, ::-1] if flip[i] else patch
     # Random brightness and contrast per patch, class independent.
-    gain = rng.uniform(0.4, 0.9, size=(n, 1, 1, 1))
-    offset = rng.uniform(0.0, 60.0, size=(n, 1, 1, 1))
+    gain = rng.uniform(*_BACKGROUND_GAIN, size=(n, 1, 1, 1))
+    offset = rng.uniform(0.0, _BACKGROUND_OFFSET, size=(n, 1, 1, 1))
     return out * gain + offset
 
 
