@@ -291,7 +291,7 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     Sizes left at their defaults are CS231n's (49000 / 1000 / 1000 / 500) when the
     data is full CIFAR-10, else scaled to the data: validation = N_train // 10,
     training = the rest, test = min(1000, N_test), dev = min(500, N_train // 10).
-    For the embedded dataset that is 1351 / 150 / 296 / 150. Sizes given
+    For the embedded dataset that is 2702 / 300 / 296 / 300. Sizes given
     explicitly must fit, else ValueError.
 
     Inputs:

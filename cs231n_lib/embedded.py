@@ -34,6 +34,10 @@ _HUE_SPREAD = 0.12       # standard deviation of a digit's hue around its class 
 _NOISE = 12.0            # standard deviation of the pixel noise, in 0..255 units
 _BACKGROUND_GAIN = (0.4, 0.9)   # range of the random contrast of a photo patch
 _BACKGROUND_OFFSET = 60.0       # largest random brightness added to a photo patch
+_BACKGROUND_ZOOM = (1, 3)       # range of photo pixels per patch pixel (larger: smoother patches)
+_POLARITY = False               # dark digits on bright patches, bright digits on dark ones
+_MAX_SHIFT = 16                 # largest distance of a digit from the centre, in pixels
+_TINT = 0.0                     # largest random change of a patch's colour balance, per channel
 
 
 def _sklearn_dir():
@@ -89,8 +93,9 @@ def _digit_masks(digits, rng):
     n = len(digits)
     masks = np.zeros((n, 32, 32))
     sizes = rng.integers(_DIGIT_SIZES[0], _DIGIT_SIZES[1] + 1, size=n)
-    rows = rng.integers(0, 33 - sizes)
-    cols = rng.integers(0, 33 - sizes)
+    centre = (32 - sizes) // 2
+    rows = np.clip(centre + rng.integers(-_MAX_SHIFT, _MAX_SHIFT + 1, size=n), 0, 32 - sizes)
+    cols = np.clip(centre + rng.integers(-_MAX_SHIFT, _MAX_SHIFT + 1, size=n), 0, 32 - sizes)
     for size in np.unique(sizes):
         idx = np.flatnonzero(sizes == size)
         A = _resize_matrix(8, size)
@@ -104,16 +109,16 @@ def _backgrounds(photos, n, rng):
     """n random 32 x 32 patches of the photos at a random scale, dimmed: (n, 32, 32, 3) in 0..255."""
     out = np.empty((n, 32, 32, 3))
     which = rng.integers(0, len(photos), size=n)
-    zoom = rng.integers(1, 4, size=n)           # 32, 64 or 96 photo pixels per patch side
+    zoom = rng.integers(_BACKGROUND_ZOOM[0], _BACKGROUND_ZOOM[1] + 1, size=n)
     flip = rng.random(n) < 0.5
     for i in range(n):
         photo, z = photos[which[i]], zoom[i]
         r = rng.integers(0, photo.shape[0] - 32 * z + 1)
         c = rng.integers(0, photo.shape[1] - 32 * z + 1)
-        patch = photo[r:r + 32 * z:z, c:c + 32 * z:z]
+        patch = photo[r:r + 32 * z, c:c + 32 * z].reshape(32, z, 32, z, 3).mean(axis=(1, 3))
         out[i] = patch[:, ::-1] if flip[i] else patch
     # Random brightness and contrast per patch, class independent.
-    gain = rng.uniform(*_BACKGROUND_GAIN, size=(n, 1, 1, 1))
+    gain = rng.uniform(*_BACKGROUND_GAIN, size=(n, 1, 1, 1)) * rng.uniform(1 - _TINT, 1 + _TINT, size=(n, 1, 1, 3))
     offset = rng.uniform(0.0, _BACKGROUND_OFFSET, size=(n, 1, 1, 1))
     return out * gain + offset
 
@@ -134,7 +139,11 @@ def render_embedded(digits, labels, photos, rng):
     alpha = _digit_masks(digits, rng)[..., None]                      # (N, 32, 32, 1)
     background = _backgrounds(photos, n, rng)                         # (N, 32, 32, 3)
     hue = (labels / 10.0 + _HUE_SPREAD * rng.standard_normal(n)) % 1.0
-    colour = 255.0 * _hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), rng.uniform(0.7, 1.0, n))
+    value = rng.uniform(0.7, 1.0, n)
+    if _POLARITY:
+        dark = background.mean(axis=(1, 2, 3)) > 110.0
+        value[dark] = rng.uniform(0.1, 0.3, int(dark.sum()))
+    colour = 255.0 * _hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), value)
     images = background * (1.0 - alpha) + colour[:, None, None, :] * alpha
     images += _NOISE * rng.standard_normal(images.shape)
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
