@@ -29,15 +29,15 @@ __all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays"]
 
 SEED = 2024
 NUM_RENDERS = 2          # renderings of each training digit (test digits are rendered once)
-_DIGIT_SIZES = (14, 24)  # smallest and largest side of the enlarged digit, in pixels
+_DIGIT_SIZES = (18, 26)  # smallest and largest side of the enlarged digit, in pixels
 _HUE_SPREAD = 0.12       # standard deviation of a digit's hue around its class hue (1 = full circle)
-_NOISE = 12.0            # standard deviation of the pixel noise, in 0..255 units
-_BACKGROUND_GAIN = (0.4, 0.9)   # range of the random contrast of a photo patch
-_BACKGROUND_OFFSET = 60.0       # largest random brightness added to a photo patch
+_NOISE = 10.0            # standard deviation of the pixel noise, in 0..255 units
+_BACKGROUND_GAIN = (0.3, 1.0)   # range of the random contrast of a photo patch
+_BACKGROUND_OFFSET = 120.0      # largest random brightness added to a photo patch
 _BACKGROUND_ZOOM = (1, 3)       # range of photo pixels per patch pixel (larger: smoother patches)
-_POLARITY = False               # dark digits on bright patches, bright digits on dark ones
-_MAX_SHIFT = 16                 # largest distance of a digit from the centre, in pixels
-_TINT = 0.0                     # largest random change of a patch's colour balance, per channel
+_MAX_SHIFT = 4                  # largest distance of a digit from the centre, in pixels
+_SECOND_HUE = 0.0               # fraction of digits painted in their class's second hue
+_TINT = 0.3                     # largest random change of a patch's colour balance, per channel
 
 
 def _sklearn_dir():
@@ -91,7 +91,7 @@ def _hsv_to_rgb(h, s, v):
 def _digit_masks(digits, rng):
     """Place each digit at a random size and position: (N, 32, 32) opacity in [0, 1]."""
     n = len(digits)
-    masks = np.zeros((n, 32, 32))
+    masks = np.zeros((n, 32, 32), dtype=np.float32)
     sizes = rng.integers(_DIGIT_SIZES[0], _DIGIT_SIZES[1] + 1, size=n)
     centre = (32 - sizes) // 2
     rows = np.clip(centre + rng.integers(-_MAX_SHIFT, _MAX_SHIFT + 1, size=n), 0, 32 - sizes)
@@ -102,25 +102,38 @@ def _digit_masks(digits, rng):
         big = np.einsum("ij,njk,lk->nil", A, digits[idx] / 16.0, A)  # (n_size, size, size)
         for i, img in zip(idx, big):
             masks[i, rows[i]:rows[i] + size, cols[i]:cols[i] + size] = img
-    return np.clip(masks, 0.0, 1.0)
+    return np.clip(masks, 0.0, 1.0, out=masks)
+
+
+def _shrink(photo, z):
+    """The photo with each z x z block of pixels averaged into one: (h // z, w // z, 3) float64."""
+    h, w = photo.shape[0] // z * z, photo.shape[1] // z * z
+    return photo[:h, :w].reshape(h // z, z, w // z, z, 3).mean(axis=(1, 3))
 
 
 def _backgrounds(photos, n, rng):
-    """n random 32 x 32 patches of the photos at a random scale, dimmed: (n, 32, 32, 3) in 0..255."""
-    out = np.empty((n, 32, 32, 3))
+    """n random 32 x 32 patches of the photos at a random scale, random contrast and brightness.
+
+    A patch covers 32 z x 32 z photo pixels, each z x z block averaged (z random in
+    _BACKGROUND_ZOOM): larger z, smoother patch. Returns (n, 32, 32, 3) floats in 0..255 + offset.
+    """
+    zooms = range(_BACKGROUND_ZOOM[0], _BACKGROUND_ZOOM[1] + 1)
+    shrunk = {(p, z): _shrink(photo, z) for p, photo in enumerate(photos) for z in zooms}
+    out = np.empty((n, 32, 32, 3), dtype=np.float32)
     which = rng.integers(0, len(photos), size=n)
     zoom = rng.integers(_BACKGROUND_ZOOM[0], _BACKGROUND_ZOOM[1] + 1, size=n)
     flip = rng.random(n) < 0.5
-    for i in range(n):
-        photo, z = photos[which[i]], zoom[i]
-        r = rng.integers(0, photo.shape[0] - 32 * z + 1)
-        c = rng.integers(0, photo.shape[1] - 32 * z + 1)
-        patch = photo[r:r + 32 * z, c:c + 32 * z].reshape(32, z, 32, z, 3).mean(axis=(1, 3))
+    rows = rng.integers(0, [shrunk[(p, z)].shape[0] - 31 for p, z in zip(which, zoom)])
+    cols = rng.integers(0, [shrunk[(p, z)].shape[1] - 31 for p, z in zip(which, zoom)])
+    for i, (r, c) in enumerate(zip(rows, cols)):
+        patch = shrunk[(which[i], zoom[i])][r:r + 32, c:c + 32]
         out[i] = patch[:, ::-1] if flip[i] else patch
-    # Random brightness and contrast per patch, class independent.
+    # Random contrast, colour balance and brightness per patch, class independent.
     gain = rng.uniform(*_BACKGROUND_GAIN, size=(n, 1, 1, 1)) * rng.uniform(1 - _TINT, 1 + _TINT, size=(n, 1, 1, 3))
     offset = rng.uniform(0.0, _BACKGROUND_OFFSET, size=(n, 1, 1, 1))
-    return out * gain + offset
+    out *= gain.astype(np.float32)
+    out += offset.astype(np.float32)
+    return out
 
 
 def render_embedded(digits, labels, photos, rng):
@@ -138,14 +151,15 @@ def render_embedded(digits, labels, photos, rng):
     n = len(labels)
     alpha = _digit_masks(digits, rng)[..., None]                      # (N, 32, 32, 1)
     background = _backgrounds(photos, n, rng)                         # (N, 32, 32, 3)
-    hue = (labels / 10.0 + _HUE_SPREAD * rng.standard_normal(n)) % 1.0
-    value = rng.uniform(0.7, 1.0, n)
-    if _POLARITY:
-        dark = background.mean(axis=(1, 2, 3)) > 110.0
-        value[dark] = rng.uniform(0.1, 0.3, int(dark.sum()))
-    colour = 255.0 * _hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), value)
-    images = background * (1.0 - alpha) + colour[:, None, None, :] * alpha
-    images += _NOISE * rng.standard_normal(images.shape)
+    # Each class has two hues, opposite on the colour circle: colour is informative, but not
+    # as a single linear template (the two colours of a class average to grey).
+    opposite = rng.random(n) < _SECOND_HUE
+    hue = (labels / 10.0 + 0.5 * opposite + _HUE_SPREAD * rng.standard_normal(n)) % 1.0
+    colour = 255.0 * _hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), rng.uniform(0.7, 1.0, n))
+    colour = colour.astype(np.float32)[:, None, None, :]
+    images = background                                               # blended in place
+    images -= alpha * (background - colour)
+    images += rng.standard_normal(images.shape, dtype=np.float32) * np.float32(_NOISE)
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
