@@ -36,7 +36,6 @@ _BACKGROUND_GAIN = (0.3, 1.0)   # range of the random contrast of a photo patch
 _BACKGROUND_OFFSET = 120.0      # largest random brightness added to a photo patch
 _BACKGROUND_ZOOM = (1, 3)       # range of photo pixels per patch pixel (larger: smoother patches)
 _MAX_SHIFT = 4                  # largest distance of a digit from the centre, in pixels
-_SECOND_HUE = 0.0               # fraction of digits painted in their class's second hue
 _TINT = 0.3                     # largest random change of a patch's colour balance, per channel
 
 
@@ -151,10 +150,7 @@ def render_embedded(digits, labels, photos, rng):
     n = len(labels)
     alpha = _digit_masks(digits, rng)[..., None]                      # (N, 32, 32, 1)
     background = _backgrounds(photos, n, rng)                         # (N, 32, 32, 3)
-    # Each class has two hues, opposite on the colour circle: colour is informative, but not
-    # as a single linear template (the two colours of a class average to grey).
-    opposite = rng.random(n) < _SECOND_HUE
-    hue = (labels / 10.0 + 0.5 * opposite + _HUE_SPREAD * rng.standard_normal(n)) % 1.0
+    hue = (labels / 10.0 + _HUE_SPREAD * rng.standard_normal(n)) % 1.0
     colour = 255.0 * _hsv_to_rgb(hue, rng.uniform(0.5, 1.0, n), rng.uniform(0.7, 1.0, n))
     colour = colour.astype(np.float32)[:, None, None, :]
     images = background                                               # blended in place
