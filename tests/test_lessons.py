@@ -1,0 +1,308 @@
+"""The lessons the notebooks teach, measured with the notebooks' own models and settings.
+
+Every test runs on the embedded dataset and, when the real CIFAR-10 subset is beside the
+repository (../shared/data, see tests/cifar_fixtures.py), on that subset too: the ranking
+kNN < linear < two-layer net < convnet, and each number the notebooks' text states about
+these runs. Training runs are shared between tests through module-scoped fixtures.
+"""
+
+import tarfile
+import warnings
+
+import cifar_fixtures as fx
+import numpy as np
+import pytest
+
+from cs231n_lib import optim
+from cs231n_lib.augment import make_augmenter
+from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
+from cs231n_lib.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+from cs231n_lib.classifiers.k_nearest_neighbor import KNearestNeighbor
+from cs231n_lib.classifiers.linear_classifier import LinearSVM, Softmax
+from cs231n_lib.data import get_cifar10_data
+from cs231n_lib.solver import Solver
+
+pytestmark = pytest.mark.slow
+
+MEASURED = {}   # (source, what) -> accuracy, printed at the end of a run with -s
+
+
+@pytest.fixture(scope="module", params=["embedded", "cifar10-subset"])
+def source(request, tmp_path_factory):
+    """keyword arguments of get_cifar10_data for one dataset, and whether it is CIFAR-10."""
+    if request.param == "embedded":
+        return {"source": "embedded"}, False
+    if not fx.SUBSET.is_file():
+        pytest.skip(f"the CIFAR-10 subset is not at {fx.SUBSET}")
+    folder = tmp_path_factory.mktemp("cifar")
+    with tarfile.open(fx.SUBSET) as tar:
+        tar.extractall(folder, filter="data")
+    return {"source": "cifar10", "root": folder / fx.DIRNAME}, True
+
+
+def record(source, what, value):
+    MEASURED[(source[0]["source"], what)] = value
+    print(f"{source[0]['source']:>9} {what}: {value:.3g}")
+    return value
+
+
+# --------------------------------------------------------------------------- the four models
+
+@pytest.fixture(scope="module")
+def knn_accuracy(source):
+    """01: kNN (L2) on raw pixels, k chosen by 5-fold cross-validation, on at most 5000 / 500 images."""
+    kw, _ = source
+    data = get_cifar10_data(subtract_mean=False, flatten=True, **kw)
+    n_train, n_test = min(5000, len(data["y_train"])), min(500, len(data["y_test"]))
+    X, y = data["X_train"][:n_train], data["y_train"][:n_train]
+    k_choices = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+    folds = np.array_split(np.arange(n_train), 5)
+    accuracies = np.zeros((len(k_choices), 5))
+    for f, val_idx in enumerate(folds):
+        train_idx = np.concatenate([folds[g] for g in range(5) if g != f])
+        knn = KNearestNeighbor()
+        knn.train(X[train_idx], y[train_idx])
+        dists = knn.compute_distances_no_loops(X[val_idx])
+        for a, k in enumerate(k_choices):
+            accuracies[a, f] = np.mean(knn.predict_labels(dists, k=k) == y[val_idx])
+    best_k = k_choices[int(np.argmax(accuracies.mean(axis=1)))]
+    knn = KNearestNeighbor()
+    knn.train(X, y)
+    y_pred = knn.predict(data["X_test"][:n_test], k=best_k)
+    return record(source, f"kNN test accuracy (k = {best_k})", np.mean(y_pred == data["y_test"][:n_test]))
+
+
+@pytest.fixture(scope="module")
+def linear_data(source):
+    kw, _ = source
+    return get_cifar10_data(add_bias=True, **kw)
+
+
+def train_linear(cls, data, on_cifar, lr=1e-7, reg=2.5e4):
+    """02/03: a linear classifier from W = 0 with the notebooks' step count and batch size."""
+    clf = cls(seed=0)
+    clf.W = np.zeros((data["X_train"].shape[1], 10))
+    clf.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
+              num_iters=1500 if on_cifar else 300, batch_size=200)
+    return clf
+
+
+@pytest.fixture(scope="module")
+def svm_accuracy(source, linear_data):
+    """02: the linear SVM at the notebook's setting (learning rate 1e-7, reg 2.5e4)."""
+    svm = train_linear(LinearSVM, linear_data, source[1])
+    return record(source, "linear SVM test accuracy",
+                  np.mean(svm.predict(linear_data["X_test"]) == linear_data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def softmax_accuracy(source, linear_data):
+    """03: the softmax classifier at the same setting."""
+    softmax = train_linear(Softmax, linear_data, source[1])
+    return record(source, "softmax test accuracy",
+                  np.mean(softmax.predict(linear_data["X_test"]) == linear_data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def net_accuracy(source):
+    """04: the first real run (hidden 100, lr 1e-3 decayed by 0.95 per epoch, reg 0.1, 10 epochs)."""
+    kw, _ = source
+    data = get_cifar10_data(**kw)
+    model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
+    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
+                    num_epochs=10, batch_size=100, verbose=False, seed=0)
+    solver.train()
+    return record(source, "two-layer net test accuracy", solver.check_accuracy(data["X_test"], data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def convnet_data(source):
+    kw, _ = source
+    return get_cifar10_data(channels_first=True, dtype=np.float32, **kw)
+
+
+@pytest.fixture(scope="module")
+def convnet_solver(source, convnet_data):
+    """05: the convnet of Part 6 with the notebook's settings for this dataset."""
+    settings = convnet_settings(len(convnet_data["y_train"]), source[1])
+    model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, **settings["net"])
+    solver = Solver(model, convnet_data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    num_epochs=settings["num_epochs"], batch_size=50, num_train_samples=1000,
+                    verbose=False, seed=0)
+    solver.train()
+    return solver
+
+
+def convnet_settings(num_train, on_cifar):
+    """The choice notebook 05 makes (kept in one place here; the notebook test runs the notebook itself)."""
+    if on_cifar and num_train >= 10_000:
+        return {"net": dict(num_filters=32, filter_size=7, hidden_dim=100), "num_epochs": 3}
+    return {"net": dict(num_filters=16, filter_size=5, hidden_dim=100), "num_epochs": 8}
+
+
+@pytest.fixture(scope="module")
+def convnet_accuracy(source, convnet_solver, convnet_data):
+    return record(source, "convnet test accuracy",
+                  convnet_solver.check_accuracy(convnet_data["X_test"], convnet_data["y_test"]))
+
+
+# --------------------------------------------------------------------------- the ranking
+
+MARGIN = 0.03   # "clear": more than the noise of a few hundred test images between neighbours
+
+
+def test_knn_is_weak_and_far_above_chance(knn_accuracy):
+    assert 0.15 < knn_accuracy < 0.40
+
+
+def test_linear_beats_knn(knn_accuracy, svm_accuracy, softmax_accuracy):
+    assert svm_accuracy > knn_accuracy + MARGIN
+    assert softmax_accuracy > knn_accuracy + MARGIN
+
+
+def test_softmax_and_svm_are_within_a_few_points(svm_accuracy, softmax_accuracy):
+    # 03: "expect the two to be within a few percentage points of each other"
+    assert abs(svm_accuracy - softmax_accuracy) < 0.06
+
+
+def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy):
+    assert net_accuracy > max(svm_accuracy, softmax_accuracy) + MARGIN
+
+
+def test_convnet_beats_two_layer_net(net_accuracy, convnet_accuracy):
+    assert convnet_accuracy > net_accuracy + MARGIN
+
+
+# --------------------------------------------------------------------------- colour, filters, augmentation
+
+def test_colour_carries_information(source):
+    # The mean colour of an image alone, with a nearest-class-mean rule, beats chance (10 %) clearly.
+    kw, _ = source
+    data = get_cifar10_data(subtract_mean=False, **kw)
+    colour = {split: data[f"X_{split}"].mean(axis=(1, 2)) for split in ("train", "test")}   # (N, 3)
+    means = np.stack([colour["train"][data["y_train"] == c].mean(axis=0) for c in range(10)])
+    dists = ((colour["test"][:, None, :] - means[None]) ** 2).sum(axis=2)
+    accuracy = record(source, "nearest mean colour test accuracy", np.mean(dists.argmin(axis=1) == data["y_test"]))
+    assert accuracy > 0.15
+
+
+def smoothness(w):
+    """Mean correlation of horizontally neighbouring weights of (F, C, HH, WW) filters (0 for noise)."""
+    w = w - w.mean(axis=(2, 3), keepdims=True)
+    a, b = w[..., :, :-1].ravel(), w[..., :, 1:].ravel()
+    return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
+
+
+def test_first_layer_filters_learn_visible_structure(source, convnet_solver):
+    # 05: trained filters are smooth patterns (edges, blobs), not the white noise they start from.
+    start = ThreeLayerConvNet(weight_scale=1e-3, seed=0, **convnet_settings(
+        len(convnet_solver.y_train), source[1])["net"]).params["W1"]
+    learned = record(source, "first-layer filter smoothness", smoothness(convnet_solver.model.params["W1"]))
+    assert abs(smoothness(start)) < 0.1
+    assert learned > 0.3
+
+
+def test_augmentation_narrows_the_gap(source, convnet_data, convnet_solver):
+    # 05 Part 7: the same network with augmentation trains more slowly and overfits less.
+    kw, on_cifar = source
+    settings = convnet_settings(len(convnet_data["y_train"]), on_cifar)
+    augmenter = make_augmenter(flip=on_cifar, crop_padding=4 if on_cifar else 2, brightness=0.1, contrast=0.1)
+    model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, **settings["net"])
+    solver = Solver(model, convnet_data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    num_epochs=settings["num_epochs"], batch_size=50, num_train_samples=1000,
+                    augment=augmenter, verbose=False, seed=0)
+    solver.train()
+
+    def gap(s):
+        return s.train_acc_history[-1] - s.val_acc_history[-1]
+
+    record(source, "convnet gap without augmentation", gap(convnet_solver))
+    record(source, "convnet gap with augmentation", gap(solver))
+    record(source, "convnet test accuracy with augmentation",
+           solver.check_accuracy(convnet_data["X_test"], convnet_data["y_test"]))
+    assert gap(solver) < gap(convnet_solver) - 0.03
+    assert solver.train_acc_history[-1] < convnet_solver.train_acc_history[-1]
+
+
+# --------------------------------------------------------------------------- 06 and 07 claims
+
+def test_pca_needs_a_few_hundred_components_for_99_percent(source):
+    # 06 Part 0: "on both datasets a few hundred are needed for 99 %"
+    kw, _ = source
+    X = get_cifar10_data(subtract_mean=False, flatten=True, **kw)["X_train"][:500]
+    S = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    explained = np.cumsum(S ** 2) / np.sum(S ** 2)
+    needed = int(np.searchsorted(explained, 0.99)) + 1
+    record(source, "PCA components for 99 % of the variance", needed)
+    assert 100 <= needed <= 500
+
+
+def test_update_ratio_read_early_ranks_the_learning_rates(source):
+    # 07 Part 7: over the first 10 steps, 1e-5 is below the band, 1e-3 inside [1e-3, 1e-2], 1e-2 above.
+    kw, on_cifar = source
+    data = get_cifar10_data(flatten=True, dtype=np.float32, **kw)
+    n = min(4000 if on_cifar else 2000, len(data["y_train"]))
+    early = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for lr in (1e-5, 1e-3, 1e-2):
+            model = FullyConnectedNet([100] * 3, weight_scale=5e-2, seed=0)
+            configs = {name: {"learning_rate": lr} for name in model.params}
+            ratios, rng = [], np.random.default_rng(0)
+            for _ in range(10):
+                batch = rng.integers(0, n, size=100)
+                _, grads = model.loss(data["X_train"][batch], data["y_train"][batch])
+                for name, w in model.params.items():
+                    next_w, configs[name] = optim.adam(w, grads[name], configs[name])
+                    if name.startswith("W"):
+                        ratios.append(np.linalg.norm(next_w - w) / np.linalg.norm(w))
+                    model.params[name] = next_w
+            early[lr] = record(source, f"median update ratio over the first 10 steps, lr {lr:g}", np.median(ratios))
+    assert early[1e-5] < 1e-3 <= early[1e-3] <= 1e-2 < early[1e-2]
+
+
+def test_momentum_leaves_the_saddle_before_sgd():
+    # 07 Part 5 (no data): first step with |w2| > 0.5 from (-2.5, 1e-3), the notebook's learning rates.
+    def saddle_gradient(w):
+        return np.array([w[0], w[1] ** 3 - w[1]])
+
+    def first_step_off_ridge(rule, config, num_steps=100):
+        w = np.array([-2.5, 1e-3])
+        for step in range(1, num_steps + 1):
+            w, config = rule(w, saddle_gradient(w), config)
+            if abs(w[1]) > 0.5:
+                return step
+        return None
+
+    sgd = first_step_off_ridge(optim.sgd, {"learning_rate": 0.075})
+    momentum = first_step_off_ridge(optim.sgd_momentum, {"learning_rate": 0.02, "momentum": 0.9})
+    nesterov = first_step_off_ridge(optim.nesterov, {"learning_rate": 0.02, "momentum": 0.9})
+    adam = first_step_off_ridge(optim.adam, {"learning_rate": 0.5})
+    # "some twenty steps before SGD", "Nesterov a little sooner still", adaptive rules "at once"
+    assert sgd is not None and momentum is not None and nesterov is not None
+    assert 15 <= sgd - momentum <= 30
+    assert nesterov <= momentum
+    assert adam <= 2
+
+
+def test_sgd_is_the_slowest_update_rule(source):
+    # 07 Part 6: 8 epochs of a 6-layer net; SGD's loss stays highest from the first epoch to the last,
+    # momentum, Nesterov, RMSProp and Adam end clearly lower; AdaGrad jumps in its first epoch.
+    kw, on_cifar = source
+    data = get_cifar10_data(flatten=True, dtype=np.float32, **kw)
+    n = min(4000 if on_cifar else 2000, len(data["y_train"]))
+    small = {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n],
+             "X_val": data["X_val"], "y_val": data["y_val"]}
+    rates = {"sgd": 1e-2, "sgd_momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2, "rmsprop": 1e-4, "adam": 1e-3}
+    per_epoch, first, last = n // 100, {}, {}
+    for rule, lr in rates.items():
+        model = FullyConnectedNet([100] * 5, weight_scale=5e-2, seed=0)
+        solver = Solver(model, small, update_rule=rule, optim_config={"learning_rate": lr},
+                        num_epochs=8, batch_size=100, verbose=False, seed=0)
+        solver.train()
+        first[rule] = np.mean(solver.loss_history[:per_epoch])
+        last[rule] = record(source, f"{rule} training loss over the last epoch", np.mean(solver.loss_history[-per_epoch:]))
+    for rule in ("sgd_momentum", "nesterov", "rmsprop", "adam"):
+        assert first[rule] < first["sgd"]
+        assert last[rule] < last["sgd"] - 0.1
+    assert first["adagrad"] > first["sgd"]
