@@ -19,8 +19,18 @@ from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from cs231n_lib.classifiers.k_nearest_neighbor import KNearestNeighbor
 from cs231n_lib.classifiers.linear_classifier import LinearSVM, Softmax
+from cs231n_lib.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
 from cs231n_lib.data import get_cifar10_data
+from cs231n_lib.fast_layers import conv_forward_fast
+from cs231n_lib.grid_search import grid_search
+from cs231n_lib.layers import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    conv_forward_naive,
+)
 from cs231n_lib.solver import Solver
+from cs231n_lib.timing import best_times
 
 pytestmark = pytest.mark.slow
 
@@ -78,39 +88,47 @@ def linear_data(source):
     return get_cifar10_data(add_bias=True, **kw)
 
 
-def train_linear(cls, data, on_cifar, lr=1e-7, reg=2.5e4):
-    """02/03: a linear classifier from W = 0 with the notebooks' step count and batch size."""
-    clf = cls(seed=0)
-    clf.W = np.zeros((data["X_train"].shape[1], 10))
-    clf.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
-              num_iters=1500 if on_cifar else 300, batch_size=200)
-    return clf
+def tuned_linear(cls, data, on_cifar):
+    """02/03: the notebooks' grid search (from W = 0, extended while its best is on an edge)."""
+    def train(lr, reg):
+        clf = cls(seed=0)
+        clf.W = np.zeros((data["X_train"].shape[1], 10))
+        clf.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
+                  num_iters=1500 if on_cifar else 300, batch_size=200)
+        return np.mean(clf.predict(data["X_train"]) == data["y_train"]), np.mean(clf.predict(data["X_val"]) == data["y_val"]), clf
+
+    return grid_search(train, learning_rates=[5e-8, 1e-7, 2e-7], regs=[1e4, 2.5e4, 5e4],
+                       max_extensions=3, verbose=False)["best_model"]
 
 
 @pytest.fixture(scope="module")
 def svm_accuracy(source, linear_data):
-    """02: the linear SVM at the notebook's setting (learning rate 1e-7, reg 2.5e4)."""
-    svm = train_linear(LinearSVM, linear_data, source[1])
+    svm = tuned_linear(LinearSVM, linear_data, source[1])
     return record(source, "linear SVM test accuracy",
                   np.mean(svm.predict(linear_data["X_test"]) == linear_data["y_test"]))
 
 
 @pytest.fixture(scope="module")
 def softmax_accuracy(source, linear_data):
-    """03: the softmax classifier at the same setting."""
-    softmax = train_linear(Softmax, linear_data, source[1])
+    softmax = tuned_linear(Softmax, linear_data, source[1])
     return record(source, "softmax test accuracy",
                   np.mean(softmax.predict(linear_data["X_test"]) == linear_data["y_test"]))
 
 
 @pytest.fixture(scope="module")
 def net_accuracy(source):
-    """04: the first real run (hidden 100, lr 1e-3 decayed by 0.95 per epoch, reg 0.1, 10 epochs)."""
-    kw, _ = source
+    """04: the best network's final run, with the first run's setting in place of the searched one.
+
+    Hidden layer 100, learning rate 1e-3, reg 0.1, batch 200, 40 epochs on the embedded data or
+    15 epochs of full CIFAR-10's size on CIFAR-10 (the learning-rate decay scaled to match).
+    """
+    kw, on_cifar = source
     data = get_cifar10_data(**kw)
+    epoch_scale = max(1, round(49_000 / len(data["y_train"]))) if on_cifar else 1
     model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
-    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
-                    num_epochs=10, batch_size=100, verbose=False, seed=0)
+    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3},
+                    lr_decay=0.95 ** (1 / epoch_scale), num_epochs=15 * epoch_scale if on_cifar else 40,
+                    batch_size=200, verbose=False, seed=0)
     solver.train()
     return record(source, "two-layer net test accuracy", solver.check_accuracy(data["X_test"], data["y_test"]))
 
@@ -152,12 +170,15 @@ MARGIN = 0.03   # "clear": more than the noise of a few hundred test images betw
 
 
 def test_knn_is_weak_and_far_above_chance(knn_accuracy):
-    assert 0.15 < knn_accuracy < 0.40
+    # 01: "roughly 20-40 %, where chance is 10 %"
+    assert 0.2 <= knn_accuracy <= 0.4
 
 
 def test_linear_beats_knn(knn_accuracy, svm_accuracy, softmax_accuracy):
-    assert svm_accuracy > knn_accuracy + MARGIN
-    assert softmax_accuracy > knn_accuracy + MARGIN
+    # 02/03: "roughly 30-50 %, far above chance (10 %) and above kNN"
+    for accuracy in (svm_accuracy, softmax_accuracy):
+        assert 0.3 <= accuracy <= 0.5
+        assert accuracy > knn_accuracy + MARGIN
 
 
 def test_softmax_and_svm_are_within_a_few_points(svm_accuracy, softmax_accuracy):
@@ -306,3 +327,34 @@ def test_sgd_is_the_slowest_update_rule(source):
         assert first[rule] < first["sgd"]
         assert last[rule] < last["sgd"] - 0.1
     assert first["adagrad"] > first["sgd"]
+
+
+# --------------------------------------------------------------------------- speed-ups the text promises
+
+def test_speed_ups_hold_as_the_notebooks_time_them():
+    """01, 02, 05 and 06 time naive against fast code with best_times; their claims hold here too."""
+    rng = np.random.default_rng(0)
+    # 01: no loops "tens to hundreds of times faster" than two loops (50 test images, as there).
+    knn = KNearestNeighbor()
+    knn.train(rng.standard_normal((1000, 3072)), np.zeros(1000, dtype=int))
+    X = rng.standard_normal((50, 3072))
+    t = best_times({"two": lambda: knn.compute_distances_two_loops(X),
+                    "none": lambda: knn.compute_distances_no_loops(X)}, repeats=3)
+    assert t["two"] / t["none"] >= 10, t
+    # 02: the vectorised SVM loss "several times faster" on a 300-image development set.
+    W, Xd, yd = 1e-4 * rng.standard_normal((3073, 10)), rng.standard_normal((300, 3073)), rng.integers(0, 10, 300)
+    t = best_times({"naive": lambda: svm_loss_naive(W, Xd, yd, 50.0),
+                    "vectorized": lambda: svm_loss_vectorized(W, Xd, yd, 50.0)}, repeats=5)
+    assert t["naive"] / t["vectorized"] >= 3, t
+    # 05: im2col "tens to hundreds of times" faster than four nested loops.
+    x, w, b = rng.standard_normal((10, 3, 16, 16)), rng.standard_normal((8, 3, 5, 5)), rng.standard_normal(8)
+    param = {"stride": 1, "pad": 2}
+    t = best_times({"naive": lambda: conv_forward_naive(x, w, b, param),
+                    "fast": lambda: conv_forward_fast(x, w, b, param)}, repeats=3)
+    assert t["naive"] / t["fast"] >= 10, t
+    # 06: the simplified batch-norm backward is "from about as fast to a few times faster".
+    xb, dout = rng.standard_normal((500, 1000)), rng.standard_normal((500, 1000))
+    _, cache = batchnorm_forward(xb, rng.standard_normal(1000), rng.standard_normal(1000), {"mode": "train"})
+    t = best_times({"graph": lambda: batchnorm_backward(dout, cache),
+                    "alt": lambda: batchnorm_backward_alt(dout, cache)}, repeats=7)
+    assert t["graph"] / t["alt"] >= 0.8, t
