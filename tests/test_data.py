@@ -318,7 +318,7 @@ def test_falls_back_to_embedded_with_one_line_notice(tmp_path, capsys):
     assert "embedded" in err and "make data" in err and str(tmp_path / "absent") in err
     assert d["source"] == "embedded" and d["class_names"][0] == "zero"
     assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [2702, 300, 296, 300]
-    assert d["X_train"].shape == (1351, 32, 32, 3)
+    assert d["X_train"].shape == (2702, 32, 32, 3)
 
 
 def test_fallback_reads_cifar10_dir_env(monkeypatch, cifar_dir, tmp_path, capsys):
