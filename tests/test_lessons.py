@@ -78,6 +78,9 @@ def knn_accuracy(source):
     best_k = k_choices[int(np.argmax(accuracies.mean(axis=1)))]
     knn = KNearestNeighbor()
     knn.train(X, y)
+    k1 = record(source, "kNN test accuracy (k = 1)",
+                np.mean(knn.predict(data["X_test"][:n_test], k=1) == data["y_test"][:n_test]))
+    assert 0.2 <= k1 <= 0.4                     # 01: "roughly 20-40 % with k = 1"
     y_pred = knn.predict(data["X_test"][:n_test], k=best_k)
     return record(source, f"kNN test accuracy (k = {best_k})", np.mean(y_pred == data["y_test"][:n_test]))
 
@@ -195,6 +198,20 @@ def test_convnet_beats_two_layer_net(net_accuracy, convnet_accuracy):
 
 
 # --------------------------------------------------------------------------- colour, filters, augmentation
+
+def test_convnet_overfits_100_examples(source, convnet_data):
+    # 05 sanity check: "above 90 % (towards 100 %) within these 15 epochs", validation much lower.
+    settings = convnet_settings(len(convnet_data["y_train"]), source[1])
+    small = {"X_train": convnet_data["X_train"][:100], "y_train": convnet_data["y_train"][:100],
+             "X_val": convnet_data["X_val"], "y_val": convnet_data["y_val"]}
+    model = ThreeLayerConvNet(weight_scale=1e-2, reg=0.0, seed=0, **settings["net"])
+    solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    num_epochs=15, batch_size=50, verbose=False, seed=0)
+    solver.train()
+    train = record(source, "convnet training accuracy on 100 examples", max(solver.train_acc_history))
+    assert train > 0.9
+    assert solver.val_acc_history[-1] < train - 0.3
+
 
 def test_colour_carries_information(source):
     # The mean colour of an image alone, with a nearest-class-mean rule, beats chance (10 %) clearly.
