@@ -292,6 +292,28 @@ def test_pca_needs_a_few_hundred_components_for_99_percent(source):
     assert 100 <= needed <= 500
 
 
+def test_dropout_narrows_the_gap(source):
+    # 06 Part 6c: the gap between training and validation accuracy (last 3 epochs) is largest
+    # without dropout and clearly smaller with p = 0.25.
+    kw, on_cifar = source
+    data = get_cifar10_data(dtype=np.float32, flatten=True, **kw)
+    small = {"X_train": data["X_train"][:500], "y_train": data["y_train"][:500],
+             "X_val": data["X_val"], "y_val": data["y_val"]}
+    hidden, epochs = ([512], 25) if on_cifar else ([100], 15)
+    gaps = {}
+    for keep in (1.0, 0.25):
+        model = FullyConnectedNet(hidden, dropout_keep_ratio=keep, seed=0)
+        if model.use_dropout:
+            model.dropout_param.pop("seed")
+            model.dropout_param["rng"] = np.random.default_rng(0)
+        solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 5e-4},
+                        num_epochs=epochs, batch_size=100, verbose=False, seed=0)
+        solver.train()
+        gaps[keep] = record(source, f"dropout p = {keep}: training - validation accuracy",
+                            np.mean(solver.train_acc_history[-3:]) - np.mean(solver.val_acc_history[-3:]))
+    assert gaps[0.25] < gaps[1.0] - 0.05
+
+
 def test_update_ratio_read_early_ranks_the_learning_rates(source):
     # 07 Part 7: over the first 10 steps, 1e-5 is below the band, 1e-3 inside [1e-3, 1e-2], 1e-2 above.
     kw, on_cifar = source
