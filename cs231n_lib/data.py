@@ -228,14 +228,14 @@ def load_embedded(dtype=np.float64):
     handwritten digits and two sample photographs), never downloaded: each digit enlarged to
     a random size, placed at a random position, painted in a random colour (leaning towards a
     colour of its class) over a random photo patch, plus noise. Within each class every sixth
-    digit is a test image, drawn once; the others are drawn twice for the training set.
+    digit is a test image, drawn once; the others are drawn three times for the training set.
     Deterministic (a fixed seed).
 
     Inputs:
     - dtype: dtype of the images (float64 by default, uint8 for raw pixels).
 
     Returns a tuple (X_train, y_train, X_test, y_test, class_names) like ``load_cifar10``:
-    - X_train: (3002, 32, 32, 3), y_train: (3002,) int64 in 0..9
+    - X_train: (4503, 32, 32, 3), y_train: (4503,) int64 in 0..9
     - X_test: (296, 32, 32, 3), y_test: (296,)
     - class_names: ["zero", "one", ..., "nine"]
     """
@@ -291,7 +291,7 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     Sizes left at their defaults are CS231n's (49000 / 1000 / 1000 / 500) when the
     data is full CIFAR-10, else scaled to the data: validation = N_train // 10,
     training = the rest, test = min(1000, N_test), dev = min(500, N_train // 10).
-    For the embedded dataset that is 2702 / 300 / 296 / 300. Sizes given
+    For the embedded dataset that is 4053 / 450 / 296 / 450. Sizes given
     explicitly must fit, else ValueError.
 
     Inputs:

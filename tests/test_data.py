@@ -185,12 +185,12 @@ def test_load_cifar10_rejects_integer_dtype(cifar_dir):
 
 def test_embedded_layout_and_split():
     X_train, y_train, X_test, y_test, names = D.load_embedded(dtype=np.uint8)
-    assert X_train.shape == (3002, 32, 32, 3) and X_test.shape == (296, 32, 32, 3)
+    assert X_train.shape == (4503, 32, 32, 3) and X_test.shape == (296, 32, 32, 3)
     assert X_train.dtype == np.uint8 and y_train.dtype == np.int64
     assert names == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     assert not np.array_equal(X_train[..., 0], X_train[..., 1])   # colour images, not grey
     assert set(np.bincount(y_test)) <= {29, 30}             # stratified: 1 in 6 of each class
-    assert np.bincount(y_train).min() >= 2 * 145            # the others, drawn twice
+    assert np.bincount(y_train).min() >= 3 * 145            # the others, drawn three times
 
 
 def test_embedded_is_deterministic_and_returns_copies():
@@ -317,8 +317,8 @@ def test_falls_back_to_embedded_with_one_line_notice(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
     assert "embedded" in err and "make data" in err and str(tmp_path / "absent") in err
     assert d["source"] == "embedded" and d["class_names"][0] == "zero"
-    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [2702, 300, 296, 300]
-    assert d["X_train"].shape == (2702, 32, 32, 3)
+    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [4053, 450, 296, 450]
+    assert d["X_train"].shape == (4053, 32, 32, 3)
 
 
 def test_fallback_reads_cifar10_dir_env(monkeypatch, cifar_dir, tmp_path, capsys):
