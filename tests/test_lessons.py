@@ -274,7 +274,7 @@ def test_augmentation_narrows_the_gap(source, convnet_data, convnet_solver):
 # --------------------------------------------------------------------------- 03, 06 and 07 claims
 
 def test_softmax_gradient_check_on_the_development_set(source, linear_data):
-    # 03: "around 1e-7 and below, up to a few times 1e-6 ... no entry above 1e-5", as the notebook checks.
+    # 03: "around 1e-7 and below for most entries; ... can reach a few times 1e-5", as the notebook checks.
     X, y = linear_data["X_dev"], linear_data["y_dev"]
     W = 1e-4 * np.random.default_rng(1).standard_normal((X.shape[1], 10))
     errors = []
@@ -285,7 +285,7 @@ def test_softmax_gradient_check_on_the_development_set(source, linear_data):
     errors = np.concatenate(errors)
     record(source, "largest softmax gradient-check relative error", errors.max())
     assert np.median(errors) < 5e-7
-    assert errors.max() < 1e-5
+    assert errors.max() < 1e-4
 
 
 def test_pca_needs_a_few_hundred_components_for_99_percent(source):
