@@ -1,8 +1,8 @@
 """Loading CIFAR-10 and the embedded fallback dataset, and making the standard splits.
 
 ``get_cifar10_data()`` is what notebooks call: CIFAR-10 if ``make data`` was run,
-otherwise the small embedded dataset (real handwritten digits bundled with
-scikit-learn, rendered into CIFAR-10's array layout) with a one-line notice.
+otherwise the small embedded dataset (real handwritten digits drawn over patches of real
+photographs, both bundled with scikit-learn; see ``cs231n_lib.embedded``) with a one-line notice.
 
 CIFAR-10's python batches are Python 2 cPickle files (protocol 2). Each is a
 dict with keys ``batch_label``, ``labels``, ``data`` and ``filenames``; ``data``
@@ -13,14 +13,14 @@ tools may carry bytes keys: both are accepted.
 """
 
 import codecs
-import functools
-import importlib.util
 import os
 import pickle
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from cs231n_lib.embedded import embedded_arrays
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -253,82 +253,26 @@ def load_cifar10(root=None, dtype=np.float64):
     return X_train.astype(dt, copy=False), y_train, X_test.astype(dt, copy=False), y_test, class_names
 
 
-def _upsample_matrix(n_in, n_out):
-    """(n_out, n_in) matrix of bilinear weights, pixel centres aligned, edges clamped."""
-    pos = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
-    pos = np.clip(pos, 0, n_in - 1)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, n_in - 1)
-    frac = pos - lo
-    A = np.zeros((n_out, n_in))
-    A[np.arange(n_out), lo] += 1 - frac
-    A[np.arange(n_out), hi] += frac
-    return A
-
-
-def _bundled_digits_file():
-    """Path of scikit-learn's bundled digits.csv.gz, found without importing scikit-learn."""
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
-
-
-def _read_digits():
-    """The 1797 digits as (images (1797, 8, 8) float64 in 0..16, labels (1797,) int64).
-
-    Reads the CSV that ships inside scikit-learn directly (importing scikit-learn
-    takes over a second); falls back to ``sklearn.datasets.load_digits`` when the
-    file is not where it used to be.
-    """
-    path = _bundled_digits_file()
-    if path is not None and path.is_file():
-        table = np.loadtxt(path, delimiter=",")
-        if table.shape == (1797, 65):
-            return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
-    from sklearn.datasets import load_digits  # bundled with scikit-learn, never downloaded
-
-    digits = load_digits()
-    return np.asarray(digits.images, dtype=np.float64), np.asarray(digits.target, dtype=np.int64)
-
-
-@functools.lru_cache(maxsize=1)
-def _embedded_arrays():
-    images, y = _read_digits()                                       # (1797, 8, 8), 0..16
-    A = _upsample_matrix(8, 32)
-    big = np.einsum("ij,njk,lk->nil", A, images, A) * (255.0 / 16.0)  # (1797, 32, 32)
-    gray = np.clip(np.rint(big), 0, 255).astype(np.uint8)
-    X = np.repeat(gray[..., None], 3, axis=3)                          # (1797, 32, 32, 3)
-    # Deterministic, stratified split without randomness: within each class,
-    # every sixth image (in the dataset's order) goes to the test set.
-    rank = np.empty_like(y)
-    for c in range(10):
-        idx = np.flatnonzero(y == c)
-        rank[idx] = np.arange(idx.size)
-    test = rank % 6 == 5
-    for arr in (X, y, test):
-        arr.setflags(write=False)
-    return X[~test], y[~test], X[test], y[test]
-
-
 def load_embedded(dtype=np.float64):
-    """Load the embedded dataset: real handwritten digits in CIFAR-10's array layout.
+    """Load the embedded dataset: real handwritten digits over real photo patches, CIFAR-10's layout.
 
-    The 1797 8 x 8 images of scikit-learn's bundled copy of the UCI ML handwritten
-    digits test set, scaled from 0..16 to 0..255, upsampled to 32 x 32 bilinearly and
-    repeated over 3 channels (white digit on black). Within each class every sixth
-    image is a test image: 1501 training and 296 test images, deterministic.
+    Built by ``cs231n_lib.embedded`` from data that ships inside scikit-learn (the UCI
+    handwritten digits and two sample photographs), never downloaded: each digit enlarged to
+    a random size, placed at a random position, painted in a random colour (leaning towards a
+    colour of its class) over a random photo patch, plus noise. Within each class every sixth
+    digit is a test image, drawn once; the others are drawn three times for the training set.
+    Deterministic (a fixed seed).
 
     Inputs:
     - dtype: dtype of the images (float64 by default, uint8 for raw pixels).
 
     Returns a tuple (X_train, y_train, X_test, y_test, class_names) like ``load_cifar10``:
-    - X_train: (1501, 32, 32, 3), y_train: (1501,) int64 in 0..9
+    - X_train: (4503, 32, 32, 3), y_train: (4503,) int64 in 0..9
     - X_test: (296, 32, 32, 3), y_test: (296,)
     - class_names: ["zero", "one", ..., "nine"]
     """
     dt = _as_float_dtype(dtype, allow_uint8=True)
-    X_train, y_train, X_test, y_test = _embedded_arrays()
+    X_train, y_train, X_test, y_test = embedded_arrays()
     return (X_train.astype(dt), y_train.copy(), X_test.astype(dt), y_test.copy(),
             list(DIGIT_CLASSES))
 
@@ -379,7 +323,7 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     Sizes left at their defaults are CS231n's (49000 / 1000 / 1000 / 500) when the
     data is full CIFAR-10, else scaled to the data: validation = N_train // 10,
     training = the rest, test = min(1000, N_test), dev = min(500, N_train // 10).
-    For the embedded dataset that is 1351 / 150 / 296 / 150. Sizes given
+    For the embedded dataset that is 4053 / 450 / 296 / 450. Sizes given
     explicitly must fit, else ValueError.
 
     Inputs:

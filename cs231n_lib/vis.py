@@ -207,7 +207,8 @@ def plot_training(runs, smooth=None):
     - runs: a Solver (or a dict with "loss_history", "train_acc_history",
       "val_acc_history"), or a dict {label: Solver or history dict} to compare runs
       (e.g. one per update rule)
-    - smooth: optional window (iterations) of a moving average drawn over the raw loss
+    - smooth: optional window (iterations) of a moving average drawn over the raw loss,
+      each average drawn at the centre of its window
 
     Returns:
     - matplotlib Figure with two axes: loss and accuracy
@@ -223,8 +224,9 @@ def plot_training(runs, smooth=None):
         line = ax_loss.plot(loss, ".", markersize=2, alpha=0.4 if smooth else 1.0,
                             label=None if smooth else label)[0]
         if smooth and len(loss) >= smooth:
+            # Centred: the average of iterations t - smooth // 2 ... is drawn at t, so it does not lag.
             avg = np.convolve(loss, np.ones(smooth) / smooth, mode="valid")
-            ax_loss.plot(np.arange(smooth - 1, len(loss)), avg, color=line.get_color(), label=label)
+            ax_loss.plot(np.arange(len(avg)) + (smooth - 1) / 2, avg, color=line.get_color(), label=label)
         prefix = "" if label is None else f"{label} "
         epochs = np.arange(len(h["train_acc_history"]))
         ax_acc.plot(epochs, h["train_acc_history"], "-o", markersize=3, label=f"{prefix}train",
@@ -242,6 +244,9 @@ def plot_training(runs, smooth=None):
 
 def plot_activation_histograms(activations, labels=None, bins=30):
     """One histogram per layer of the values of its activations, with mean and std.
+
+    All panels share one x-axis (the range of all layers' values), so a layer whose
+    values collapse towards 0 shows as a narrow spike next to the wider ones.
 
     Inputs:
     - activations: list of arrays, one per layer (any shapes)
@@ -263,8 +268,14 @@ def plot_activation_histograms(activations, labels=None, bins=30):
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[L:]:
         ax.axis("off")
+    low = min((float(v.min()) for v in activations if v.size), default=0.0)
+    high = max((float(v.max()) for v in activations if v.size), default=0.0)
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, bins + 1)
     for i, (ax, values) in enumerate(zip(axes, activations)):
-        ax.hist(values, bins=bins)
+        ax.hist(values, bins=edges)
+        ax.set_xlim(low, high)
         name = labels[i] if labels is not None else f"layer {i + 1}"
         ax.set_title(f"{name}\nmean {values.mean():.3g}, std {values.std():.3g}", fontsize=9)
     return _finish(fig)
@@ -274,7 +285,8 @@ def plot_hyperparam_search(results, best=None):
     """Scatter of a learning-rate / regularisation search, coloured by accuracy.
 
     Inputs:
-    - results: dict {(learning_rate, reg): (train_accuracy, val_accuracy)}
+    - results: dict {(learning_rate, reg): (train_accuracy, val_accuracy)}; a trial
+      that diverged has NaN accuracies and is drawn as a red cross, not as a colour
     - best: optional (learning_rate, reg) to mark
 
     Returns:
@@ -290,7 +302,11 @@ def plot_hyperparam_search(results, best=None):
         raise ValueError("results values must be (train_accuracy, val_accuracy) pairs")
     fig = plt.figure(figsize=(11, 4))
     for j, (ax, title) in enumerate(zip(fig.subplots(1, 2), ("Training accuracy", "Validation accuracy"))):
-        points = ax.scatter(lrs, regs, c=accs[:, j], s=80, cmap="viridis", marker="s")
+        ok = np.isfinite(accs[:, j])
+        points = ax.scatter(lrs[ok], regs[ok], c=accs[ok, j], s=80, cmap="viridis", marker="s")
+        if not ok.all():
+            ax.scatter(lrs[~ok], regs[~ok], s=60, color="red", marker="x", label="diverged")
+            ax.legend(fontsize=8)
         ax.set_xscale("log" if np.all(lrs > 0) else "linear")
         ax.set_yscale("log" if np.all(regs > 0) else "linear")
         if best is not None:

@@ -97,3 +97,35 @@ def test_plot_activation_histograms_and_hyperparam_search():
     assert fig.axes[0].get_xscale() == "log"
     with pytest.raises(ValueError, match="at least one"):
         vis.plot_hyperparam_search({})
+
+
+def test_smoothed_loss_is_centred_on_its_window():
+    # A straight line is its own moving average: centred, the smooth curve lies on the raw points.
+    history = {"loss_history": list(np.arange(30.0)), "train_acc_history": [0.1], "val_acc_history": [0.1]}
+    fig = vis.plot_training(history, smooth=5)
+    raw, smooth = fig.axes[0].lines[:2]
+    np.testing.assert_allclose(smooth.get_xdata(), np.arange(26) + 2.0)
+    np.testing.assert_allclose(smooth.get_ydata(), smooth.get_xdata())
+    assert len(raw.get_ydata()) == 30
+
+
+def test_activation_histograms_share_one_x_axis():
+    rng = np.random.default_rng(4)
+    acts = [rng.standard_normal(200) * s for s in (1.0, 0.01)]
+    fig = vis.plot_activation_histograms(acts, bins=10)
+    limits = [ax.get_xlim() for ax in fig.axes]
+    assert limits[0] == limits[1]
+    everything = np.concatenate(acts)
+    np.testing.assert_allclose(limits[0], (everything.min(), everything.max()))
+    # the collapsed layer fills one or two of the shared bins, not all of them
+    assert sum(p.get_height() > 0 for p in fig.axes[1].patches) <= 2
+
+
+def test_diverged_trials_are_drawn_as_crosses():
+    results = {(1e-3, 1e-2): (0.5, 0.4), (1e-1, 1e-2): (np.nan, np.nan), (1e-4, 1e-1): (0.3, 0.3)}
+    fig = vis.plot_hyperparam_search(results)
+    ax = fig.axes[0]
+    squares, crosses = ax.collections[:2]
+    assert len(squares.get_offsets()) == 2 and len(crosses.get_offsets()) == 1
+    np.testing.assert_allclose(crosses.get_offsets()[0], (1e-1, 1e-2))
+    assert ax.get_legend().get_texts()[0].get_text() == "diverged"
