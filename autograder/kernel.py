@@ -5,6 +5,12 @@ ZMQ transport set to `ipc`: the kernel's unix sockets and connection file live i
 submission's own working folder, which is the only folder bound into the sandbox, so
 the kernel talks to nbgrader although it has no network at all. `SandboxedExecute` is
 nbgrader's Execute preprocessor using that kernel manager.
+
+Limits beyond the sandbox's own: a TreeWatchdog per kernel keeps memory, processes and disk
+of the whole kernel tree (`limit_reason` says which one stopped it); the client's ZMQ
+sockets refuse messages larger than the output cap and queue a bounded number, so the
+grader's memory stays bounded whatever the kernel sends; `SandboxedExecute` keeps at most
+`output_bytes` of output per notebook and replaces the rest with one visible note.
 """
 
 from __future__ import annotations
@@ -15,25 +21,64 @@ import subprocess
 import threading
 from pathlib import Path
 
+import nbformat
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, Unicode, default
 
 from autograder.sandbox import Limits, Sandbox
+from autograder.watchdog import mib
 
-_LAUNCHED: dict[str, set[int]] = {}
+# Messages from the kernel the client queues before it drops more (each at most the output cap).
+QUEUED_MESSAGES = 32
+# Room for a message's headers and metadata beyond its output.
+MESSAGE_OVERHEAD = 2**20
+
+_LAUNCHED: dict[str, list] = {}
+_TRIPPED: dict[str, str] = {}
 _LOCK = threading.Lock()
 
 
 def kill_kernels(workdir: str) -> None:
     """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside)."""
     with _LOCK:
-        pids = _LAUNCHED.pop(str(workdir), set())
-    for pid in pids:
+        launched = _LAUNCHED.pop(str(workdir), [])
+    for pid, watchdog in launched:
+        watchdog.stop()
+        if watchdog.reason:
+            with _LOCK:
+                _TRIPPED.setdefault(str(workdir), watchdog.reason)
         try:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def limit_reason(workdir: str) -> str | None:
+    """The whole-tree limit that stopped a kernel of this working folder (once; after kill_kernels)."""
+    with _LOCK:
+        return _TRIPPED.pop(str(workdir), None)
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets drop messages over the size cap and queue only a few.
+
+    A kernel message larger than the cap is refused by ZMQ before it is held in memory
+    (the connection is dropped and made again), so one `print` of gigabytes costs the
+    grader nothing; the output cap comes from the manager (SandboxedKernelManager.output_bytes).
+    """
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        cap = getattr(self.parent, "output_bytes", Limits.output_bytes)
+        context.setsockopt(zmq.MAXMSGSIZE, int(cap) + MESSAGE_OVERHEAD)
+        context.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES)
+        return context
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -41,8 +86,12 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     workdir = Unicode("", config=True, help="the kernel's working folder (only writable folder)")
     sandboxed = Bool(True, config=True, help="False: no bwrap (limits still apply)")
-    memory_bytes = Integer(Limits.memory_bytes, config=True, help="RLIMIT_AS for the kernel")
+    memory_bytes = Integer(Limits.memory_bytes, config=True, help="memory of the kernel's whole process tree")
     file_bytes = Integer(Limits.file_bytes, config=True, help="RLIMIT_FSIZE for the kernel")
+    processes = Integer(Limits.processes, config=True, help="processes of the kernel's tree at once")
+    disk_bytes = Integer(Limits.disk_bytes, config=True, help="bytes in the working folder and /tmp")
+    output_bytes = Integer(Limits.output_bytes, config=True, help="largest message accepted from the kernel")
+    client_class = Unicode("autograder.kernel.BoundedKernelClient", config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -60,18 +109,67 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:
+            watchdog = self._sandbox().watch(process.pid, (Path(self.workdir),))
             with _LOCK:
-                _LAUNCHED.setdefault(str(self.workdir), set()).add(process.pid)
+                _LAUNCHED.setdefault(str(self.workdir), []).append((process.pid, watchdog))
+
+    def _sandbox(self) -> Sandbox:
+        limits = Limits(memory_bytes=self.memory_bytes, file_bytes=self.file_bytes, processes=self.processes,
+                        disk_bytes=self.disk_bytes, output_bytes=self.output_bytes)
+        return Sandbox(enabled=self.sandboxed, limits=limits)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        limits = Limits(memory_bytes=self.memory_bytes, file_bytes=self.file_bytes)
-        return Sandbox(enabled=self.sandboxed, limits=limits).command(cmd, Path(self.workdir))
+        return self._sandbox().command(cmd, Path(self.workdir))
+
+
+def output_size(output: dict) -> int:
+    """Bytes an output adds to the notebook: its text, data and traceback, about as stored."""
+    total = 0
+    for key in ("text", "data", "traceback", "ename", "evalue"):
+        value = output.get(key)
+        if isinstance(value, str):
+            total += len(value)
+        elif isinstance(value, list):
+            total += sum(len(str(v)) for v in value)
+        elif isinstance(value, dict):
+            total += sum(len(str(v)) for v in value.values())
+    return total
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute preprocessor with the sandboxed kernel manager."""
+    """nbgrader's Execute preprocessor with the sandboxed kernel manager and an output cap.
+
+    output_bytes: output kept for the whole notebook; past it, outputs are dropped and the
+    cell that crossed it shows one note saying so.
+    """
+
+    output_bytes = Integer(Limits.output_bytes, config=True, help="bytes of output kept per notebook")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+        self.kept_bytes = 0
+        self.dropped = False
+
+    def preprocess(self, nb, resources=None, *args, **kwargs):
+        self.kept_bytes, self.dropped = 0, False
+        return super().preprocess(nb, resources, *args, **kwargs)
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return None
+        size = output_size(out)
+        if self.kept_bytes + size <= self.output_bytes:
+            self.kept_bytes += size
+            return out
+        if outs and outs[-1] is out:
+            outs.pop()
+        if not self.dropped:
+            self.dropped = True
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr",
+                text=f"[output beyond the {mib(self.output_bytes)} kept per notebook was dropped "
+                     "by the grader]\n"))
+        return None
