@@ -79,17 +79,19 @@ def cmd_feedback(args) -> int:
     from autograder.feedback import feedback
 
     course = _course(args)
-    feedback(course, course.select(args.assignment), student=args.student)
-    return 0
+    failed: list[str] = []
+    feedback(course, course.select(args.assignment), student=args.student, failed=failed)
+    return 1 if failed else 0
 
 
 def cmd_grades(args) -> int:
     from autograder.grades import grades
 
     course = _course(args)
+    failed: list[str] = []
     grades(course, course.select(args.assignment), student=args.student,
-           out=Path(args.out) if args.out else None)
-    return 0
+           out=Path(args.out) if args.out else None, failed=failed)
+    return 1 if failed else 0
 
 
 def cmd_submit(args) -> int:

@@ -139,12 +139,12 @@ def _task_key(task: dict) -> str:
     return f"{task['student']}/{task['assignment']}/{task['hash'][:16]}"
 
 
-def _tracked_grade(task: dict, track_dir: str) -> dict:
-    """_safe_grade in a pool's worker, leaving a file that names the task while it runs."""
+def _tracked_grade(task: dict, track_dir: str, grade) -> dict:
+    """grade(task) in a pool's worker, leaving a file in track_dir that names the task while it runs."""
     marker = Path(track_dir) / f"{os.getpid()}-{hashlib.sha256(_task_key(task).encode()).hexdigest()[:16]}"
     marker.write_text(_task_key(task))
     try:
-        return _safe_grade(task)
+        return grade(task)
     finally:
         marker.unlink(missing_ok=True)
 
@@ -171,7 +171,7 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
             batch = [remaining[k] for k in remaining if k not in suspects] if not alone else [remaining[alone[0]]]
             size = 1 if alone else workers
             with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
-                futures = {pool.submit(_tracked_grade, t, track_dir): t for t in batch}
+                futures = {pool.submit(_tracked_grade, t, track_dir, _safe_grade): t for t in batch}
                 try:
                     for fut in as_completed(futures):
                         task = futures[fut]

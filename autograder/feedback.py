@@ -39,26 +39,46 @@ def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell(text)
 
 
-def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
-    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
+def feedback(course: Course, ids: list[str], student: str | None = None, log=print,
+             failed: list[str] | None = None) -> list[Path]:
+    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths.
+
+    A report that cannot be written (nbconvert refuses the notebook, a full disk) does not stop
+    the others: it is logged and, when `failed` is a list, added to it as "<student> <id>: why".
+    """
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", sanitize_html=True)
-    paths = []
+    paths, problems = [], []
     for result in graded_results(course, ids, student):
         aid, who = result["assignment"], result["student"]
-        executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
-        submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
         try:
-            # Notebooks graded before the kernel ran without hidden tests may still hold them.
-            nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
-        except Exception:
-            nb = nbformat.v4.new_notebook()
-        nb.cells.insert(0, _summary_cell(result, manual_scores(course, aid, who)))
-        body, _ = exporter.from_notebook_node(nb)
-        out = course.root / "feedback" / who / aid / f"{aid}.html"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(body)
-        paths.append(out)
+            paths.append(_write_report(course, exporter, result))
+        except Exception as exc:
+            problems.append(f"{who} {aid}: {type(exc).__name__}: {str(exc)[:200]}")
     log(f"wrote {len(paths)} feedback report(s) under {course.root / 'feedback'}")
+    if problems:
+        log(f"could not write {len(problems)} report(s):")
+        for line in problems:
+            log(f"  {line}")
+    if failed is not None:
+        failed.extend(problems)
     return paths
+
+
+def _write_report(course: Course, exporter, result: dict) -> Path:
+    """One report: the score table, then the executed notebook. Returns its path."""
+    aid, who = result["assignment"], result["student"]
+    executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
+    submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
+    try:
+        # Notebooks graded before the kernel ran without hidden tests may still hold them.
+        nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
+    except Exception:
+        nb = nbformat.v4.new_notebook()
+    nb.cells.insert(0, _summary_cell(result, manual_scores(course, aid, who)))
+    body, _ = exporter.from_notebook_node(nb)
+    out = course.root / "feedback" / who / aid / f"{aid}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body)
+    return out

@@ -12,15 +12,31 @@ from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import layout, read_notebook
 
 
-def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
-    """One row per student and assignment: totals, status, reason and per-question points."""
+def grade_rows(course: Course, ids: list[str], student: str | None = None,
+               failed: list[str] | None = None) -> tuple[list[str], list[dict]]:
+    """One row per student and assignment: totals, status, reason and per-question points.
+
+    A row whose manual scores cannot be read (a gradebook without that submission, say) is
+    still written, its written answers counted as not graded yet, and is listed in `failed`
+    (when a list); an assignment whose source notebook cannot be read has no question columns.
+    """
+    problems = failed if failed is not None else []
     questions: list[str] = []
     for aid in ids:
-        lay = layout(read_notebook(course.source_notebook(aid)))
+        try:
+            lay = layout(read_notebook(course.source_notebook(aid)))
+        except Exception as exc:
+            problems.append(f"{aid}: its questions are not listed ({type(exc).__name__}: {str(exc)[:200]})")
+            continue
         questions += [q for q in [*lay.tests, *lay.manual] if q not in questions]
     rows = []
     for r in graded_results(course, ids, student):
-        manual = manual_scores(course, r["assignment"], r["student"])
+        try:
+            manual = manual_scores(course, r["assignment"], r["student"])
+        except Exception as exc:
+            manual = {}
+            problems.append(f"{r['student']} {r['assignment']}: written answers' scores not read "
+                            f"({type(exc).__name__}: {str(exc)[:200]})")
         auto = sum(r["scores"].values())
         manual_done = {g: manual.get(g) for g in r.get("manual_max", {})}
         row = {"student": r["student"], "assignment": r["assignment"],
@@ -75,21 +91,34 @@ def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 
 
 def grades(course: Course, ids: list[str], student: str | None = None, out: Path | None = None,
-           log=print) -> Path:
+           log=print, failed: list[str] | None = None) -> Path:
     """Write the grades CSVs and print a table. Returns the path of the first.
 
     - `out` (default grading/grades.csv): one row per student and assignment (grade_rows)
     - the same name with `_by_student` (grading/grades_by_student.csv): one row per student,
       a column per assignment, the total and the maximum (student_rows)
+
+    What cannot be written or read does not stop the rest: it is logged and, when `failed`
+    is a list, added to it.
     """
-    header, rows = grade_rows(course, ids, student)
+    problems: list[str] = []
+    header, rows = grade_rows(course, ids, student, failed=problems)
     out = Path(out or course.root / "grades.csv")
-    _write_csv(out, header, rows)
     by_student = out.with_name(f"{out.stem}_by_student{out.suffix}")
     student_header, per_student = student_rows(rows, ids)
-    _write_csv(by_student, student_header, per_student)
     log(format_table(rows))
-    log(f"wrote {out} ({len(rows)} rows) and {by_student} ({len(per_student)} students)")
+    for path, head, body, what in ((out, header, rows, "rows"), (by_student, student_header, per_student, "students")):
+        try:
+            _write_csv(path, head, body)
+            log(f"wrote {path} ({len(body)} {what})")
+        except Exception as exc:
+            problems.append(f"{path}: not written ({type(exc).__name__}: {str(exc)[:200]})")
+    if problems:
+        log(f"could not do {len(problems)} thing(s):")
+        for line in problems:
+            log(f"  {line}")
+    if failed is not None:
+        failed.extend(problems)
     return out
 
 
