@@ -11,6 +11,7 @@ decides the scores. Every result, graded or failed, is built by `new_result`.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import time
@@ -25,6 +26,9 @@ from autograder.notebook import Layout, layout, read_notebook, without_hidden_te
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.spec import load_spec
 from autograder.verify import run_verification
+
+# What the grader's own failures say when the host's disk is full (the sandbox's is bounded).
+HOST_TROUBLE = re.compile(r"disk is full|No space left on device|Errno 28|Disk quota exceeded", re.IGNORECASE)
 
 
 def course_hash(course: Course, aid: str) -> str:
@@ -95,6 +99,8 @@ def grade_submission(task: dict) -> dict:
         finally:
             shutil.rmtree(base, ignore_errors=True)
     result["reason"] = "; ".join(dict.fromkeys(r for r in reasons if r))
+    if HOST_TROUBLE.search(result["reason"]):  # the grader's disk, not the student's sandbox
+        result["infrastructure"] = True
     result["seconds"] = time.monotonic() - start
     return result
 
