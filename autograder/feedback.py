@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import Course
+from autograder.course import Course, list_problems
 from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import read_notebook, without_hidden_tests
 
@@ -57,12 +57,7 @@ def feedback(course: Course, ids: list[str], student: str | None = None, log=pri
         except Exception as exc:
             problems.append(f"{who} {aid}: {type(exc).__name__}: {str(exc)[:200]}")
     log(f"wrote {len(paths)} feedback report(s) under {course.root / 'feedback'}")
-    if problems:
-        log(f"could not write {len(problems)} report(s):")
-        for line in problems:
-            log(f"  {line}")
-    if failed is not None:
-        failed.extend(problems)
+    list_problems(problems, f"could not write {len(problems)} report(s):", log, failed)
     return paths
 
 

@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.course import Course, write_atomically
+from autograder.course import Course, list_problems, write_atomically
 from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import layout, read_notebook
 
@@ -113,12 +113,7 @@ def grades(course: Course, ids: list[str], student: str | None = None, out: Path
             log(f"wrote {path} ({len(body)} {what})")
         except Exception as exc:
             problems.append(f"{path}: not written ({type(exc).__name__}: {str(exc)[:200]})")
-    if problems:
-        log(f"could not do {len(problems)} thing(s):")
-        for line in problems:
-            log(f"  {line}")
-    if failed is not None:
-        failed.extend(problems)
+    list_problems(problems, f"could not do {len(problems)} thing(s):", log, failed)
     return out
 
 
