@@ -166,6 +166,8 @@ class SandboxedExecute(Execute):
             return out
         if outs and outs[-1] is out:
             outs.pop()
+            if display_id:  # nbclient recorded where it went; a later update must not look there
+                self._display_id_map[display_id][cell_index].pop()
         if not self.dropped:
             self.dropped = True
             outs.append(nbformat.v4.new_output(
