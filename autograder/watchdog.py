@@ -40,8 +40,46 @@ def _ppid_map() -> dict[int, int]:
     return parents
 
 
+def _children(pid: int) -> list[int] | None:
+    """The children of one process from /proc/<pid>/task/*/children; None when the kernel has no such file."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out += [int(c) for c in f.read().split()]
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread ended meanwhile
+            return None
+        except OSError:
+            continue
+    return out
+
+
 def tree_pids(root: int) -> list[int]:
-    """`root` and all its descendants that are alive, parents before children."""
+    """`root` and all its descendants that are alive, parents before children.
+
+    Walks down from `root` (cost: the tree's size); where /proc has no `children` files,
+    from the parent of every process on the machine.
+    """
+    if not os.path.exists(f"/proc/{root}"):
+        return []
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        kids = _children(pid)
+        if kids is None:
+            return _tree_from_parents(root)
+        out.append(pid)
+        todo.extend(kids)
+    return out
+
+
+def _tree_from_parents(root: int) -> list[int]:
     parents = _ppid_map()
     if root not in parents:
         return []
