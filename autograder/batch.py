@@ -192,13 +192,12 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
                     if blind_breaks >= 3:
                         for key in list(remaining):
                             done(new_result(remaining.pop(key), status="failed", infrastructure=True,
-                                            reason="the grading worker processes keep dying; the next run "
-                                                   "grades it again"))
+                                            reason="the grading worker processes keep dying"))
                     elif alone or len(running & remaining.keys()) == 1:
                         for key in (alone[:1] if alone else running & remaining.keys()):
                             done(new_result(remaining.pop(key), status="failed", infrastructure=True,
                                             reason="the grading worker process died while grading this "
-                                                   "submission; the next run grades it again"))
+                                                   "submission"))
                     else:
                         suspects |= running & remaining.keys()
 

@@ -11,6 +11,9 @@ from autograder.course import Course, list_problems, write_atomically
 from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import layout, read_notebook
 
+# Added to the reason of a failure that is not the student's doing.
+INFRASTRUCTURE_NOTE = " [not the student's doing: the next make autograde grades it again]"
+
 
 def grade_rows(course: Course, ids: list[str], student: str | None = None,
                failed: list[str] | None = None) -> tuple[list[str], list[dict]]:
@@ -44,7 +47,7 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
                "max_score": sum(r["max_scores"].values()) + sum(r.get("manual_max", {}).values()),
                "autograded_score": auto, "autograded_max": sum(r["max_scores"].values()),
                "needs_manual_grade": any(v is None for v in manual_done.values()),
-               "status": r["status"], "reason": r.get("reason", "")}
+               "status": r["status"], "reason": r.get("reason", "") + (INFRASTRUCTURE_NOTE if r.get("infrastructure") else "")}
         for q in questions:
             row[q] = r["scores"].get(q, manual_done.get(q, ""))
             if row[q] is None:

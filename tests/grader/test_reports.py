@@ -14,7 +14,7 @@ import nbformat
 from autograder.course import Course
 from autograder.feedback import feedback
 from autograder.grade import new_result
-from autograder.grades import grades
+from autograder.grades import grade_rows, grades
 
 FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
 AID = "00_fixture"
@@ -60,3 +60,16 @@ def test_grades_writes_every_file_it_can_and_lists_the_rest(tmp_path):
     assert [line.split(",")[:3] for line in lines[1:]] == [["ada", AID, "2.0"], ["bob", AID, "2.0"]]
     assert len(failed) == 1 and failed[0].startswith(f"{tmp_path / 'g_by_student.csv'}: not written")
     assert f"  {failed[0]}" in logged
+
+
+def test_grades_say_which_failures_are_not_the_students_doing(tmp_path):
+    course = _course_with_results(tmp_path)
+    path = course.root / "autograded" / "bob" / AID / "result.json"
+    result = json.loads(path.read_text())
+    path.write_text(json.dumps({**result, "status": "failed", "infrastructure": True,
+                                "reason": "the grading worker process died while grading this submission"}))
+    header, rows = grade_rows(course, [AID])
+    reasons = {r["student"]: (r["status"], r["reason"]) for r in rows}
+    assert reasons["ada"] == ("graded", "")
+    assert reasons["bob"] == ("failed", "the grading worker process died while grading this submission"
+                                        " [not the student's doing: the next make autograde grades it again]")
