@@ -15,10 +15,12 @@ grader's memory stays bounded whatever the kernel sends; `SandboxedExecute` keep
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -27,7 +29,7 @@ import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Unicode, default
+from traitlets import Bool, Integer, Type, Unicode, default
 
 from autograder.sandbox import Limits, Sandbox
 from autograder.watchdog import mib
@@ -40,6 +42,7 @@ MESSAGE_OVERHEAD = 2**20
 _LAUNCHED: dict[str, list] = {}
 _TRIPPED: dict[str, str] = {}
 _LOCK = threading.Lock()
+_MONITORS = itertools.count()
 
 
 def kill_kernels(workdir: str) -> None:
@@ -71,6 +74,8 @@ class BoundedKernelClient(AsyncKernelClient):
     grader nothing; the output cap comes from the manager (SandboxedKernelManager.output_bytes).
     """
 
+    _drops = None
+
     @default("context")
     def _context_default(self) -> zmq.asyncio.Context:
         self._created_context = True
@@ -79,6 +84,39 @@ class BoundedKernelClient(AsyncKernelClient):
         context.setsockopt(zmq.MAXMSGSIZE, int(cap) + MESSAGE_OVERHEAD)
         context.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES)
         return context
+
+    def connect_iopub(self, identity: bytes | None = None):
+        """The IOPub socket, with a monitor that sees each message refused for its size."""
+        sock = super().connect_iopub(identity)
+        address = f"inproc://iopub-drops-{os.getpid()}-{next(_MONITORS)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)  # a refused message drops the connection
+        self._drops = self.context.socket(zmq.PAIR)  # closed with the context when the client stops
+        self._drops.linger = 0
+        self._drops.connect(address)
+        return sock
+
+    def reopen_iopub(self) -> None:
+        """Connect IOPub again: libzmq does not, after it dropped a connection for a refused message."""
+        if self._iopub_channel is not None:
+            self._iopub_channel.close()
+            self._iopub_channel = None
+        if self._drops is not None:
+            self._drops.close()
+            self._drops = None
+        self.iopub_channel.start()
+        time.sleep(0.5)  # the subscription reaches the kernel before the next cell runs
+
+    def refused_messages(self) -> int:
+        """How many kernel messages were refused for their size since the last call."""
+        count = 0
+        while self._drops is not None:
+            try:  # an asyncio socket answers a NOBLOCK receive at once, with a finished future
+                frames = self._drops.recv_multipart(zmq.NOBLOCK).result()
+            except zmq.ZMQError:  # zmq.Again: nothing more
+                break
+            if int.from_bytes(frames[0][:2], "little") == zmq.EVENT_DISCONNECTED:
+                count += 1
+        return count
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -92,6 +130,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     disk_bytes = Integer(Limits.disk_bytes, config=True, help="bytes in the working folder and /tmp")
     output_bytes = Integer(Limits.output_bytes, config=True, help="largest message accepted from the kernel")
     client_class = Unicode("autograder.kernel.BoundedKernelClient", config=True)
+    client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient, config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -155,6 +194,16 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, *args, **kwargs):
         self.kept_bytes, self.dropped = 0, False
         return super().preprocess(nb, resources, *args, **kwargs)
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        refused = self.kc.refused_messages() if isinstance(self.kc, BoundedKernelClient) else 0
+        if refused:
+            self.kc.reopen_iopub()
+            kwargs["cell"].outputs.append(nbformat.v4.new_output(
+                "stream", name="stderr",
+                text=f"[an output larger than {mib(self.output_bytes)} was refused by the grader; "
+                     "what this cell printed after it is lost]\n"))
 
     def output(self, outs, msg, display_id, cell_index):
         out = super().output(outs, msg, display_id, cell_index)
