@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -140,7 +141,14 @@ def _task_key(task: dict) -> str:
 
 
 def _tracked_grade(task: dict, track_dir: str, grade) -> dict:
-    """grade(task) in a pool's worker, leaving a file in track_dir that names the task while it runs."""
+    """grade(task) in a pool's worker, leaving a file in track_dir that names the task while it runs.
+
+    The worker's temporary folders go to track_dir/tmp-<pid>, so that those of a worker that
+    dies are removed by the batch.
+    """
+    work = Path(track_dir) / f"tmp-{os.getpid()}"
+    work.mkdir(exist_ok=True)
+    tempfile.tempdir = str(work)
     marker = Path(track_dir) / f"{os.getpid()}-{hashlib.sha256(_task_key(task).encode()).hexdigest()[:16]}"
     marker.write_text(_task_key(task))
     try:
@@ -185,9 +193,12 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
                         remaining.pop(_task_key(task), None)
                         done(result)
                 except BrokenProcessPool:
-                    running = {p.read_text() for p in Path(track_dir).iterdir()}
-                    for p in Path(track_dir).iterdir():
-                        p.unlink(missing_ok=True)
+                    running = {p.read_text() for p in Path(track_dir).iterdir() if p.is_file()}
+                    for p in Path(track_dir).iterdir():  # the broken pool's workers are gone
+                        if p.is_dir():
+                            shutil.rmtree(p, ignore_errors=True)
+                        else:
+                            p.unlink(missing_ok=True)
                     blind_breaks = 0 if alone or running & remaining.keys() else blind_breaks + 1
                     if blind_breaks >= 3:
                         for key in list(remaining):

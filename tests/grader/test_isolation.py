@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -139,7 +140,12 @@ def test_a_dead_worker_costs_one_submission_and_the_rerun_regrades_it(tmp_path, 
         _submit(course, student)
     # the pool's workers import this module and run _die_grading_one in place of _safe_grade
     monkeypatch.setattr(batch, "_safe_grade", _die_grading_one)
+    before = set(Path(tempfile.gettempdir()).glob(f"grade-{AID}-*"))
     summary = autograde(course, [AID], workers=2, unsandboxed=UNSANDBOXED, limits=LIMITS, progress=False)
+    # the workers that were killed mid-grading leave no working folder of these students behind
+    left = [p for p in set(Path(tempfile.gettempdir()).glob(f"grade-{AID}-*")) - before
+            if {"honest-a", "honest-b", "worker-death"} & {s.name for s in p.glob("course/submitted/*")}]
+    assert left == []
     assert sorted(s for s, _, got, _ in summary.graded if got == 3.0) == ["honest-a", "honest-b"], summary.lines()
     assert [(s, "the grading worker process died" in why) for s, _, why in summary.failed] == [
         ("worker-death", True)], summary.lines()
