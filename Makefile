@@ -13,8 +13,14 @@ FORCE      ?=
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
+# Per-submission limits of make autograde (empty: the defaults, see docs/grading.md)
+MEMORY_MB  ?=
+PROCESSES  ?=
+DISK_MB    ?=
+OUTPUT_MB  ?=
 COURSE     ?=
 
+LIMIT_ARGS = $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(OUTPUT_MB),--output-mb $(OUTPUT_MB))
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
@@ -23,6 +29,7 @@ GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--s
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
+	@echo "  Limits per submission (make autograde): MEMORY_MB=6144 PROCESSES=64 DISK_MB=1024 OUTPUT_MB=8"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'
@@ -63,8 +70,8 @@ formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgra
 release: setup ## Generate the student notebooks in assignments/ from grading/source/ (keeps edited ones; FORCE=1 replaces them after a backup)
 	$(PY) -m autograder release $(GRADER_ARGS) $(if $(FORCE),--force)
 
-autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir)
-	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed)
+autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir, MEMORY_MB= PROCESSES= DISK_MB= OUTPUT_MB=)
+	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed) $(LIMIT_ARGS)
 
 feedback: setup ## Write one HTML feedback report per student and assignment
 	$(PY) -m autograder feedback $(GRADER_ARGS)

@@ -55,8 +55,9 @@ def cmd_release(args) -> int:
 def _limits(args):
     from autograder.sandbox import Limits
 
-    return Limits(memory_bytes=int(args.memory_mb * 2**20), cell_timeout=args.cell_timeout,
-                  submission_timeout=args.submission_timeout)
+    return Limits(memory_bytes=int(args.memory_mb * 2**20), processes=args.processes,
+                  disk_bytes=int(args.disk_mb * 2**20), output_bytes=int(args.output_mb * 2**20),
+                  cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
 
 
 def cmd_autograde(args) -> int:
@@ -80,17 +81,19 @@ def cmd_feedback(args) -> int:
     from autograder.feedback import feedback
 
     course = _course(args)
-    feedback(course, course.select(args.assignment), student=args.student)
-    return 0
+    failed: list[str] = []
+    feedback(course, course.select(args.assignment), student=args.student, failed=failed)
+    return 1 if failed else 0
 
 
 def cmd_grades(args) -> int:
     from autograder.grades import grades
 
     course = _course(args)
+    failed: list[str] = []
     grades(course, course.select(args.assignment), student=args.student,
-           out=Path(args.out) if args.out else None)
-    return 0
+           out=Path(args.out) if args.out else None, failed=failed)
+    return 1 if failed else 0
 
 
 def cmd_submit(args) -> int:
@@ -118,6 +121,8 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from autograder.sandbox import Limits
+
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -139,9 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--unsandboxed", action="store_true", help="allow grading without bubblewrap (unsafe)")
     p.add_argument("--force", action="store_true", help="regrade submissions that did not change")
-    p.add_argument("--memory-mb", type=float, default=6144, help="memory limit per sandbox (MiB)")
-    p.add_argument("--cell-timeout", type=float, default=120, help="seconds per notebook cell")
-    p.add_argument("--submission-timeout", type=float, default=1200, help="seconds per submission")
+    default = Limits()
+    p.add_argument("--memory-mb", type=float, default=default.memory_bytes / 2**20,
+                   help="memory of a sandbox's processes together, MiB (default %(default)g)")
+    p.add_argument("--processes", type=int, default=default.processes,
+                   help="processes a sandbox may run at once (default %(default)d)")
+    p.add_argument("--disk-mb", type=float, default=default.disk_bytes / 2**20,
+                   help="disk a sandbox may fill, its working folder and /tmp together, MiB (default %(default)g)")
+    p.add_argument("--output-mb", type=float, default=default.output_bytes / 2**20,
+                   help="notebook output kept per submission, MiB; the rest is dropped with a note "
+                        "(default %(default)g)")
+    p.add_argument("--cell-timeout", type=float, default=default.cell_timeout,
+                   help="seconds per notebook cell (default %(default)g)")
+    p.add_argument("--submission-timeout", type=float, default=default.submission_timeout,
+                   help="seconds per submission (default %(default)g)")
     for name, func, text in (("feedback", cmd_feedback, "write one HTML feedback report per student and assignment"),
                              ("grades", cmd_grades, "export grading/grades.csv and print the grade table")):
         p = add(name, func, text)

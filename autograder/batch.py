@@ -4,6 +4,10 @@ Dask cluster) and merge each result into the gradebook as it arrives.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,8 +41,17 @@ class Summary:
 
 
 def _record_merge(course: Course, summary: Summary, result: dict) -> None:
-    merge(course, result)
-    if result["status"] == "graded":
+    who = (result["student"], result["assignment"])
+    try:
+        merged = merge(course, result)
+    except Exception as exc:  # a full disk, a locked gradebook: nothing saved, so the next run grades it
+        summary.failed.append((*who, f"the result could not be saved ({type(exc).__name__}: {str(exc)[:200]}); "
+                                     "the next run grades it again"))
+        return
+    if result.get("infrastructure"):
+        then = "the next run grades it again" if merged else "its earlier grade of the same notebook is kept"
+        summary.failed.append((*who, f"{result['reason']} [not the student's doing: {then}]"))
+    elif result["status"] == "graded":
         summary.graded.append((result["student"], result["assignment"], sum(result["scores"].values()),
                                sum(result["max_scores"].values())))
     else:
@@ -120,39 +133,85 @@ def _safe_grade(task: dict) -> dict:
     try:
         return grade_submission(task)
     except Exception as exc:
-        return new_result(task, status="failed", reason=f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
+        return new_result(task, status="failed", reason=f"grading error: {type(exc).__name__}: {str(exc)[:300]}",
+                          infrastructure=True)
+
+
+def _task_key(task: dict) -> str:
+    return f"{task['student']}/{task['assignment']}/{task['hash'][:16]}"
+
+
+def _tracked_grade(task: dict, track_dir: str, grade) -> dict:
+    """grade(task) in a pool's worker, leaving a file in track_dir that names the task while it runs.
+
+    The worker's temporary folders go to track_dir/tmp-<pid>, so that those of a worker that
+    dies are removed by the batch.
+    """
+    work = Path(track_dir) / f"tmp-{os.getpid()}"
+    work.mkdir(exist_ok=True)
+    tempfile.tempdir = str(work)
+    marker = Path(track_dir) / f"{os.getpid()}-{hashlib.sha256(_task_key(task).encode()).hexdigest()[:16]}"
+    marker.write_text(_task_key(task))
+    try:
+        return grade(task)
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def _run_pool(tasks: list[dict], workers: int, done) -> None:
+    """Grade `tasks` in a pool of `workers` processes, calling done(result) as each arrives.
+
+    When a worker process dies (BrokenProcessPool), every submission not graded yet is graded
+    again in a fresh pool. Those that were being graded when it died are suspects: each is
+    then graded alone in a pool of its own, so a death costs only the submission that caused
+    it (an infrastructure failure, graded again by the next run).
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("forkserver")
-    remaining = {id(t): t for t in tasks}
-    while remaining:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_safe_grade, t): t for t in remaining.values()}
-            try:
-                for fut in as_completed(futures):
-                    task = futures[fut]
-                    try:
-                        result = fut.result()
-                    except BrokenProcessPool:
-                        raise
-                    except Exception as exc:
-                        result = new_result(task, status="failed", reason=f"worker error: {exc!r}"[:300])
-                    remaining.pop(id(task), None)
-                    done(result)
-            except BrokenProcessPool:
-                # a worker process died (should not happen: student code runs in subprocesses);
-                # the submissions it held are graded again in a fresh pool, one failure each at most
-                for fut, task in futures.items():
-                    if not fut.done() and id(task) in remaining:
-                        continue
-                    if fut.done() and fut.exception() is not None and id(task) in remaining:
-                        remaining.pop(id(task))
-                        done(new_result(task, status="failed", reason="the grading worker process died"))
+    remaining = {_task_key(t): t for t in tasks}
+    suspects: set[str] = set()
+    blind_breaks = 0  # pools that broke with no submission in flight (the machinery itself fails)
+    with tempfile.TemporaryDirectory(prefix="cs231n-pool-") as track_dir:
+        while remaining:
+            alone = [k for k in remaining if k in suspects]
+            batch = [remaining[k] for k in remaining if k not in suspects] if not alone else [remaining[alone[0]]]
+            size = 1 if alone else workers
+            with ProcessPoolExecutor(max_workers=size, mp_context=ctx) as pool:
+                futures = {pool.submit(_tracked_grade, t, track_dir, _safe_grade): t for t in batch}
+                try:
+                    for fut in as_completed(futures):
+                        task = futures[fut]
+                        try:
+                            result = fut.result()
+                        except BrokenProcessPool:
+                            raise
+                        except Exception as exc:
+                            result = new_result(task, status="failed", reason=f"worker error: {exc!r}"[:300],
+                                                infrastructure=True)
+                        remaining.pop(_task_key(task), None)
+                        done(result)
+                except BrokenProcessPool:
+                    running = {p.read_text() for p in Path(track_dir).iterdir() if p.is_file()}
+                    for p in Path(track_dir).iterdir():  # the broken pool's workers are gone
+                        if p.is_dir():
+                            shutil.rmtree(p, ignore_errors=True)
+                        else:
+                            p.unlink(missing_ok=True)
+                    blind_breaks = 0 if alone or running & remaining.keys() else blind_breaks + 1
+                    if blind_breaks >= 3:
+                        for key in list(remaining):
+                            done(new_result(remaining.pop(key), status="failed", infrastructure=True,
+                                            reason="the grading worker processes keep dying"))
+                    elif alone or len(running & remaining.keys()) == 1:
+                        for key in (alone[:1] if alone else running & remaining.keys()):
+                            done(new_result(remaining.pop(key), status="failed", infrastructure=True,
+                                            reason="the grading worker process died while grading this "
+                                                   "submission"))
+                    else:
+                        suspects |= running & remaining.keys()
 
 
 def _run_dask(tasks: list[dict], scheduler: str, done) -> None:
@@ -166,5 +225,6 @@ def _run_dask(tasks: list[dict], scheduler: str, done) -> None:
             try:
                 result = fut.result()
             except Exception as exc:
-                result = new_result(by_key[fut.key], status="failed", reason=f"dask task failed: {exc!r}"[:300])
+                result = new_result(by_key[fut.key], status="failed", reason=f"dask task failed: {exc!r}"[:300],
+                                    infrastructure=True)
             done(result)

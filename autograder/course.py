@@ -92,6 +92,19 @@ class Course:
         return ids
 
 
+def list_problems(problems: list[str], heading: str, log, failed: list[str] | None) -> None:
+    """Log what a command could not do, under `heading`, and add it to `failed` when a list.
+
+    For the commands that go on past a failure (feedback, grades) and list them at the end.
+    """
+    if problems:
+        log(heading)
+        for line in problems:
+            log(f"  {line}")
+    if failed is not None:
+        failed.extend(problems)
+
+
 def ensure_venv_on_path() -> None:
     """Put this interpreter's bin/ first on PATH (nbgrader runs `alembic` from PATH for new gradebooks)."""
     bindir = str(Path(sys.executable).parent)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import Course
+from autograder.course import Course, list_problems
 from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import read_notebook, without_hidden_tests
 
@@ -50,25 +50,40 @@ def report_html(exporter, result: dict, nb, manual: dict) -> str:
     return body
 
 
-def feedback(course: Course, ids: list[str], student: str | None = None, log=print) -> list[Path]:
-    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths."""
+def feedback(course: Course, ids: list[str], student: str | None = None, log=print,
+             failed: list[str] | None = None) -> list[Path]:
+    """Write grading/feedback/<student>/<id>/<id>.html for every graded submission. Returns the paths.
+
+    A report that cannot be written (nbconvert refuses the notebook, a full disk) does not stop
+    the others: it is logged and, when `failed` is a list, added to it as "<student> <id>: why".
+    """
     from autograder.feedback_html import exporter as feedback_exporter
 
     exporter = feedback_exporter()
-    paths = []
+    paths, problems = [], []
     for result in graded_results(course, ids, student):
         aid, who = result["assignment"], result["student"]
-        executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
-        submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
         try:
-            # Notebooks graded before the kernel ran without hidden tests may still hold them.
-            nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
-        except Exception:
-            nb = nbformat.v4.new_notebook()
-        body = report_html(exporter, result, nb, manual_scores(course, aid, who))
-        out = course.root / "feedback" / who / aid / f"{aid}.html"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(body)
-        paths.append(out)
+            paths.append(_write_report(course, exporter, result))
+        except Exception as exc:
+            problems.append(f"{who} {aid}: {type(exc).__name__}: {str(exc)[:200]}")
     log(f"wrote {len(paths)} feedback report(s) under {course.root / 'feedback'}")
+    list_problems(problems, f"could not write {len(problems)} report(s):", log, failed)
     return paths
+
+
+def _write_report(course: Course, exporter, result: dict) -> Path:
+    """One report: the score table, then the executed notebook. Returns its path."""
+    aid, who = result["assignment"], result["student"]
+    executed = course.root / "autograded" / who / aid / f"{aid}.ipynb"
+    submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
+    try:
+        # Notebooks graded before the kernel ran without hidden tests may still hold them.
+        nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
+    except Exception:
+        nb = nbformat.v4.new_notebook()
+    body = report_html(exporter, result, nb, manual_scores(course, aid, who))
+    out = course.root / "feedback" / who / aid / f"{aid}.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body)
+    return out

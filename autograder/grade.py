@@ -11,9 +11,11 @@ decides the scores. Every result, graded or failed, is built by `new_result`.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 import time
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 import nbformat
@@ -24,6 +26,9 @@ from autograder.notebook import Layout, layout, read_notebook, without_hidden_te
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.spec import load_spec
 from autograder.verify import run_verification
+
+# What the grader's own failures say when the host's disk is full (the sandbox's is bounded).
+HOST_TROUBLE = re.compile(r"disk is full|No space left on device|Errno 28|Disk quota exceeded", re.IGNORECASE)
 
 
 def course_hash(course: Course, aid: str) -> str:
@@ -39,18 +44,22 @@ def content_hash(notebook: str | None, reject: str | None, chash: str) -> str:
     return hashlib.sha256(f"{chash}\0{notebook}\0{reject}".encode()).hexdigest()
 
 
-def new_result(task: dict, lay: Layout | None = None, status: str = "graded", reason: str = "") -> dict:
+def new_result(task: dict, lay: Layout | None = None, status: str = "graded", reason: str = "",
+               infrastructure: bool = False) -> dict:
     """The result of one task, every field present: zero points until the verification gives some.
 
     Inputs: task (see grade_submission); lay, the source notebook's layout (read when None);
-    status, "graded" or "failed"; reason, why points were lost or the task failed.
+    status, "graded" or "failed"; reason, why points were lost or the task failed;
+    infrastructure, True when the failure is not the student's doing (the grader's error,
+    a full disk, a worker that died): such a result is graded again by the next run.
     """
     if lay is None:
         lay = layout(read_notebook(Course(root=Path(task["course"])).source_notebook(task["assignment"])))
     return {"student": task["student"], "assignment": task["assignment"], "hash": task["hash"],
             "status": status, "reason": reason, "scores": {g: 0.0 for g in lay.tests},
             "max_scores": dict(lay.tests), "manual_max": dict(lay.manual), "checks": {}, "notes": [],
-            "kernel_scores": {}, "autograded": None, "seconds": 0.0, "timings": {}}
+            "kernel_scores": {}, "autograded": None, "seconds": 0.0, "timings": {},
+            "infrastructure": infrastructure}
 
 
 def grade_submission(task: dict) -> dict:
@@ -85,10 +94,13 @@ def grade_submission(task: dict) -> dict:
             raise
         except Exception as exc:  # an infrastructure failure: still a row, with the reason
             result["status"] = "failed"
+            result["infrastructure"] = True
             reasons.append(f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
         finally:
             shutil.rmtree(base, ignore_errors=True)
     result["reason"] = "; ".join(dict.fromkeys(r for r in reasons if r))
+    if HOST_TROUBLE.search(result["reason"]):  # the grader's disk, not the student's sandbox
+        result["infrastructure"] = True
     result["seconds"] = time.monotonic() - start
     return result
 
@@ -129,6 +141,8 @@ def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
     from nbgrader.apps import NbGraderAPI
 
     base = Path(tempfile.mkdtemp(prefix=f"cs231n-template-{aid}-"))
+    # removed when this process exits, a pool's worker process included (atexit is not run there)
+    Finalize(None, shutil.rmtree, args=(str(base),), kwargs={"ignore_errors": True}, exitpriority=0)
     tmpl = Course(root=base / "course")
     _copy_kernel_source(course, tmpl, aid)
     config = nbgrader_config(course)
@@ -173,13 +187,16 @@ def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dic
     step = {"course": str(priv.root), "config_course": str(course.root), "assignment": aid,
             "student": student, "kernel_workdir": str(kernel_dir), "sandboxed": task["sandboxed"],
             "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
-            "cell_timeout": limits.cell_timeout}
+            "processes": limits.processes, "disk_bytes": limits.disk_bytes,
+            "output_bytes": limits.output_bytes, "cell_timeout": limits.cell_timeout}
     out = run_step(step, limits.submission_timeout)
     result["kernel_scores"] = out["kernel_scores"]
     executed = priv.root / "autograded" / student / aid / f"{aid}.ipynb"
     if executed.exists():
         result["autograded"] = executed.read_text()
     result["timings"]["notebook"] = time.monotonic() - t0
+    if out.get("limit"):
+        return f"the notebook was stopped: it {out['limit']} (cells after that did not run)"
     if out.get("wall_timeout"):
         return (f"the notebook was stopped at the {limits.submission_timeout:g} s limit "
                 "per submission (cells after that did not run)")

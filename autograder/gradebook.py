@@ -2,7 +2,9 @@
 
 Only the batch's own process writes here, one transaction per submission, and
 result.json last: a batch that stops is resumed by skipping submissions whose
-result.json matches their content hash.
+result.json matches their content hash, unless that result is an infrastructure failure
+(not the student's doing: it is graded again). An infrastructure failure never replaces a
+genuine result of the same content.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.course import Course, nbgrader_config
+from autograder.course import Course, ensure_venv_on_path, nbgrader_config
 from cs231n_lib.atomic import write_atomically
 
 
@@ -18,23 +20,34 @@ def result_path(course: Course, student: str, aid: str) -> Path:
     return course.root / "autograded" / student / aid / "result.json"
 
 
-def is_done(course: Course, sub_hash: str, student: str, aid: str) -> bool:
-    """True when this exact content was graded already and its result was merged."""
-    path = result_path(course, student, aid)
-    if not path.exists():
-        return False
+def _merged(course: Course, student: str, aid: str) -> dict | None:
+    """The merged result.json of one submission, or None."""
     try:
-        return json.loads(path.read_text()).get("hash") == sub_hash
+        return json.loads(result_path(course, student, aid).read_text())
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def is_done(course: Course, sub_hash: str, student: str, aid: str) -> bool:
+    """True when this exact content was graded already, genuinely (not an infrastructure failure)."""
+    merged = _merged(course, student, aid)
+    return bool(merged) and merged.get("hash") == sub_hash and not merged.get("infrastructure")
+
+
+def open_gradebook(course: Course):
+    """nbgrader's Gradebook on the course's gradebook.db (created, with `alembic` from this venv, if new)."""
+    from nbgrader.api import Gradebook
+
+    ensure_venv_on_path()
+    return Gradebook(course.db_url)
 
 
 def ensure_assignment(course: Course, aid: str) -> None:
     """Make sure the course gradebook knows the assignment (nbgrader generate_assignment)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
     from nbgrader.apps import NbGraderAPI
 
-    with Gradebook(course.db_url) as gb:
+    with open_gradebook(course) as gb:
         try:
             gb.find_assignment(aid)
             return
@@ -45,18 +58,24 @@ def ensure_assignment(course: Course, aid: str) -> None:
         raise RuntimeError(f"nbgrader generate_assignment {aid} failed: {(result.get('log') or '')[-2000:]}")
 
 
-def merge(course: Course, result: dict) -> None:
+def merge(course: Course, result: dict) -> bool:
     """Write one result into the gradebook (one transaction) and its files under autograded/.
 
     The autograded cells get the verification's points as auto_score; written answers keep
     any manual score and are flagged needs_manual_grade until the instructor grades them.
+    An infrastructure failure for content that already has a genuine result changes nothing.
+    Returns: False when the result was not merged for that reason, else True.
     """
     import warnings
 
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     aid, student = result["assignment"], result["student"]
-    with warnings.catch_warnings(), Gradebook(course.db_url) as gb:
+    if result.get("infrastructure"):
+        merged = _merged(course, student, aid)
+        if merged and merged.get("hash") == result["hash"] and not merged.get("infrastructure"):
+            return False
+    with warnings.catch_warnings(), open_gradebook(course) as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         try:
             gb.update_or_create_student(student)
@@ -82,8 +101,7 @@ def merge(course: Course, result: dict) -> None:
         write_atomically(folder / f"{aid}.ipynb", result["autograded"])
     record = {k: v for k, v in result.items() if k != "autograded"}
     write_atomically(folder / "result.json", json.dumps(record, indent=1, sort_keys=True))
-
-
+    return True
 
 
 def graded_results(course: Course, ids: list[str], student: str | None = None) -> list[dict]:
@@ -102,11 +120,11 @@ def graded_results(course: Course, ids: list[str], student: str | None = None) -
 
 
 def manual_scores(course: Course, aid: str, student: str) -> dict[str, float | None]:
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     if not course.gradebook.exists():
         return {}
-    with Gradebook(course.db_url) as gb:
+    with open_gradebook(course) as gb:
         try:
             nb = gb.find_submission_notebook(aid, aid, student)
         except MissingEntry:

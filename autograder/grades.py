@@ -8,16 +8,24 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.course import Course
+from autograder.course import Course, list_problems
 from autograder.gradebook import graded_results, manual_scores
 from cs231n_lib.atomic import write_atomically
 
+# Added to the reason of a failure that is not the student's doing.
+INFRASTRUCTURE_NOTE = " [not the student's doing: the next make autograde grades it again]"
 
-def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
+
+def grade_rows(course: Course, ids: list[str], student: str | None = None,
+               failed: list[str] | None = None) -> tuple[list[str], list[dict]]:
     """One row per student and assignment: totals, the written part (graded and pending), status
-    and reason. Per-question points are in question_rows."""
+    and reason. Per-question points are in question_rows.
+
+    A row whose written scores cannot be read (a gradebook without that submission, say) is
+    still written, its written answers counted as not graded yet, and listed in `failed`.
+    """
     rows = []
-    for r, manual in _graded(course, ids, student):
+    for r, manual in _graded(course, ids, student, failed):
         auto = sum(r["scores"].values())
         written_max = r.get("manual_max", {})
         written = [manual.get(g) for g in written_max]
@@ -29,18 +37,19 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None) -> tu
                      "written_score": sum(v for v in written if v is not None),
                      "written_max": sum(written_max.values()), "written_pending": pending,
                      "needs_manual_grade": pending > 0, "status": r["status"],
-                     "reason": r.get("reason", "")})
+                     "reason": r.get("reason", "") + (INFRASTRUCTURE_NOTE if r.get("infrastructure") else "")})
     header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
               "written_score", "written_max", "written_pending", "needs_manual_grade", "status",
               "reason"]
     return header, rows
 
 
-def question_rows(course: Course, ids: list[str], student: str | None = None) -> tuple[list[str], list[dict]]:
+def question_rows(course: Course, ids: list[str], student: str | None = None,
+                  failed: list[str] | None = None) -> tuple[list[str], list[dict]]:
     """One row per student, assignment and question (autograded test or written answer): its
     points, blank for a written answer not graded yet, and its maximum."""
     rows = []
-    for r, manual in _graded(course, ids, student):
+    for r, manual in _graded(course, ids, student, failed):
         who = {"student": r["student"], "assignment": r["assignment"]}
         for gid, most in r["max_scores"].items():
             rows.append({**who, "question": gid, "kind": "autograded",
@@ -52,10 +61,20 @@ def question_rows(course: Course, ids: list[str], student: str | None = None) ->
     return ["student", "assignment", "question", "kind", "points", "max_points"], rows
 
 
-def _graded(course: Course, ids: list[str], student: str | None):
-    """(graded result, {written grade_id: manual score or None}) per student and assignment."""
+def _graded(course: Course, ids: list[str], student: str | None, failed: list[str] | None = None):
+    """(graded result, {written grade_id: manual score or None}) per student and assignment.
+
+    Written scores that cannot be read count as not graded yet, and the problem goes to `failed`.
+    """
     for r in graded_results(course, ids, student):
-        yield r, manual_scores(course, r["assignment"], r["student"])
+        try:
+            manual = manual_scores(course, r["assignment"], r["student"])
+        except Exception as exc:
+            manual = {}
+            if failed is not None and not any(p.startswith(f"{r['student']} {r['assignment']}:") for p in failed):
+                failed.append(f"{r['student']} {r['assignment']}: written answers' scores not read "
+                              f"({type(exc).__name__}: {str(exc)[:200]})")
+        yield r, manual
 
 
 def student_rows(rows: list[dict], ids: list[str]) -> tuple[list[str], list[dict]]:
@@ -94,28 +113,35 @@ def _write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
 
 
 def grades(course: Course, ids: list[str], student: str | None = None, out: Path | None = None,
-           log=print) -> Path:
+           log=print, failed: list[str] | None = None) -> Path:
     """Write the grades CSVs and print a table. Returns the path of the first.
 
     - `out` (default grading/grades.csv): one row per student and assignment (grade_rows)
     - the same name with `_by_student` (grading/grades_by_student.csv): one row per student,
       a column per assignment, the total and the maximum (student_rows)
     - the same name with `_by_question`: one row per student, assignment and question (question_rows)
+
+    What cannot be written or read does not stop the rest: it is logged and, when `failed`
+    is a list, added to it.
     """
-    header, rows = grade_rows(course, ids, student)
+    problems: list[str] = []
+    header, rows = grade_rows(course, ids, student, failed=problems)
     out = Path(out or course.root / "grades.csv")
-    _write_csv(out, header, rows)
     by_student = out.with_name(f"{out.stem}_by_student{out.suffix}")
-    student_header, per_student = student_rows(rows, ids)
-    _write_csv(by_student, student_header, per_student)
     by_question = out.with_name(f"{out.stem}_by_question{out.suffix}")
-    _write_csv(by_question, *question_rows(course, ids, student))
     log(format_table(rows))
-    log(f"wrote {out} ({len(rows)} rows), {by_student} ({len(per_student)} students) and "
-        f"{by_question} (points per question)")
+    tables = ((out, (header, rows), "rows"), (by_student, student_rows(rows, ids), "students"),
+              (by_question, question_rows(course, ids, student, problems), "questions"))
+    for path, (head, body), what in tables:
+        try:
+            _write_csv(path, head, body)
+            log(f"wrote {path} ({len(body)} {what})")
+        except Exception as exc:
+            problems.append(f"{path}: not written ({type(exc).__name__}: {str(exc)[:200]})")
     pending = sum(r["written_pending"] for r in rows)
     if pending:
         log(f"{pending} written answer(s) are not graded yet: grade them with make formgrader")
+    list_problems(problems, f"could not do {len(problems)} thing(s):", log, failed)
     return out
 
 

@@ -8,7 +8,7 @@ python -m autograder.nbgrader_run STEP.json WALL_SECONDS prints run_step's resul
 
 STEP.json: {"course": private course root, "config_course": the real course root,
 "assignment", "student", "kernel_workdir", "sandboxed", "memory_bytes", "file_bytes",
-"cell_timeout"}.
+"processes", "disk_bytes", "output_bytes", "cell_timeout"}.
 The private course holds the source notebook and a private gradebook; the kernel
 (SandboxedKernelManager) sees neither.
 """
@@ -26,7 +26,8 @@ def run_step(step: dict, wall_timeout: float) -> dict:
 
     Returns: {"success": nbgrader's verdict, "log" and "error": the tails of its log and error
     text, "kernel_scores": {grade_id: nbgrader's auto_score}, "wall_timeout": True when the
-    watchdog stopped the notebook at `wall_timeout` seconds}.
+    watchdog stopped the notebook at `wall_timeout` seconds, "limit": the whole-tree limit
+    (memory, processes, disk) that stopped the kernel, or None}.
     """
     import threading
 
@@ -35,7 +36,8 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     from nbgrader.converters import Autograde
 
     from autograder.course import Course, nbgrader_config
-    from autograder.kernel import SandboxedExecute, kill_kernels
+    from autograder.kernel import SandboxedExecute, kill_kernels, limit_reason
+    from autograder.sandbox import Limits
 
     course = Course(root=Path(step["course"]))
     config = nbgrader_config(Course(root=Path(step["config_course"])))
@@ -47,10 +49,14 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     config.Autograde.create_student = True
     config.Execute.timeout = int(step["cell_timeout"])
     config.Execute.interrupt_on_timeout = True
+    config.Execute.raise_on_iopub_timeout = False  # output lost to the size cap: later cells still run
     config.SandboxedKernelManager.workdir = step["kernel_workdir"]
     config.SandboxedKernelManager.sandboxed = bool(step["sandboxed"])
     config.SandboxedKernelManager.memory_bytes = int(step["memory_bytes"])
     config.SandboxedKernelManager.file_bytes = int(step["file_bytes"])
+    for name in ("processes", "disk_bytes", "output_bytes"):
+        setattr(config.SandboxedKernelManager, name, int(step.get(name, getattr(Limits, name))))
+    config.SandboxedExecute.output_bytes = int(step.get("output_bytes", Limits.output_bytes))
 
     api = NbGraderAPI(config=config)
     timed_out = threading.Event()
@@ -78,7 +84,7 @@ def run_step(step: dict, wall_timeout: float) -> dict:
         pass
     return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
             "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
-            "wall_timeout": timed_out.is_set()}
+            "wall_timeout": timed_out.is_set(), "limit": limit_reason(step["kernel_workdir"])}
 
 
 if __name__ == "__main__":

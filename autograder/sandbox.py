@@ -6,8 +6,11 @@ CIFAR-10 folder when present), one writable working folder, a private /tmp,
 no network (its own network namespace), its own PID/IPC/UTS namespaces and a
 cleared environment. The course folder (source notebooks, verify specs,
 submissions, gradebook), the rest of the repository and the home folder are not
-visible at all. Memory (RLIMIT_AS), file size (RLIMIT_FSIZE) and core dumps are
-limited with setrlimit before bwrap starts, so they hold for everything inside.
+visible at all. The private /tmp is a tmpfs of at most `Limits.disk_bytes`. Memory
+(RLIMIT_AS), file size (RLIMIT_FSIZE) and core dumps are limited with setrlimit before
+bwrap starts: they hold for each process inside. The limits of the whole tree (memory of
+all its processes together, how many processes, disk used in the working folder and /tmp)
+are kept by a `TreeWatchdog` (watchdog.py) started with it: `Sandbox.watch`.
 """
 
 from __future__ import annotations
@@ -33,18 +36,24 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one sandboxed process tree.
+    """Resource limits for one sandboxed process tree (the kernel, or one verification process).
 
-    memory_bytes: address-space limit of each process (RLIMIT_AS); file_bytes: largest file it
-    may write (RLIMIT_FSIZE); cell_timeout: seconds per notebook cell and per exercise cell;
-    submission_timeout: wall-clock seconds for the whole notebook execution. (Each Check has its
-    own time limit, `Check.timeout`.)
+    memory_bytes: resident memory of all its processes together (the watchdog), and the
+    address space of each one (RLIMIT_AS); file_bytes: largest file it may write
+    (RLIMIT_FSIZE); processes: processes alive at once; disk_bytes: what it may hold in its
+    working folder and its /tmp together; output_bytes: bytes of notebook output kept (the
+    rest is dropped with a note); cell_timeout: seconds per notebook cell and per exercise
+    cell; submission_timeout: wall-clock seconds for the whole notebook execution. (Each
+    Check has its own time limit, `Check.timeout`.)
     """
 
     memory_bytes: int = 6 * 2**30
     file_bytes: int = 256 * 2**20
     cell_timeout: float = 120.0
     submission_timeout: float = 1200.0
+    processes: int = 64
+    disk_bytes: int = 1 * 2**30
+    output_bytes: int = 8 * 2**20
 
 
 @functools.cache
@@ -108,7 +117,8 @@ class Sandbox:
         if status is not None:
             raise SandboxUnavailable(status)
         cmd = self.limit_prefix() + [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
+               "--dev", "/dev", "--proc", "/proc", "--size", str(self.limits.disk_bytes), "--tmpfs", "/tmp",
+               "--size", str(2**20), "--tmpfs", "/run"]
         for root in _readonly_roots():
             cmd += ["--ro-bind", str(root), str(root)]
         for secret in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
@@ -125,8 +135,19 @@ class Sandbox:
         cmd += ["--chdir", str(Path(workdir).resolve()), "--"]
         return cmd + list(argv)
 
+    def watch(self, pid: int, folders: tuple[Path, ...]):
+        """Start the watchdog keeping this sandbox's whole-tree limits on the tree started as `pid`.
+
+        Inputs: pid, the process returned for `command(...)`; folders, its writable folders.
+        Returns: the running TreeWatchdog (stop() it once the process is gone).
+        """
+        from autograder.watchdog import TreeWatchdog
+
+        return TreeWatchdog(pid, self.limits.memory_bytes, self.limits.processes, self.limits.disk_bytes,
+                            folders).start()
+
     def limit_prefix(self) -> list[str]:
-        """`prlimit` arguments setting the memory, file-size and core limits for the whole tree."""
+        """`prlimit` arguments setting the memory, file-size and core limits of each process."""
         exe = shutil.which("prlimit")
         if exe is None:
             return [sys.executable, "-m", "autograder.rlimits",

@@ -87,7 +87,14 @@ def _case_label(case: dict) -> str:
 
 
 class _WorkerProcess:
-    """The grader's end of one sandboxed `autograder.worker` process, driven over pipes."""
+    """The grader's end of one sandboxed `autograder.worker` process, driven over pipes.
+
+    Its protocol lines are read in bounded pieces (the student's code can write to that pipe):
+    a line longer than MAX_LINE is discarded as it arrives and stands for a protocol error.
+    A TreeWatchdog keeps the whole-tree limits; `death()` names the one that stopped it.
+    """
+
+    MAX_LINE = 64 * 1024
 
     def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
         argv = [sys.executable, "-m", "autograder.worker", str(jobdir), ",".join(map(str, skip))]
@@ -97,15 +104,30 @@ class _WorkerProcess:
             env = {**os.environ, **sandbox_env(jobdir)}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, cwd=jobdir, env=env,
+                                     stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
                                      start_new_session=True)
-        self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.watchdog = sandbox.watch(self.proc.pid, (jobdir,))
+        self.lines: queue.Queue = queue.Queue(maxsize=64)  # at most 64 lines of MAX_LINE wait here
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
     def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line[:100_000])
+        try:
+            self._read_lines()
+        except (OSError, ValueError):
+            pass
         self.lines.put(None)
+
+    def _read_lines(self) -> None:
+        while True:
+            piece = self.proc.stdout.readline(self.MAX_LINE)
+            if not piece:
+                break
+            if not piece.endswith(b"\n") and len(piece) >= self.MAX_LINE:
+                while piece and not piece.endswith(b"\n"):  # drop the rest of an overlong line
+                    piece = self.proc.stdout.readline(self.MAX_LINE)
+                piece = b"(an overlong line)\n"
+            self.lines.put(piece.decode("utf-8", errors="replace"))
 
     def wait_line(self, timeout: float) -> str | None:
         """The next protocol line, None at EOF, "timeout" when none came in time."""
@@ -116,7 +138,7 @@ class _WorkerProcess:
 
     def send(self, text: str) -> bool:
         try:
-            self.proc.stdin.write(text)
+            self.proc.stdin.write(text.encode())
             self.proc.stdin.flush()
             return True
         except (BrokenPipeError, OSError):
@@ -127,11 +149,15 @@ class _WorkerProcess:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             return "stopped answering"
+        self.watchdog.stop()
+        if self.watchdog.reason:
+            return f"was stopped: it {self.watchdog.reason}"
         if code < 0:
             return f"was killed by signal {signal.Signals(-code).name}"
         return f"exited with code {code}"
 
     def kill(self) -> None:
+        self.watchdog.stop()
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
@@ -141,6 +167,12 @@ class _WorkerProcess:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        deadline = time.monotonic() + 5
+        while self.reader.is_alive() and time.monotonic() < deadline:  # let the reader reach EOF
+            try:
+                self.lines.get(timeout=0.2)
+            except queue.Empty:
+                pass
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()

@@ -1,0 +1,164 @@
+"""One submission can never cost another a grade: real batches on the fixture course with one
+hostile submission each beside honest ones (real nbgrader, the real sandbox), then a rerun.
+
+Each hostile notebook is the honest one with a flood added to its `count_labels` exercise
+cell, so both the kernel and the verification process meet it. The limits are small so a
+flood is stopped in a second or two.
+"""
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import batch
+from autograder.batch import autograde
+from autograder.course import Course
+from autograder.gradebook import merge
+from autograder.sandbox import Limits, bwrap_status
+
+FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
+HONEST = FIXTURES / "adversarial" / "honest.ipynb"
+AID = "00_fixture"
+LIMITS = Limits(memory_bytes=1024 * 2**20, processes=32, disk_bytes=256 * 2**20, output_bytes=2**20,
+                cell_timeout=30, submission_timeout=240)
+FULL = {"test_affine": 2.0, "test_count": 1.0}
+UNSANDBOXED = bwrap_status() is not None
+
+pytestmark = pytest.mark.slow
+
+# What each hostile submission adds to its count_labels cell.
+FLOODS = {
+    # four children of 300 MiB each: every process is under the limit, the tree is not
+    "memory-flood": "import subprocess, sys, time\n"
+                    "hogs = [subprocess.Popen([sys.executable, '-c', "
+                    "\"b = b'x' * (300 * 2**20); import time; time.sleep(60)\"]) for _ in range(4)]\n"
+                    "time.sleep(60)\n",
+    # 16 MiB files into the working folder and /tmp until stopped (1.25 GiB in all)
+    "disk-flood": "import os, time\nchunk = b'x' * 2**20\n"
+                  "for i in range(40):\n"
+                  "    for folder in ('.', '/tmp'):\n"
+                  "        with open(os.path.join(folder, f'fill{i}'), 'wb') as f:\n"
+                  "            for _ in range(16):\n"
+                  "                f.write(chunk)\n"
+                  "time.sleep(60)\n",
+    # 5 MiB in 128 KiB flushed prints, then one 8 MiB print (larger than a message may be)
+    "output-flood": "for _ in range(40):\n"
+                    "    print('x' * 2**17, flush=True)\n"
+                    "print('y' * (8 * 2**20), flush=True)\n",
+    # 80 processes at once
+    "process-flood": "import subprocess, time\n"
+                     "sleepers = [subprocess.Popen(['sleep', '60']) for _ in range(80)]\n"
+                     "time.sleep(60)\n",
+}
+
+
+def _course(tmp_path: Path) -> Course:
+    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
+    return Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+
+
+def _submit(course: Course, student: str, flood: str = "") -> None:
+    nb = nbformat.read(str(HONEST), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ex_count":
+            cell.source += "\n" + flood
+    target = course.root / "submitted" / student / AID / f"{AID}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+
+
+def _result(course: Course, student: str) -> dict:
+    return json.loads((course.root / "autograded" / student / AID / "result.json").read_text())
+
+
+@pytest.fixture(scope="module", params=sorted(FLOODS))
+def flooded(request, tmp_path_factory):
+    """A batch of two honest submissions and one flood, two workers."""
+    course = _course(tmp_path_factory.mktemp(request.param))
+    _submit(course, "honest-a")
+    _submit(course, "honest-b")
+    _submit(course, request.param, FLOODS[request.param])
+    summary = autograde(course, [AID], workers=2, unsandboxed=UNSANDBOXED, limits=LIMITS, progress=False)
+    return request.param, course, summary
+
+
+def test_a_flood_costs_only_its_own_submission(flooded):
+    name, course, summary = flooded
+    assert sorted(s for s, _, got, _ in summary.graded if got == 3.0) == sorted(
+        ["honest-a", "honest-b"] + (["output-flood"] if name == "output-flood" else [])), summary.lines()
+    assert not summary.failed, summary.lines()
+    for student in ("honest-a", "honest-b"):
+        honest = _result(course, student)
+        assert honest["scores"] == FULL and honest["reason"] == "" and not honest["infrastructure"]
+    hostile = _result(course, name)
+    assert not hostile["infrastructure"], hostile["reason"]
+    why = {"memory-flood": "used more than 1024 MiB of memory", "disk-flood": "wrote more than 256 MiB to disk",
+           "process-flood": "started more than 32 processes"}
+    if name in why:
+        # the kernel was stopped (the reason says which limit), and the verification process
+        # too when it ran the same cell: that exercise scores 0, the other one its points
+        assert why[name] in hostile["reason"], hostile["reason"]
+        assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, hostile["checks"]
+        assert any(why[name] in note for note in hostile["notes"]), hostile["notes"]
+
+
+def test_output_beyond_the_cap_is_dropped_with_a_note(flooded):
+    name, course, _ = flooded
+    if name != "output-flood":
+        pytest.skip("the output flood's batch only")
+    hostile = _result(course, name)
+    assert hostile["scores"] == FULL, hostile["checks"]
+    executed = (course.root / "autograded" / name / AID / f"{AID}.ipynb").read_text()
+    assert len(executed) < LIMITS.output_bytes + 2**20   # 13 MiB printed, about 1 MiB kept
+    assert "[output beyond the 1 MiB kept per notebook was dropped by the grader]" in executed  # small prints
+    assert "[an output larger than 1 MiB was refused by the grader" in executed              # the 8 MiB one
+    assert "PASS count_labels" in executed                  # later cells ran and kept their output
+
+
+def test_a_rerun_skips_every_genuine_result(flooded):
+    _, course, _ = flooded
+    summary = autograde(course, [AID], unsandboxed=UNSANDBOXED, limits=LIMITS, progress=False)
+    assert summary.skipped == 3 and not summary.graded and not summary.failed
+
+
+def _die_grading_one(task: dict) -> dict:
+    """The grading function of a pool's worker, except that grading `worker-death` kills the worker."""
+    if task["student"] == "worker-death":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return batch.grade_submission(task)
+
+
+def test_a_dead_worker_costs_one_submission_and_the_rerun_regrades_it(tmp_path, monkeypatch):
+    course = _course(tmp_path)
+    for student in ("honest-a", "worker-death", "honest-b"):
+        _submit(course, student)
+    # the pool's workers import this module and run _die_grading_one in place of _safe_grade
+    monkeypatch.setattr(batch, "_safe_grade", _die_grading_one)
+    before = set(Path(tempfile.gettempdir()).glob(f"grade-{AID}-*"))
+    summary = autograde(course, [AID], workers=2, unsandboxed=UNSANDBOXED, limits=LIMITS, progress=False)
+    # the workers that were killed mid-grading leave no working folder of these students behind
+    left = [p for p in set(Path(tempfile.gettempdir()).glob(f"grade-{AID}-*")) - before
+            if {"honest-a", "honest-b", "worker-death"} & {s.name for s in p.glob("course/submitted/*")}]
+    assert left == []
+    assert sorted(s for s, _, got, _ in summary.graded if got == 3.0) == ["honest-a", "honest-b"], summary.lines()
+    assert [(s, "the grading worker process died" in why) for s, _, why in summary.failed] == [
+        ("worker-death", True)], summary.lines()
+    dead = _result(course, "worker-death")
+    assert dead["infrastructure"] and dead["status"] == "failed"
+
+    monkeypatch.undo()
+    rerun = autograde(course, [AID], unsandboxed=UNSANDBOXED, limits=LIMITS, progress=False)
+    assert rerun.skipped == 2 and [g[:3] for g in rerun.graded] == [("worker-death", AID, 3.0)]
+    assert not _result(course, "worker-death")["infrastructure"]
+
+    # a later infrastructure failure of the same notebook never replaces its grade
+    failure = {**_result(course, "honest-a"), "status": "failed", "infrastructure": True,
+               "scores": {"test_affine": 0.0, "test_count": 0.0}, "reason": "grading error: disk full"}
+    assert merge(course, failure) is False
+    assert _result(course, "honest-a")["scores"] == FULL
