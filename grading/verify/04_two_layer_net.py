@@ -9,6 +9,7 @@ exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
 
 import numpy as np
 
+from autograder.heldout import heldout_check
 from autograder.spec import Check, allclose
 from cs231n_lib.classifiers.fc_net import TwoLayerNet
 from cs231n_lib.layers import (
@@ -180,3 +181,11 @@ CHECKS.update({
         compare=allclose(rtol=1e-9, atol=1e-12),
     ),
 })
+
+
+# ------------------------------------------------------------------ open-ended task (held-out data)
+
+CHECKS["test_best_model"] = heldout_check(
+    call="np.argmax(train_best_model(data).loss(X_test), axis=1)",
+    targets={"cifar10": 0.30, "embedded": 0.90},
+)

@@ -11,6 +11,7 @@ import copy
 
 import numpy as np
 
+from autograder.heldout import heldout_check
 from autograder.spec import Check, allclose
 from cs231n_lib import layers
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
@@ -296,3 +297,11 @@ CHECKS.update({
         forbidden=NORM_FORBIDDEN,
     ),
 })
+
+
+# ------------------------------------------------------------------ open-ended task (held-out data)
+
+CHECKS["test_best_model"] = heldout_check(
+    call="np.argmax(train_best_model(data).loss(X_test), axis=1)",
+    targets={"cifar10": 0.32, "embedded": 0.93},
+)
