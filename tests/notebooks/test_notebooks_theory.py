@@ -150,3 +150,54 @@ def test_adam_step_does_not_shrink_like_adagrad():
             w = next_w
     assert abs(steps["adagrad", 1000] - 1e-2 / np.sqrt(1000)) < 1e-6
     assert abs(steps["adam", 1] - 1e-2) < 1e-6 and abs(steps["adam", 1000] - 1e-2) < 1e-6
+
+
+SHORT_SECTIONS = {
+    "04_two_layer_net": [r"\*\*PReLU\*\*", r"\*\*SELU\*\*", r"1\.0507", r"1\.6733"],
+    "05_cnn": [r"[Ss]patial dropout", r"\(N, C, 1, 1\)"],
+    "06_batchnorm_dropout": [r"\*\*DropConnect\*\*", r"\*\*Stochastic depth\*\*", r"p_\\ell = 1 - "],
+    "07_optimizers": [r"Model ensembles", r"Polyak averaging", r"checkpoints"],
+    "08_features": [r"[Tt]ransfer learning", r"10 labelled training images per class"],
+}
+
+
+@pytest.mark.parametrize("aid", sorted(SHORT_SECTIONS))
+def test_short_sections_are_taught(aid):
+    check_teaching(aid, SHORT_SECTIONS[aid])
+
+
+def _run_cell(aid, text, ns=None):
+    ns = {"np": np} if ns is None else ns
+    exec(code_cell(source(aid), text).source, ns)
+    return ns
+
+
+def test_stochastic_depth_and_dropconnect_numbers():
+    ns = _run_cell("06_batchnorm_dropout", "L_blocks, p_last")
+    assert abs(ns["keep"].sum() - (54 - 0.5 * 55 / 2)) < 1e-9          # 40.25 blocks on average
+    np.testing.assert_allclose(ns["masked"].mean(axis=0), ns["x_dc"] @ ns["W_dc"], atol=0.15)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def test_selu_keeps_unit_variance():
+    plt = _pyplot()
+    grid = np.linspace(-5, 5, 401)
+    ns = {"np": np, "plt": plt, "t": grid, "tanh_forward": None, "tanh_backward": None,
+          "through": lambda *args: (np.tanh(grid), 1 - np.tanh(grid) ** 2)}
+    _run_cell("04_two_layer_net", "SELU_LAMBDA, SELU_ALPHA", ns)
+    plt.close("all")
+    assert abs(ns["h"].mean()) < 0.05 and abs(ns["h"].std() - 1) < 0.05
+
+
+def test_spatial_dropout_masks():
+    plt = _pyplot()
+    ns = _run_cell("05_cnn", "channel_mask = ", {"np": np, "plt": plt})
+    plt.close("all")
+    assert ns["channel_mask"].shape == (1, 8, 1, 1) and set(np.unique(ns["channel_mask"])) <= {0.0, 2.0}
+    assert ns["unit_mask"].shape == (1, 8, 6, 6)
