@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.heldout import DATA_FORBIDDEN, heldout_check
+from autograder.sandbox import Sandbox, bwrap_status
 from autograder.spec import Check
 
 TARGETS = {"cifar10": 0.4, "embedded": 0.5}
@@ -47,3 +48,37 @@ def test_compare_scores_accuracy_against_the_target(check, case_and_want):
 def test_compare_rejects_wrong_shapes(check, case_and_want, got, words):
     case, want = case_and_want
     assert words in check.compare(case, got, want)
+
+
+LOOKUP_CHEAT = '''
+class _Lookup:
+    def loss(self, X):
+        from cs231n_lib.data import get_cifar10_data
+        d = get_cifar10_data()
+        nearest = [int(np.argmin(((d["X_test"] - x) ** 2).sum(axis=(1, 2, 3)))) for x in X]
+        return np.eye(10)[d["y_test"][nearest]]
+def train_best_model(data):
+    return _Lookup()
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bwrap_status() is not None, reason="needs bubblewrap")
+def test_sandbox_stops_reading_the_test_labels_through_the_library():
+    """A model that looks the test images up in get_cifar10_data() scores nothing in the sandbox."""
+    import copy
+
+    from autograder.course import Course
+    from autograder.notebook import nbgrader_meta, read_notebook
+    from autograder.spec import load_spec
+    from autograder.verify import run_verification
+
+    course, aid = Course(), "04_two_layer_net"
+    source = read_notebook(course.source_notebook(aid))
+    student = copy.deepcopy(source)
+    for cell in student.cells:
+        if nbgrader_meta(cell).get("grade_id") == "ex_best_model":
+            cell.source = LOOKUP_CHEAT
+    checks = {"test_best_model": load_spec(course.spec(aid))["test_best_model"]}
+    result = run_verification(aid, source, student, checks, Sandbox()).results["test_best_model"]
+    assert not result.passed and "get_cifar10_data" in result.message
