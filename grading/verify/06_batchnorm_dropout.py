@@ -409,14 +409,12 @@ CHECKS.update({
         cases=_gn_cases,
         expected=_gn_forward_expected,
         compare=allclose(rtol=1e-6, atol=1e-8),
-        forbidden=NORM_FORBIDDEN,
     ),
     "test_spatial_groupnorm_backward": Check(
         call="spatial_groupnorm_backward(dout, spatial_groupnorm_forward(x, gamma, beta, int(G), gn_param)[1])",
         cases=_gn_cases,
         expected=_gn_backward_expected,
         compare=GRAD_COMPARE,
-        forbidden=NORM_FORBIDDEN,
     ),
 })
 
