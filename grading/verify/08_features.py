@@ -89,6 +89,7 @@ CHECKS = {
         cases=_hog_cases,
         expected=lambda case: hog_feature(case["im"], case["cell_size"], case["num_bins"]),
         compare=allclose(rtol=1e-9, atol=1e-12),
+        allowed=("cs231n_lib.features.rgb2gray",),    # the grey conversion the notebook gives
         timeout=60,
     ),
 }
