@@ -2,7 +2,8 @@
 
 Reference layers (``layers``, ``fast_layers``, ``layer_utils``), models
 (``classifiers``), update rules (``optim``), the ``Solver``, data tools
-(``data``, ``download``), the gradient checker (``gradient_check``), the checks
+(``data``, ``download``), hand-made image features (``features``), the gradient
+checker (``gradient_check``), the checks
 used by the notebooks' public tests (``checks``), plots (``vis``) and the
 autograder (``grader``).
 

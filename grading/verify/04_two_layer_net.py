@@ -9,6 +9,7 @@ exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
 
 import numpy as np
 
+from autograder.heldout import heldout_check
 from autograder.spec import Check, allclose
 from cs231n_lib.classifiers.fc_net import TwoLayerNet
 from cs231n_lib.layers import (
@@ -166,3 +167,35 @@ CHECKS = {
         timeout=60,
     ),
 }
+
+
+# ------------------------------------------------------------------ f = ||W x||^2 (part 1)
+
+def _wx_norm_cases(rng):
+    cases = [{"W": rng.standard_normal((m, n)) * scale, "x": rng.standard_normal(n)}
+             for m, n, scale in [(1, 1, 1.0), (2, 2, 1.0), (4, 3, 1.0), (3, 7, 0.1), (10, 2, 5.0)]]
+    cases.append({"W": rng.standard_normal((3, 4)), "x": np.zeros(4)})        # f = 0, every gradient 0
+    return cases
+
+
+def _wx_norm(case):
+    q = case["W"] @ case["x"]
+    return float(q @ q), 2 * np.outer(q, case["x"]), 2 * case["W"].T @ q
+
+
+CHECKS.update({
+    "test_wx_norm": Check(
+        call="squared_norm_of_product(W, x)",
+        cases=_wx_norm_cases,
+        expected=_wx_norm,
+        compare=allclose(rtol=1e-9, atol=1e-12),
+    ),
+})
+
+
+# ------------------------------------------------------------------ open-ended task (held-out data)
+
+CHECKS["test_best_model"] = heldout_check(
+    call="np.argmax(train_best_model(data).loss(X_test), axis=1)",
+    targets={"cifar10": 0.30, "embedded": 0.90},
+)

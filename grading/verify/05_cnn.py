@@ -9,6 +9,7 @@ given running averages, non-default conv and pool settings in the network.
 
 import numpy as np
 
+from autograder.heldout import heldout_check
 from autograder.spec import Check, allclose
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 from cs231n_lib.layer_utils import (
@@ -233,3 +234,12 @@ CHECKS = {
         timeout=60,
     ),
 }
+
+
+# ------------------------------------------------------------------ open-ended task (held-out data)
+
+CHECKS["test_best_model"] = heldout_check(
+    call="np.argmax(train_best_model(data).loss(X_test), axis=1)",
+    targets={"cifar10": 0.33, "embedded": 0.90},
+    load={"channels_first": True, "dtype": np.float32},
+)

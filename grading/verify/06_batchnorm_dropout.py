@@ -11,6 +11,7 @@ import copy
 
 import numpy as np
 
+from autograder.heldout import heldout_check
 from autograder.spec import Check, allclose
 from cs231n_lib import layers
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
@@ -372,3 +373,55 @@ CHECKS = {
         timeout=60,
     ),
 }
+
+
+# ------------------------------------------------------------------ spatial group norm (part 7)
+
+def _gn_cases(rng):
+    """Seeded shapes from one value per group up to many; G = 1 (layer norm), G = C (instance
+    norm) and in between; a custom eps; a large common offset."""
+    cases = []
+    for (N, C, H, W), G, eps in [((1, 2, 1, 1), 1, 1e-5), ((2, 4, 3, 3), 1, 1e-5), ((2, 4, 3, 3), 4, 1e-5),
+                                 ((3, 6, 5, 4), 3, 1e-3), ((1, 8, 2, 5), 2, 1e-5), ((4, 6, 1, 7), 2, 1e-5)]:
+        cases.append({"x": rng.standard_normal((N, C, H, W)) * 3 + rng.standard_normal((N, C, 1, 1)) * 2,
+                      "gamma": rng.standard_normal((1, C, 1, 1)), "beta": rng.standard_normal((1, C, 1, 1)),
+                      "dout": rng.standard_normal((N, C, H, W)), "G": G, "gn_param": {"eps": eps}})
+    cases.append({"x": 1e3 + rng.standard_normal((2, 4, 4, 4)), "gamma": np.ones((1, 4, 1, 1)),
+                  "beta": np.zeros((1, 4, 1, 1)), "dout": rng.standard_normal((2, 4, 4, 4)), "G": 2,
+                  "gn_param": {}})
+    return cases
+
+
+def _gn_forward_expected(case):
+    return layers.spatial_groupnorm_forward(case["x"], case["gamma"], case["beta"], case["G"],
+                                            dict(case["gn_param"]))[0]
+
+
+def _gn_backward_expected(case):
+    _, cache = layers.spatial_groupnorm_forward(case["x"], case["gamma"], case["beta"], case["G"],
+                                                dict(case["gn_param"]))
+    return layers.spatial_groupnorm_backward(case["dout"], cache)
+
+
+CHECKS.update({
+    "test_spatial_groupnorm_forward": Check(
+        call="spatial_groupnorm_forward(x, gamma, beta, int(G), gn_param)[0]",
+        cases=_gn_cases,
+        expected=_gn_forward_expected,
+        compare=allclose(rtol=1e-6, atol=1e-8),
+    ),
+    "test_spatial_groupnorm_backward": Check(
+        call="spatial_groupnorm_backward(dout, spatial_groupnorm_forward(x, gamma, beta, int(G), gn_param)[1])",
+        cases=_gn_cases,
+        expected=_gn_backward_expected,
+        compare=GRAD_COMPARE,
+    ),
+})
+
+
+# ------------------------------------------------------------------ open-ended task (held-out data)
+
+CHECKS["test_best_model"] = heldout_check(
+    call="np.argmax(train_best_model(data).loss(X_test), axis=1)",
+    targets={"cifar10": 0.32, "embedded": 0.93},
+)

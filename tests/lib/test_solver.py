@@ -192,6 +192,17 @@ def test_verbose_output_and_progress_bar(capsys):
     assert "5/5" in captured.err
 
 
+def test_training_leaves_no_thread_behind():
+    """No tqdm monitor thread: the grader watches an open-ended task's training call, and a thread
+    it left running would call tqdm's code from outside the (allowed) Solver."""
+    import threading
+
+    before = set(threading.enumerate())
+    for progress in (False, True):
+        _step_solver(StepModel(), num_epochs=1, progress=progress).train()
+    assert set(threading.enumerate()) <= before
+
+
 # ---------------------------------------------------------------------------
 # Bad options
 # ---------------------------------------------------------------------------

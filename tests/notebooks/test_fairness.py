@@ -485,7 +485,7 @@ def test_sandboxed_verifier_agrees(aid, replace, added, zero, tmp_path):
 # ----------------------------------------------------------------------------- test cells
 
 @pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
-                                 "06_batchnorm_dropout", "07_optimizers"])
+                                 "06_batchnorm_dropout", "07_optimizers", "08_features"])
 def test_no_released_test_cell_evaluates_to_a_value(aid):
     """nbgrader takes a test cell's number as partial credit: the last statement of every released
     test cell is not a bare expression, or the cell ends in ';'."""
@@ -508,7 +508,7 @@ def test_rule_is_stated_in_every_notebook():
     from nbhelpers import released
 
     for aid in ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn", "06_batchnorm_dropout",
-                "07_optimizers"]:
+                "07_optimizers", "08_features"]:
         text = "\n".join(c.source for c in released(aid).cells if c.cell_type == "markdown")
         assert "**What your code may use.**" in text, aid
         assert "cells of your own *above* an" in " ".join(text.split()), aid
@@ -525,7 +525,7 @@ def test_public_checks_warn_about_the_shortcut(name, aid, replace, added, check,
 
 
 @pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
-                                 "06_batchnorm_dropout", "07_optimizers"])
+                                 "06_batchnorm_dropout", "07_optimizers", "08_features"])
 def test_public_rule_check_gives_the_specs_names(aid):
     """Each test cell's check_rule(...) allows exactly what the grader's Check.allowed does."""
     import ast
@@ -554,3 +554,24 @@ def test_public_checks_do_not_depend_on_the_other_exercises():
         "dx = dx_centered + dmean / N", "dx = dx_centered")
     assert public_test_errors("06_batchnorm_dropout", ["test_batchnorm_backward_alt"],
                               {"ex_batchnorm_backward": wrong}) == {}
+
+
+def test_public_rule_check_allows_what_an_allowed_module_defines():
+    """An allowed module (the open-ended tasks' model library) allows its own classes and
+    functions, as the grader's Watch does, but not a name it merely imports."""
+    from autograder.heldout import MODEL_LIBRARY
+    from cs231n_lib.checks import CheckFailed, check_rule
+
+    ns = {"__name__": "__main__"}
+    exec("from cs231n_lib.classifiers.fc_net import TwoLayerNet\n"
+         "from cs231n_lib.solver import Solver\n"
+         "from cs231n_lib.data import get_cifar10_data\n"
+         "def model(data):\n"
+         "    return Solver(TwoLayerNet(), data)\n"
+         "def peek(data):\n"
+         "    return get_cifar10_data()\n", ns)
+    check_rule("model", [ns["model"]], allowed=MODEL_LIBRARY)
+    with pytest.raises(CheckFailed, match="get_cifar10_data"):
+        check_rule("peek", [ns["peek"]], allowed=MODEL_LIBRARY)
+    with pytest.raises(CheckFailed, match="TwoLayerNet"):
+        check_rule("model", [ns["model"]], allowed=("cs231n_lib.solver",))
