@@ -23,8 +23,9 @@ from cs231n_lib.data import get_cifar10_data
 
 # The loaders a learner could use inside the sandbox to read the held-out labels.
 DATA_FORBIDDEN = tuple(f"cs231n_lib.data.{name}" for name in (
-    "get_cifar10_data", "load_cifar10", "read_batch", "load_embedded", "_embedded_arrays", "_read_digits",
-)) + ("sklearn.datasets._base.load_digits",)
+    "get_cifar10_data", "load_cifar10", "read_batch", "load_embedded",
+)) + tuple(f"cs231n_lib.embedded.{name}" for name in ("embedded_arrays", "read_digits")) + (
+    "sklearn.datasets._base.load_digits",)
 
 
 # What an open-ended task may build its model from: the whole course library but its data loaders.

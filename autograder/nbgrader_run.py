@@ -31,15 +31,44 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     """
     import threading
 
-    from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.apps import NbGraderAPI
+
+    from autograder.course import Course
+    from autograder.kernel import kill_kernels, limit_reason
+
+    course = Course(root=Path(step["course"]))
+    config = _config(step, course)
+    api = NbGraderAPI(config=config)
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        kill_kernels(step["kernel_workdir"])
+    watchdog = threading.Timer(wall_timeout, on_timeout)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy autoflush warnings
+            result = api.autograde(step["assignment"], step["student"], force=True, create=True)
+    finally:
+        watchdog.cancel()
+        kill_kernels(step["kernel_workdir"])
+    scores = _kernel_scores(course, step)
+    return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
+            "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
+            "wall_timeout": timed_out.is_set(), "limit": limit_reason(step["kernel_workdir"])}
+
+
+def _config(step: dict, course):
+    """nbgrader's Config for one step: the course's own settings, the private course and
+    gradebook, the sandboxed kernel with the step's limits in place of nbgrader's Execute."""
     from nbgrader.converters import Autograde
 
     from autograder.course import Course, nbgrader_config
-    from autograder.kernel import SandboxedExecute, kill_kernels, limit_reason
+    from autograder.kernel import SandboxedExecute
     from autograder.sandbox import Limits
 
-    course = Course(root=Path(step["course"]))
     config = nbgrader_config(Course(root=Path(step["config_course"])))
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = course.db_url
@@ -57,23 +86,13 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     for name in ("processes", "disk_bytes", "output_bytes"):
         setattr(config.SandboxedKernelManager, name, int(step.get(name, getattr(Limits, name))))
     config.SandboxedExecute.output_bytes = int(step.get("output_bytes", Limits.output_bytes))
+    return config
 
-    api = NbGraderAPI(config=config)
-    timed_out = threading.Event()
 
-    def on_timeout() -> None:
-        timed_out.set()
-        kill_kernels(step["kernel_workdir"])
-    watchdog = threading.Timer(wall_timeout, on_timeout)
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy autoflush warnings
-            result = api.autograde(step["assignment"], step["student"], force=True, create=True)
-    finally:
-        watchdog.cancel()
-        kill_kernels(step["kernel_workdir"])
+def _kernel_scores(course, step: dict) -> dict:
+    """{grade_id: nbgrader's auto_score} of the step's submission in the private gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
     scores = {}
     try:
         with Gradebook(course.db_url) as gb:
@@ -82,9 +101,7 @@ def run_step(step: dict, wall_timeout: float) -> dict:
                 scores[grade.name] = grade.auto_score
     except MissingEntry:
         pass
-    return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
-            "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
-            "wall_timeout": timed_out.is_set(), "limit": limit_reason(step["kernel_workdir"])}
+    return scores
 
 
 if __name__ == "__main__":

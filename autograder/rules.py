@@ -124,9 +124,13 @@ class Watch:
 
     def _c_outside(self, function) -> str | None:
         """The dotted name of a C function from outside numpy and the standard library, else None."""
-        known = self.outside.get(function)
+        owner = getattr(function, "__self__", None)
+        # A method bound to an object (an array's `reshape`) is cached by its type and name,
+        # never by itself: keeping the bound method would keep every such object alive.
+        bound = owner is not None and not isinstance(owner, (types.ModuleType, type))
+        key = (type(owner), getattr(function, "__name__", "")) if bound else function
+        known = self.outside.get(key)
         if known is None:
-            owner = getattr(function, "__self__", None)
             module = getattr(function, "__module__", None)
             if module is None and owner is not None:
                 module = owner.__name__ if isinstance(owner, types.ModuleType) else type(owner).__module__
@@ -134,7 +138,7 @@ class Watch:
             ok = top in ("numpy", "builtins") or top in sys.stdlib_module_names
             known = "" if ok else f"{module}.{getattr(function, '__qualname__', function.__name__)}"
             try:
-                self.outside[function] = known
+                self.outside[key] = known
             except TypeError:                      # an unhashable callable: not cached
                 pass
         return known or None

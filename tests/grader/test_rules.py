@@ -103,3 +103,19 @@ def test_a_module_written_and_imported_by_the_student_is_a_route(ns, tmp_path, m
     monkeypatch.syspath_prepend(str(tmp_path))
     exec("def sneaky(x):\n    import sneaky\n    return sneaky.RESULT\n", ns)
     assert "sneaky.<module>" in _violation(ns, "sneaky(x)")
+
+
+def test_watch_keeps_no_object_alive():
+    """Methods bound to an object (an array's reshape) are cached by type and name, so a long
+    run under the watch does not keep every array it touched: one did, 10 GB for a convnet."""
+    import gc
+    import weakref
+
+    watch = Watch(())
+    with watch:
+        a = np.ones(3)
+        a.reshape(3, 1)
+        alive = weakref.ref(a)
+        del a
+    gc.collect()
+    assert alive() is None
