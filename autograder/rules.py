@@ -10,13 +10,14 @@ neither an allowed name nor made from inside one is the violation. Its message n
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import sysconfig
 import threading
 import types
 from collections.abc import Iterable
+
+from cs231n_lib.checks import resolve_name
 
 _IMPORTING = "<frozen importlib"
 RULE_BROKEN = "your code "           # how a violation's message starts
@@ -62,23 +63,6 @@ def _codes(obj, seen: set) -> None:
                 _codes(const, seen)
 
 
-def resolve(dotted: str):
-    """The object a dotted name refers to ("cs231n_lib.layers.affine_forward"); ValueError if none."""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return obj
-    raise ValueError(f"allowed name {dotted!r} does not name a module attribute")
-
-
 def short_names(allowed: Iterable[str]) -> str:
     """'affine_forward, relu_forward' (the last part of each name), or 'nothing'."""
     names = sorted({name.rsplit(".", 1)[-1] for name in allowed})
@@ -96,7 +80,7 @@ class Watch:
         self.allowed = tuple(allowed)
         self.allowed_codes: set = set()
         for dotted in self.allowed:
-            obj = resolve(dotted)
+            obj = resolve_name(dotted)
             if isinstance(obj, types.ModuleType):
                 for value in vars(obj).values():
                     if getattr(value, "__module__", None) == obj.__name__:
