@@ -382,15 +382,15 @@ def _load_source(source, root):
     if source == "cifar10":
         return load_cifar10(cifar_dir, dtype=np.uint8), "cifar10"
     if not cifar_dir.is_dir():
-        print(f"CIFAR-10 not found in {cifar_dir}: using the small embedded digits dataset "
-              f"instead (run `make data` to get CIFAR-10).", file=sys.stderr)
+        print(f"CIFAR-10 not found in {cifar_dir}: using the small embedded dataset (digits over "
+              f"photos) instead (run `make data` to get CIFAR-10).", file=sys.stderr)
         return _load_embedded_or_explain(), "embedded"
     try:
         return load_cifar10(cifar_dir, dtype=np.uint8), "cifar10"
     except CifarFormatError as exc:
         detail = getattr(exc, "detail", exc)
         print(f"CIFAR-10 in {cifar_dir} is incomplete or damaged ({detail}): using the small "
-              f"embedded digits dataset instead (run `make data` to install CIFAR-10 again).",
+              f"embedded dataset (digits over photos) instead (run `make data` to install CIFAR-10 again).",
               file=sys.stderr)
         return _load_embedded_or_explain(), "embedded"
 

@@ -2,8 +2,8 @@
 
 For every assignment in grading/source/: the source notebook autograded with its own solutions
 scores full marks, and the released (blank) notebook runs through autograde without stopping
-the batch and scores zero on every autograded cell. This is also what executes every notebook
-top to bottom in CI.
+the batch, scores zero on every autograded cell and raises only in those cells. This is also what
+executes every notebook top to bottom in CI.
 """
 
 import os
@@ -17,7 +17,7 @@ import pytest
 from autograder.course import Course
 from autograder.demo import simulated_students
 from autograder.grades import grade_rows
-from autograder.notebook import layout, read_notebook
+from autograder.notebook import layout, nbgrader_meta, read_notebook
 from autograder.release import find_leaks, is_up_to_date, released_sources
 from autograder.sandbox import bwrap_status
 
@@ -72,6 +72,13 @@ def test_instructor_selfcheck(tmp_path):
         total = sum(layout(read_notebook(COURSE.source_notebook(aid))).tests.values())
         assert got[("complete", aid)] == (total, total), aid
         assert got[("blank", aid)] == (0.0, total), aid
+        # With nothing written, only the autograded test cells raise (NotImplementedError): the
+        # given cells fall back on the library's reference, so a learner still gets every plot.
+        blank = read_notebook(course.root / "autograded" / "blank" / aid / f"{aid}.ipynb")
+        errors = [(nbgrader_meta(c).get("grade_id") or c.source.splitlines()[0], o.ename)
+                  for c in blank.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert errors and all(gid.startswith("test_") and ename == "NotImplementedError"
+                              for gid, ename in errors), (aid, errors)
 
 
 def _cli(cwd, *args):

@@ -195,12 +195,8 @@ def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy
     assert net_accuracy > max(svm_accuracy, softmax_accuracy) + MARGIN
 
 
-def test_convnet_beats_two_layer_net(request, source, net_accuracy, convnet_accuracy):
-    if source[1]:
-        # Measured: 8 epochs of the small convnet on 2700 CIFAR-10 images end level with the
-        # two-layer net's 3645 steps (both about 0.37-0.39 test accuracy); the convnet overfits.
-        request.applymarker(pytest.mark.xfail(reason="on the 3000-image CIFAR-10 subset the convnet's "
-                                              "few hundred steps do not yet beat the two-layer net", strict=False))
+def test_convnet_beats_two_layer_net(net_accuracy, convnet_accuracy):
+    # 05 Part 6: "the small network's 8 epochs end clearly above the two-layer network of notebook 04"
     assert convnet_accuracy > net_accuracy + MARGIN
 
 
@@ -249,26 +245,45 @@ def test_first_layer_filters_learn_visible_structure(source, convnet_solver):
     assert learned > 0.3
 
 
-def test_augmentation_narrows_the_gap(source, convnet_data, convnet_solver):
-    # 05 Part 7: the same network with augmentation trains more slowly and overfits less.
-    kw, on_cifar = source
-    settings = convnet_settings(len(convnet_data["y_train"]), on_cifar)
+@pytest.fixture(scope="module")
+def augmentation_runs(source, convnet_data):
+    """05 Part 7: the small network for 40 epochs on the first 2000 training images, without and with augmentation."""
+    _, on_cifar = source
+    data = dict(convnet_data, X_train=convnet_data["X_train"][:2000], y_train=convnet_data["y_train"][:2000])
     augmenter = make_augmenter(flip=on_cifar, crop_padding=4 if on_cifar else 2, brightness=0.1, contrast=0.1)
-    model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, **settings["net"])
-    solver = Solver(model, convnet_data, update_rule="adam", optim_config={"learning_rate": 1e-3},
-                    num_epochs=settings["num_epochs"], batch_size=50, num_train_samples=1000,
-                    augment=augmenter, verbose=False, seed=0)
-    solver.train()
+    runs = {}
+    for name, augment in (("without", None), ("with", augmenter)):
+        model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, num_filters=16, filter_size=5, hidden_dim=100)
+        solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3}, num_epochs=40,
+                        batch_size=50, num_train_samples=1000, augment=augment, verbose=False, seed=0)
+        solver.train()
+        runs[name] = solver
+    return runs
 
-    def gap(s):
-        return s.train_acc_history[-1] - s.val_acc_history[-1]
 
-    record(source, "convnet gap without augmentation", gap(convnet_solver))
-    record(source, "convnet gap with augmentation", gap(solver))
-    record(source, "convnet test accuracy with augmentation",
-           solver.check_accuracy(convnet_data["X_test"], convnet_data["y_test"]))
-    assert gap(solver) < gap(convnet_solver) - 0.03
-    assert solver.train_acc_history[-1] < convnet_solver.train_acc_history[-1]
+def test_augmentation_narrows_the_gap_and_helps(source, convnet_data, augmentation_runs):
+    # 05 Part 7: without augmentation training accuracy climbs above 90 % and validation levels off
+    # far below; with it training accuracy grows more slowly (lower on average over the run), the
+    # gap stays far smaller, and the validation accuracy over the last five epochs and the test
+    # accuracy end higher.
+    summary = {}
+    for name, run in augmentation_runs.items():
+        summary[name] = {
+            "train": record(source, f"convnet final training accuracy {name} augmentation", run.train_acc_history[-1]),
+            "mean train": record(source, f"convnet training accuracy averaged over the epochs {name} augmentation",
+                                 np.mean(run.train_acc_history)),
+            "gap": record(source, f"convnet gap {name} augmentation", run.train_acc_history[-1] - run.val_acc_history[-1]),
+            "val": record(source, f"convnet validation accuracy over the last 5 epochs {name} augmentation",
+                          np.mean(run.val_acc_history[-5:])),
+            "test": record(source, f"convnet test accuracy {name} augmentation",
+                           run.check_accuracy(convnet_data["X_test"], convnet_data["y_test"])),
+        }
+    without, with_ = summary["without"], summary["with"]
+    assert without["train"] > 0.9 and without["gap"] > 0.25
+    assert with_["mean train"] < without["mean train"] - 0.05
+    assert with_["gap"] < without["gap"] - 0.1
+    assert with_["val"] > without["val"]
+    assert with_["test"] > without["test"] + 0.02
 
 
 # --------------------------------------------------------------------------- 03, 06 and 07 claims
@@ -299,13 +314,68 @@ def test_pca_needs_a_few_hundred_components_for_99_percent(source):
     assert 100 <= needed <= 500
 
 
-def test_dropout_narrows_the_gap(source):
+@pytest.fixture(scope="module")
+def fc_data(source):
+    """06 and 07: mean-subtracted float32 rows, as those notebooks use them."""
+    kw, _ = source
+    return get_cifar10_data(dtype=np.float32, flatten=True, **kw)
+
+
+def first_images(data, n):
+    return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n], "X_val": data["X_val"], "y_val": data["y_val"]}
+
+
+def test_batchnorm_widens_the_band_of_trainable_initial_scales(source, fc_data):
+    # 06 Part 6a: 20 weight scales, 7 hidden layers of 50, 10 epochs on 1000 images. Without batch
+    # norm "only a few" scales reach a validation accuracy halfway between chance and the best run,
+    # the largest make the loss explode; with batch norm "most scales train".
+    small = first_images(fc_data, 1000)
+    best_val, final_loss = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for normalization in (None, "batchnorm"):
+            for scale in np.logspace(-4, 0, 20):
+                model = FullyConnectedNet([50] * 7, normalization=normalization, weight_scale=scale, seed=0)
+                solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                                num_epochs=10, batch_size=50, verbose=False, seed=0)
+                solver.train()
+                best_val[(normalization, scale)] = solver.best_val_acc
+                final_loss[(normalization, scale)] = float(np.mean(solver.loss_history[-5:]))
+    threshold = (0.1 + max(best_val.values())) / 2
+    trains = {normalization: record(source, f"6a scales that train, normalization {normalization}",
+                                    sum(best_val[(normalization, w)] >= threshold for w in np.logspace(-4, 0, 20)))
+              for normalization in (None, "batchnorm")}
+    assert trains[None] <= 4
+    assert trains["batchnorm"] >= 11 and trains["batchnorm"] >= trains[None] + 8
+    assert not final_loss[(None, 1.0)] < 10          # exploded (huge or nan)
+
+
+def test_batchnorm_suffers_from_small_batches_and_layernorm_less(source, fc_data):
+    # 06 Part 6b: a 5-layer network, 10 epochs on 1000 images, batch sizes 5, 10 and 50.
+    small = first_images(fc_data, 1000)
+    final_train = {}
+    for normalization in ("batchnorm", "layernorm"):
+        for batch_size in (5, 10, 50):
+            model = FullyConnectedNet([100] * 4, normalization=normalization, weight_scale=2e-2, seed=0)
+            solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                            num_epochs=10, batch_size=batch_size, verbose=False, seed=0)
+            solver.train()
+            final_train[(normalization, batch_size)] = record(
+                source, f"6b {normalization} batch {batch_size} final training accuracy", solver.train_acc_history[-1])
+
+    def spread(normalization):
+        values = [final_train[(normalization, b)] for b in (5, 10, 50)]
+        return max(values) - min(values)
+
+    assert final_train[("batchnorm", 5)] < final_train[("batchnorm", 50)] - 0.1
+    assert spread("layernorm") < spread("batchnorm")
+
+
+def test_dropout_narrows_the_gap(source, fc_data):
     # 06 Part 6c: the gap between training and validation accuracy (last 3 epochs) is largest
     # without dropout and clearly smaller with p = 0.25.
-    kw, on_cifar = source
-    data = get_cifar10_data(dtype=np.float32, flatten=True, **kw)
-    small = {"X_train": data["X_train"][:500], "y_train": data["y_train"][:500],
-             "X_val": data["X_val"], "y_val": data["y_val"]}
+    _, on_cifar = source
+    small = first_images(fc_data, 500)
     hidden, epochs = ([512], 25) if on_cifar else ([100], 15)
     gaps = {}
     for keep in (1.0, 0.25):
@@ -321,10 +391,44 @@ def test_dropout_narrows_the_gap(source):
     assert gaps[0.25] < gaps[1.0] - 0.05
 
 
-def test_update_ratio_read_early_ranks_the_learning_rates(source):
+def test_schedules_help_a_rate_too_high_to_settle_and_cost_a_moderate_one(source, fc_data):
+    # 07 Part 7: SGD + momentum, 4-layer net, 10 epochs (embedded) or 20 (CIFAR-10). From 1e-2 every
+    # decaying schedule ends with a clearly lower training loss and a higher best validation accuracy
+    # than the constant rate; from 3e-3 the constant rate ends with the lowest training loss.
+    _, on_cifar = source
+    n = min(4000 if on_cifar else 2000, len(fc_data["y_train"]))
+    small, per_epoch, num_epochs = first_images(fc_data, n), n // 100, 20 if on_cifar else 10
+    last_loss, best_val = {}, {}
+    for lr0 in (1e-2, 3e-3):
+        schedules = {"constant": lambda epoch, lr0=lr0: lr0,
+                     "step": lambda epoch, lr0=lr0: optim.step_decay(lr0, epoch, drop=0.5, every=3),
+                     "exponential": lambda epoch, lr0=lr0: optim.exponential_decay(lr0, epoch, k=0.3),
+                     "1/t": lambda epoch, lr0=lr0: optim.inverse_time_decay(lr0, epoch, k=1.0)}
+        for name, schedule in schedules.items():
+            current = {}
+
+            def update(w, dw, config, schedule=schedule, current=current):
+                config["learning_rate"] = schedule(current["solver"].t / per_epoch)
+                return optim.sgd_momentum(w, dw, config)
+
+            model = FullyConnectedNet([100] * 3, weight_scale=2e-2, seed=0)
+            solver = Solver(model, small, update_rule=update, optim_config={"learning_rate": lr0, "momentum": 0.9},
+                            num_epochs=num_epochs, batch_size=100, verbose=False, seed=0)
+            current["solver"] = solver
+            solver.train()
+            last_loss[(lr0, name)] = record(source, f"start {lr0:g}, {name}: training loss over the last epoch",
+                                            np.mean(solver.loss_history[-per_epoch:]))
+            best_val[(lr0, name)] = solver.best_val_acc
+    for name in ("step", "exponential", "1/t"):
+        assert last_loss[(1e-2, name)] < last_loss[(1e-2, "constant")] - 0.1
+        assert best_val[(1e-2, name)] > best_val[(1e-2, "constant")]
+        assert last_loss[(3e-3, "constant")] < last_loss[(3e-3, name)]
+
+
+def test_update_ratio_read_early_ranks_the_learning_rates(source, fc_data):
     # 07 Part 7: over the first 10 steps, 1e-5 is below the band, 1e-3 inside [1e-3, 1e-2], 1e-2 above.
-    kw, on_cifar = source
-    data = get_cifar10_data(flatten=True, dtype=np.float32, **kw)
+    _, on_cifar = source
+    data = fc_data
     n = min(4000 if on_cifar else 2000, len(data["y_train"]))
     early = {}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -369,14 +473,12 @@ def test_momentum_leaves_the_saddle_before_sgd():
     assert adam <= 2
 
 
-def test_sgd_is_the_slowest_update_rule(source):
+def test_sgd_is_the_slowest_update_rule(source, fc_data):
     # 07 Part 6: 8 epochs of a 6-layer net; SGD's loss stays highest from the first epoch to the last,
     # momentum, Nesterov, RMSProp and Adam end clearly lower; AdaGrad jumps in its first epoch.
-    kw, on_cifar = source
-    data = get_cifar10_data(flatten=True, dtype=np.float32, **kw)
-    n = min(4000 if on_cifar else 2000, len(data["y_train"]))
-    small = {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n],
-             "X_val": data["X_val"], "y_val": data["y_val"]}
+    _, on_cifar = source
+    n = min(4000 if on_cifar else 2000, len(fc_data["y_train"]))
+    small = first_images(fc_data, n)
     rates = {"sgd": 1e-2, "sgd_momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2, "rmsprop": 1e-4, "adam": 1e-3}
     per_epoch, first, last = n // 100, {}, {}
     for rule, lr in rates.items():

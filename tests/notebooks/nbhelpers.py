@@ -150,21 +150,6 @@ def check_teaching(aid, patterns):
     assert "BEGIN SOLUTION" not in "".join(c.source for c in nb.cells)
 
 
-def blank_release_errors(aid, workdir):
-    """(grade_id or first line, error name) of every cell that raises when the blank release runs.
-
-    Errors are allowed only where JupyterLab's Run All allows them too (cells tagged
-    raises-exception): an error anywhere else stops the run with CellExecutionError.
-    """
-    import nbclient
-
-    nb = released(aid)
-    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(workdir)}}).execute()
-    return [(nbgrader_meta(c).get("grade_id") or c.source.splitlines()[0], o.ename)
-            for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-
-
 def public_test_errors(aid, gids, replace=None, added=None):
     """{grade_id: error} for the test cells `gids` whose public checks fail, run in-process as the
     student's kernel would run them (the released cell: hidden tests removed) after the setup
