@@ -48,8 +48,8 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
 	@sh scripts/ensure_chromium.sh
 
-demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 9 min on 2 cores)
-	$(PY) -m autograder demo --workers $(WORKERS)
+demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 6 min on 2 cores)
+	$(PY) -m autograder demo --workers $(WORKERS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(COURSE),--course $(COURSE))
 
 test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)
 	$(PY) -m pytest -q
@@ -57,7 +57,7 @@ test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks,
 test-fast: setup ## Run the unit tests only (skips notebook execution and grading)
 	$(PY) -m pytest -q -m "not slow"
 
-data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_URL=mirror, CIFAR10_TARBALL=local file)
+data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_DIR=folder CIFAR10_URL=mirror CIFAR10_TARBALL=file CIFAR10_DEADLINE=s CIFAR10_MIN_SPEED=kB/s)
 	$(PY) -m cs231n_lib.download
 
 lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten)

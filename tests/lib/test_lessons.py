@@ -23,6 +23,7 @@ from cs231n_lib.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorize
 from cs231n_lib.classifiers.softmax import softmax_loss_vectorized
 from cs231n_lib.data import get_cifar10_data
 from cs231n_lib.fast_layers import conv_forward_fast
+from cs231n_lib.features import color_histogram_hsv, extract_features, hog_feature
 from cs231n_lib.gradient_check import grad_check_sparse
 from cs231n_lib.grid_search import grid_search
 from cs231n_lib.layers import (
@@ -492,6 +493,97 @@ def test_sgd_is_the_slowest_update_rule(source, fc_data):
         assert first[rule] < first["sgd"]
         assert last[rule] < last["sgd"] - 0.1
     assert first["adagrad"] > first["sgd"]
+
+
+# --------------------------------------------------------------------------- 08: features
+
+@pytest.fixture(scope="module")
+def feature_runs(source):
+    """08 Parts 4-5: HOG + hue features against pixels, for the linear SVM and the two-layer net,
+    with the notebook's settings; returns test accuracies and the representations for Part 6."""
+    kw, on_cifar = source
+    data = get_cifar10_data(subtract_mean=False, **kw)
+    splits = ("train", "val", "test")
+    y = {s: data[f"y_{s}"] for s in splits}
+    F = {s: extract_features(data[f"X_{s}"], [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
+         for s in splits}
+    mean, std = F["train"].mean(axis=0), F["train"].std(axis=0)
+    std[std == 0] = 1.0
+    Z = {s: np.hstack([(F[s] - mean) / std, np.ones((len(F[s]), 1))]) for s in splits}
+    num_iters = 1500 if on_cifar else 600
+    best_val, best_svm = -1.0, None
+    for lr in (1e-3, 3e-3, 1e-2):
+        for reg in (1e-3, 1e-2, 1e-1):
+            svm = LinearSVM(seed=0)
+            svm.train(Z["train"], y["train"], learning_rate=lr, reg=reg, num_iters=num_iters, batch_size=200)
+            val = np.mean(svm.predict(Z["val"]) == y["val"])
+            if val > best_val:
+                best_val, best_svm = val, svm
+    accuracy = {("SVM", "features"): np.mean(best_svm.predict(Z["test"]) == y["test"])}
+    net = TwoLayerNet(input_dim=Z["train"].shape[1] - 1, hidden_dim=500 if on_cifar else 100,
+                      weight_scale=1e-2, reg=1e-3, seed=0)
+    Solver(net, {"X_train": Z["train"][:, :-1], "y_train": y["train"], "X_val": Z["val"][:, :-1], "y_val": y["val"]},
+           update_rule="sgd", optim_config={"learning_rate": 0.3}, lr_decay=0.95, num_epochs=15,
+           batch_size=100, verbose=False, seed=0).train()
+    accuracy[("net", "features")] = np.mean(np.argmax(net.loss(Z["test"][:, :-1]), axis=1) == y["test"])
+    pixels = get_cifar10_data(add_bias=True, **kw)
+    P = {s: pixels[f"X_{s}"] for s in splits}
+    svm = LinearSVM(seed=0)
+    svm.W = np.zeros((P["train"].shape[1], 10))
+    svm.train(P["train"], y["train"], learning_rate=1e-7, reg=2.5e4, num_iters=num_iters, batch_size=200)
+    accuracy[("SVM", "pixels")] = np.mean(svm.predict(P["test"]) == y["test"])
+    net = TwoLayerNet(input_dim=P["train"].shape[1] - 1, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
+    Solver(net, {"X_train": P["train"][:, :-1], "y_train": y["train"], "X_val": P["val"][:, :-1], "y_val": y["val"]},
+           update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
+           num_epochs=5 if on_cifar else 10, batch_size=100, verbose=False, seed=0).train()
+    accuracy[("net", "pixels")] = np.mean(np.argmax(net.loss(P["test"][:, :-1]), axis=1) == y["test"])
+    for (model, inputs), value in accuracy.items():
+        record(source, f"08 {model} on {inputs} test accuracy", value)
+    return accuracy, Z, P, y
+
+
+def test_features_help_on_cifar10_and_not_over_photo_backgrounds(source, feature_runs):
+    # 08 Part 5: on CIFAR-10 HOG + hue beat pixels "by at least 8 points of test accuracy" for the
+    # SVM and the net; on the embedded data "both classifiers do worse on features than on pixels".
+    accuracy, on_cifar = feature_runs[0], source[1]
+    for model in ("SVM", "net"):
+        if on_cifar:
+            assert accuracy[(model, "features")] >= accuracy[(model, "pixels")] + 0.08, model
+        else:
+            assert accuracy[(model, "features")] < accuracy[(model, "pixels")], model
+
+
+def test_a_hidden_layer_transfers_over_photo_backgrounds(source, feature_runs):
+    # 08 Part 6: nearest class mean with 10 examples of each of the classes 5-9, on pixels, on
+    # HOG + hue and on the hidden layer of a net trained on classes 0-4.
+    _, Z, P, y = feature_runs
+    first = y["train"] < 5
+    base = TwoLayerNet(input_dim=P["train"].shape[1] - 1, hidden_dim=100, num_classes=5, weight_scale=1e-3,
+                       reg=0.1, seed=0)
+    Solver(base, {"X_train": P["train"][first, :-1], "y_train": y["train"][first],
+                  "X_val": P["val"][y["val"] < 5, :-1], "y_val": y["val"][y["val"] < 5]},
+           update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95, num_epochs=10,
+           batch_size=100, verbose=False, seed=0).train()
+
+    def hidden(X):
+        return np.maximum(X[:, :-1] @ base.params["W1"] + base.params["b1"], 0)
+
+    rng = np.random.default_rng(0)
+    few = np.concatenate([rng.choice(np.flatnonzero(y["train"] == c), 10, replace=False) for c in range(5, 10)])
+    new, labels, accuracy = y["test"] >= 5, np.arange(5, 10), {}
+    for name, (train, test) in {"pixels": (P["train"], P["test"]), "features": (Z["train"], Z["test"]),
+                                "hidden layer": (hidden(P["train"]), hidden(P["test"]))}.items():
+        centres = np.stack([train[few][y["train"][few] == c].mean(axis=0) for c in labels])
+        dists = ((test[new][:, None, :] - centres[None]) ** 2).sum(axis=2)
+        accuracy[name] = record(source, f"08 transfer, {name}: test accuracy on the new classes",
+                                np.mean(labels[dists.argmin(axis=1)] == y["test"][new]))
+    # "On the embedded dataset they beat both clearly; on a 3,000-image CIFAR-10 subset they end
+    # within a few points of the pixels, and HOG + hue does best."
+    if source[1]:
+        assert abs(accuracy["hidden layer"] - accuracy["pixels"]) < 0.06
+        assert accuracy["features"] > max(accuracy["hidden layer"], accuracy["pixels"]) + 0.03
+    else:
+        assert accuracy["hidden layer"] > max(accuracy["pixels"], accuracy["features"]) + 0.03
 
 
 # --------------------------------------------------------------------------- speed-ups the text promises
