@@ -48,7 +48,7 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
 	@sh scripts/ensure_chromium.sh
 
-demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 6 min on 2 cores)
+demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 7 min on 2 cores)
 	$(PY) -m autograder demo --workers $(WORKERS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(COURSE),--course $(COURSE))
 
 test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)

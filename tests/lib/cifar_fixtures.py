@@ -31,6 +31,20 @@ DIRNAME = "cifar-10-batches-py"
 SUBSET = Path(os.environ.get(
     "CIFAR10_SUBSET",
     Path(__file__).resolve().parents[3] / "shared" / "data" / "cifar-10-python-subset.tar.gz"))
+
+def extracted_subset(tmp_path_factory):
+    """The real subset's `cifar-10-batches-py` folder, extracted into a fresh temporary folder;
+    skips the calling test when the subset is not on this machine."""
+    import pytest
+
+    if not SUBSET.is_file():
+        pytest.skip(f"the real CIFAR-10 subset is not at {SUBSET}")
+    folder = tmp_path_factory.mktemp("cifar")
+    with tarfile.open(SUBSET) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / DIRNAME
+
+
 LABEL_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                "dog", "frog", "horse", "ship", "truck"]
 README_HTML = b'<meta HTTP-EQUIV="REFRESH" content="0; url=http://www.cs.toronto.edu/~kriz/cifar.html">\n'

@@ -43,12 +43,7 @@ def raw(batches):
 
 @pytest.fixture(scope="module")
 def subset_dir(tmp_path_factory):
-    if not SUBSET.exists():
-        pytest.skip("the real CIFAR-10 subset is not on this machine")
-    out = tmp_path_factory.mktemp("subset")
-    with tarfile.open(SUBSET) as tar:
-        tar.extractall(out, filter="data")
-    return out / fx.DIRNAME
+    return fx.extracted_subset(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- the byte format
