@@ -53,15 +53,34 @@ def record(source, what, value):
     return value
 
 
+# --------------------------------------------------------------------------- the datasets' layouts
+
+@pytest.fixture(scope="module")
+def raw_images(source):
+    """(N, 32, 32, 3) float images without mean subtraction (01, 06 Part 0, 08)."""
+    kw, _ = source
+    return get_cifar10_data(subtract_mean=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def pixel_data(source):
+    """Mean-subtracted (N, 32, 32, 3) images, as notebook 04 trains on them."""
+    kw, _ = source
+    return get_cifar10_data(**kw)
+
+
+def flat(X):
+    return X.reshape(len(X), -1)
+
+
 # --------------------------------------------------------------------------- the four models
 
 @pytest.fixture(scope="module")
-def knn_accuracy(source):
+def knn_accuracy(source, raw_images):
     """01: kNN (L2) on raw pixels, k chosen by 5-fold cross-validation, on at most 5000 / 500 images."""
-    kw, _ = source
-    data = get_cifar10_data(subtract_mean=False, flatten=True, **kw)
+    data = raw_images
     n_train, n_test = min(5000, len(data["y_train"])), min(500, len(data["y_test"]))
-    X, y = data["X_train"][:n_train], data["y_train"][:n_train]
+    X, y = flat(data["X_train"][:n_train]), data["y_train"][:n_train]
     k_choices = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
     folds = np.array_split(np.arange(n_train), 5)
     accuracies = np.zeros((len(k_choices), 5))
@@ -76,9 +95,9 @@ def knn_accuracy(source):
     knn = KNearestNeighbor()
     knn.train(X, y)
     k1 = record(source, "kNN test accuracy (k = 1)",
-                np.mean(knn.predict(data["X_test"][:n_test], k=1) == data["y_test"][:n_test]))
+                np.mean(knn.predict(flat(data["X_test"][:n_test]), k=1) == data["y_test"][:n_test]))
     assert 0.2 <= k1 <= 0.45                    # 01: "roughly 20-45 % with k = 1"
-    y_pred = knn.predict(data["X_test"][:n_test], k=best_k)
+    y_pred = knn.predict(flat(data["X_test"][:n_test]), k=best_k)
     return record(source, f"kNN test accuracy (k = {best_k})", np.mean(y_pred == data["y_test"][:n_test]))
 
 
@@ -116,14 +135,13 @@ def softmax_accuracy(source, linear_data):
 
 
 @pytest.fixture(scope="module")
-def net_accuracy(source):
+def net_accuracy(source, pixel_data):
     """04: the best network's final run, with the first run's setting in place of the searched one.
 
     Hidden layer 100, learning rate 1e-3, reg 0.1, batch 200, 40 epochs on the embedded data or
     15 epochs of full CIFAR-10's size on CIFAR-10 (the learning-rate decay scaled to match).
     """
-    kw, on_cifar = source
-    data = get_cifar10_data(**kw)
+    data, on_cifar = pixel_data, source[1]
     epoch_scale = max(1, round(49_000 / len(data["y_train"]))) if on_cifar else 1
     model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
     solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3},
@@ -134,10 +152,9 @@ def net_accuracy(source):
 
 
 @pytest.fixture(scope="module")
-def first_net_accuracy(source):
+def first_net_accuracy(source, pixel_data):
     """04 Part 5's "first real run": hidden 100, learning rate 1e-3 decayed by 0.95, 10 epochs of batch 100."""
-    kw, _ = source
-    data = get_cifar10_data(**kw)
+    data = pixel_data
     model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
     solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
                     num_epochs=10, batch_size=100, verbose=False, seed=0)
@@ -233,11 +250,10 @@ def test_convnet_overfits_100_examples(source, convnet_data):
     assert solver.val_acc_history[-1] < train - 0.3
 
 
-def test_colour_carries_information(source):
+def test_colour_carries_information(source, raw_images):
     # The mean colour of the image's centre alone (where the object or digit is), with a
     # nearest-class-mean rule, beats chance (10 %) clearly on both datasets.
-    kw, _ = source
-    data = get_cifar10_data(subtract_mean=False, **kw)
+    data = raw_images
     colour = {split: data[f"X_{split}"][:, 10:22, 10:22].mean(axis=(1, 2)) for split in ("train", "test")}
     means = np.stack([colour["train"][data["y_train"] == c].mean(axis=0) for c in range(10)])   # (10, 3)
     dists = ((colour["test"][:, None, :] - means[None]) ** 2).sum(axis=2)
@@ -320,10 +336,9 @@ def test_softmax_gradient_check_on_the_development_set(source, linear_data):
     assert errors.max() < 1e-4
 
 
-def test_pca_needs_a_few_hundred_components_for_99_percent(source):
+def test_pca_needs_a_few_hundred_components_for_99_percent(source, raw_images):
     # 06 Part 0: "on both datasets a few hundred are needed for 99 %"
-    kw, _ = source
-    X = get_cifar10_data(subtract_mean=False, flatten=True, **kw)["X_train"][:500]
+    X = flat(raw_images["X_train"][:500])
     S = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
     explained = np.cumsum(S ** 2) / np.sum(S ** 2)
     needed = int(np.searchsorted(explained, 0.99)) + 1
@@ -346,12 +361,12 @@ def test_batchnorm_widens_the_band_of_trainable_initial_scales(source, fc_data):
     # 06 Part 6a: 20 weight scales, 7 hidden layers of 50, 10 epochs on 1000 images. Without batch
     # norm "only a few" scales reach a validation accuracy halfway between chance and the best run,
     # the largest make the loss explode; with batch norm "most scales train".
-    small = first_images(fc_data, 1000)
+    small, scales = first_images(fc_data, 1000), np.logspace(-4, 0, 20)
     best_val, final_loss = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for normalization in (None, "batchnorm"):
-            for scale in np.logspace(-4, 0, 20):
+            for scale in scales:
                 model = FullyConnectedNet([50] * 7, normalization=normalization, weight_scale=scale, seed=0)
                 solver = Solver(model, small, update_rule="adam", optim_config={"learning_rate": 1e-3},
                                 num_epochs=10, batch_size=50, verbose=False, seed=0)
@@ -360,7 +375,7 @@ def test_batchnorm_widens_the_band_of_trainable_initial_scales(source, fc_data):
                 final_loss[(normalization, scale)] = float(np.mean(solver.loss_history[-5:]))
     threshold = (0.1 + max(best_val.values())) / 2
     trains = {normalization: record(source, f"6a scales that train, normalization {normalization}",
-                                    sum(best_val[(normalization, w)] >= threshold for w in np.logspace(-4, 0, 20)))
+                                    sum(best_val[(normalization, w)] >= threshold for w in scales))
               for normalization in (None, "batchnorm")}
     assert trains[None] <= 4
     assert trains["batchnorm"] >= 11 and trains["batchnorm"] >= trains[None] + 8
@@ -524,12 +539,16 @@ def test_sgd_is_the_slowest_update_rule(source, fc_data):
 
 # --------------------------------------------------------------------------- 08: features
 
+def without_bias(R, y):
+    """Solver data from {split: rows ending in the bias column} and {split: labels}."""
+    return {"X_train": R["train"][:, :-1], "y_train": y["train"], "X_val": R["val"][:, :-1], "y_val": y["val"]}
+
+
 @pytest.fixture(scope="module")
-def feature_runs(source):
+def feature_runs(source, raw_images, linear_data):
     """08 Parts 4-5: HOG + hue features against pixels, for the linear SVM and the two-layer net,
     with the notebook's settings; returns test accuracies and the representations for Part 6."""
-    kw, on_cifar = source
-    data = get_cifar10_data(subtract_mean=False, **kw)
+    data, on_cifar = raw_images, source[1]
     splits = ("train", "val", "test")
     y = {s: data[f"y_{s}"] for s in splits}
     F = {s: extract_features(data[f"X_{s}"], [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
@@ -549,19 +568,16 @@ def feature_runs(source):
     accuracy = {("SVM", "features"): np.mean(best_svm.predict(Z["test"]) == y["test"])}
     net = TwoLayerNet(input_dim=Z["train"].shape[1] - 1, hidden_dim=500 if on_cifar else 100,
                       weight_scale=1e-2, reg=1e-3, seed=0)
-    Solver(net, {"X_train": Z["train"][:, :-1], "y_train": y["train"], "X_val": Z["val"][:, :-1], "y_val": y["val"]},
-           update_rule="sgd", optim_config={"learning_rate": 0.3}, lr_decay=0.95, num_epochs=15,
-           batch_size=100, verbose=False, seed=0).train()
+    Solver(net, without_bias(Z, y), update_rule="sgd", optim_config={"learning_rate": 0.3}, lr_decay=0.95,
+           num_epochs=15, batch_size=100, verbose=False, seed=0).train()
     accuracy[("net", "features")] = np.mean(np.argmax(net.loss(Z["test"][:, :-1]), axis=1) == y["test"])
-    pixels = get_cifar10_data(add_bias=True, **kw)
-    P = {s: pixels[f"X_{s}"] for s in splits}
+    P = {s: linear_data[f"X_{s}"] for s in splits}
     svm = LinearSVM(seed=0)
     svm.W = np.zeros((P["train"].shape[1], 10))
     svm.train(P["train"], y["train"], learning_rate=1e-7, reg=2.5e4, num_iters=num_iters, batch_size=200)
     accuracy[("SVM", "pixels")] = np.mean(svm.predict(P["test"]) == y["test"])
     net = TwoLayerNet(input_dim=P["train"].shape[1] - 1, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
-    Solver(net, {"X_train": P["train"][:, :-1], "y_train": y["train"], "X_val": P["val"][:, :-1], "y_val": y["val"]},
-           update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
+    Solver(net, without_bias(P, y), update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
            num_epochs=5 if on_cifar else 10, batch_size=100, verbose=False, seed=0).train()
     accuracy[("net", "pixels")] = np.mean(np.argmax(net.loss(P["test"][:, :-1]), axis=1) == y["test"])
     for (model, inputs), value in accuracy.items():
