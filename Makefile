@@ -58,7 +58,7 @@ test-fast: setup ## Run the unit tests only (skips notebook execution and gradin
 	$(PY) -m pytest -q -m "not slow"
 
 data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_DIR=folder CIFAR10_URL=mirror CIFAR10_TARBALL=file CIFAR10_DEADLINE=s CIFAR10_MIN_SPEED=kB/s)
-	$(PY) -m cs231n_lib.download
+	$(PY) -m cs231n_lib.datastep
 
 lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten)
 	@$(PY) -m autograder workspace

@@ -21,17 +21,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cs231n_lib.data_step import (
-    ALTERNATIVES,
-    CHUNK,
-    TARBALL_NAME,
-    DataStepError,
-    fsync_dir,
-    fsync_file,
-    mb,
-    md5sum,
-    os_error,
-)
+from cs231n_lib.atomic import replace_durably
+from cs231n_lib.datastep.errors import ALTERNATIVES, DataStepError, mb, os_error
+from cs231n_lib.datastep.official import CHUNK, TARBALL_NAME, md5sum
 
 __all__ = ["Limits", "download", "check_url", "GZIP_MAGIC"]
 
@@ -174,9 +166,7 @@ def download(url, dest, expected_size=None, expected_md5=None, progress=True, ti
                                 f"server sends a different file; the partial download was deleted. "
                                 f"Rerun `make data` to download it again, or use another mirror "
                                 f"with CIFAR10_URL=....")
-    fsync_file(part)
-    os.replace(part, dest)
-    fsync_dir(dest.parent)
+    replace_durably(part, dest)
     return dest
 
 

@@ -1,17 +1,9 @@
-"""What the parts of the data step (``make data``) share: its error, pieces of its messages, flushing to disk."""
+"""The data step's error, and the pieces its messages share (sizes, short lists, write failures)."""
 
-import contextlib
 import errno
-import hashlib
-import os
 
-__all__ = ["OFFICIAL_URL", "TARBALL_NAME", "DIRNAME", "DataStepError", "md5sum", "os_error",
-           "fsync_file", "fsync_dir", "mb", "shown"]
+__all__ = ["DataStepError", "os_error", "mb", "shown", "ALTERNATIVES", "WRITE_ERRNOS"]
 
-OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-TARBALL_NAME = "cifar-10-python.tar.gz"
-DIRNAME = "cifar-10-batches-py"
-CHUNK = 1 << 20
 # The errors of a write that the user can fix (space, permissions), as opposed to a bad input.
 WRITE_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS)
 
@@ -33,15 +25,6 @@ def shown(names, limit=5):
     return ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
 
 
-def md5sum(path, chunk_size=CHUNK):
-    """The md5 hex digest of a file."""
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(chunk_size):
-            h.update(block)
-    return h.hexdigest()
-
-
 def os_error(exc, action, where):
     """Turn an OSError raised while writing into a DataStepError with advice."""
     if exc.errno == errno.ENOSPC:
@@ -54,18 +37,3 @@ def os_error(exc, action, where):
                              f"the folder's permissions or set CIFAR10_DIR to a writable folder "
                              f"(the loaders read it too), then rerun `make data`.")
     return DataStepError(f"could not write while {action} {where}: {exc}. Rerun `make data`.")
-
-
-def fsync_file(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path):
-    """Flush a folder's entries (the names a rename wrote) to disk."""
-    with contextlib.suppress(OSError):   # some filesystems cannot open or sync folders
-        fsync_file(path)
-

@@ -32,9 +32,13 @@ import cifar_fixtures as fx
 import numpy as np
 import pytest
 
-from cs231n_lib import cifar_archive, dataset_folder, http_download
-from cs231n_lib import download as dl
 from cs231n_lib.data import load_cifar10
+from cs231n_lib.datastep import archive as cifar_archive
+from cs231n_lib.datastep import dataset_folder
+from cs231n_lib.datastep import download as http_download
+from cs231n_lib.datastep import install as dl
+from cs231n_lib.datastep.errors import DataStepError
+from cs231n_lib.datastep.official import TARBALL_NAME, md5sum
 
 pytestmark = pytest.mark.network
 
@@ -225,8 +229,8 @@ def test_download_verifies_and_installs(srv, archive, target):
                                progress=False)
     assert info == {"num_train": 5 * N_PER_BATCH, "num_test": N_TEST}
     assert_dataset_matches(target, archive)
-    assert (target.parent / dl.TARBALL_NAME).read_bytes() == archive["body"]
-    assert sorted(p.name for p in target.parent.iterdir()) == sorted([dl.TARBALL_NAME, target.name])
+    assert (target.parent / TARBALL_NAME).read_bytes() == archive["body"]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted([TARBALL_NAME, target.name])
     assert srv.requests == [("/ok.tar.gz", None)]
 
 
@@ -252,7 +256,7 @@ def test_interrupted_download_resumes_with_range(srv, make_data, archive, target
     status, out, err = make_data(url=f"{srv.url}/drop.tar.gz")
     assert_one_error(status, err, "interrupted", "resumes")
     assert_no_dataset(target)
-    part = target.parent / (dl.TARBALL_NAME + ".part")
+    part = target.parent / (TARBALL_NAME + ".part")
     have = part.stat().st_size
     assert 0 < have < archive["size"]
     assert part.read_bytes() == archive["body"][:have]
@@ -266,7 +270,7 @@ def test_interrupted_download_resumes_with_range(srv, make_data, archive, target
 
 
 def test_server_ignoring_range_restarts_from_zero(srv, archive, target):
-    part = target.parent / (dl.TARBALL_NAME + ".part")
+    part = target.parent / (TARBALL_NAME + ".part")
     part.parent.mkdir(parents=True)
     part.write_bytes(b"X" * 1000)          # wrong bytes: appending to them would fail the md5
     dl.install_from_url(f"{srv.url}/norange.tar.gz", target, archive["size"], archive["md5"],
@@ -276,7 +280,7 @@ def test_server_ignoring_range_restarts_from_zero(srv, archive, target):
 
 
 def test_complete_part_file_needs_no_request(srv, archive, target):
-    part = target.parent / (dl.TARBALL_NAME + ".part")
+    part = target.parent / (TARBALL_NAME + ".part")
     part.parent.mkdir(parents=True)
     part.write_bytes(archive["body"])
     dl.install_from_url(f"{srv.url}/e500.tar.gz", target, archive["size"], archive["md5"],
@@ -286,7 +290,7 @@ def test_complete_part_file_needs_no_request(srv, archive, target):
 
 
 def test_progress_bar_shows_size_speed_and_eta(srv, archive, tmp_path, capsys):
-    dl.download(f"{srv.url}/ok.tar.gz", tmp_path / "a.tar.gz", archive["size"], archive["md5"],
+    http_download.download(f"{srv.url}/ok.tar.gz", tmp_path / "a.tar.gz", archive["size"], archive["md5"],
                 progress=True)
     err = capsys.readouterr().err
     assert "a.tar.gz" in err and "100%" in err and "B/s" in err and "<" in err
@@ -327,11 +331,11 @@ def test_http_errors(srv, make_data, target, path, needles):
     status, out, err = make_data(url=f"{srv.url}{path}")
     assert_one_error(status, err, *needles, "CIFAR10_TARBALL")
     assert_no_dataset(target)
-    assert not (target.parent / dl.TARBALL_NAME).exists()
+    assert not (target.parent / TARBALL_NAME).exists()
 
 
 def test_checksum_mismatch_deletes_the_download(srv, archive, target):
-    with pytest.raises(dl.DataStepError, match="checksum mismatch.*partial download was deleted"):
+    with pytest.raises(DataStepError, match="checksum mismatch.*partial download was deleted"):
         dl.install_from_url(f"{srv.url}/ok.tar.gz", target, archive["size"], "0" * 32,
                             progress=False)
     assert_no_dataset(target)
@@ -374,7 +378,7 @@ def test_connection_refused(make_data, target):
 
 
 def test_timeout(srv, target):
-    with pytest.raises(dl.DataStepError, match="timed out"):
+    with pytest.raises(DataStepError, match="timed out"):
         dl.install_from_url(f"{srv.url}/hang.tar.gz", target, progress=False, timeout=0.3)
     assert_no_dataset(target)
 
@@ -397,10 +401,10 @@ def test_truncated_archive(make_data, archive, target, tmp_path):
 
 
 def test_truncated_download_is_detected(tmp_path, archive, target):
-    cut = tmp_path / "datasets" / dl.TARBALL_NAME
+    cut = tmp_path / "datasets" / TARBALL_NAME
     cut.parent.mkdir(parents=True)
     cut.write_bytes(archive["body"][:-100])
-    with pytest.raises(dl.DataStepError, match="truncated or corrupt.*download it again"):
+    with pytest.raises(DataStepError, match="truncated or corrupt.*download it again"):
         dl.install_archive(cut, target)
     assert_no_dataset(target)
 
@@ -448,7 +452,7 @@ def test_failed_install_keeps_a_previous_dataset_untouched(make_data, archive, t
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     files = fx.batch_files(archive["batches"])
     del files["batches.meta"]
-    with pytest.raises(dl.DataStepError, match="batches.meta"):
+    with pytest.raises(DataStepError, match="batches.meta"):
         dl.install_archive(_tarball_with(tmp_path, files), target)
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
 
@@ -567,7 +571,7 @@ def test_command_line_exit_status(archive, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIFAR10_")}
     env["CIFAR10_DIR"] = str(tmp_path / "d" / "cifar-10-batches-py")
     env["CIFAR10_TARBALL"] = str(tmp_path / "missing.tar.gz")
-    cmd = [sys.executable, "-m", "cs231n_lib.download"]
+    cmd = [sys.executable, "-m", "cs231n_lib.datastep"]
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert bad.stderr.startswith("make data: error:") and len(bad.stderr.splitlines()) == 1
@@ -580,7 +584,7 @@ def test_command_line_exit_status(archive, tmp_path):
 def test_md5sum_matches_hashlib(tmp_path):
     data = np.random.default_rng(3).integers(0, 256, 3 * (1 << 20) + 17, dtype=np.uint8).tobytes()
     (tmp_path / "f").write_bytes(data)
-    assert dl.md5sum(tmp_path / "f") == hashlib.md5(data).hexdigest()
+    assert md5sum(tmp_path / "f") == hashlib.md5(data).hexdigest()
 
 
 def test_unsafe_member_paths_are_ignored():
@@ -682,14 +686,14 @@ def test_symlinked_dataset_folder_is_installed_where_it_points(make_data, archiv
 
 def test_install_archive_refuses_a_folder_with_other_things(archive, target):
     files = _user_files(target)
-    with pytest.raises(dl.DataStepError, match="already holds other things"):
+    with pytest.raises(DataStepError, match="already holds other things"):
         dl.install_archive(archive["path"], target)
     assert_kept(target, files)
 
 
 def test_archive_of_another_kind_in_the_download_folder_is_not_overwritten(srv, make_data,
                                                                            target):
-    mine = target.parent / dl.TARBALL_NAME
+    mine = target.parent / TARBALL_NAME
     mine.parent.mkdir(parents=True)
     mine.write_bytes(b"my own archive")
     status, out, err = make_data(url=f"{srv.url}/ok.tar.gz")
@@ -700,7 +704,7 @@ def test_archive_of_another_kind_in_the_download_folder_is_not_overwritten(srv, 
 
 # --------------------------------------------------------------------------- one run at a time
 
-_RUNNER = ("import sys; from cs231n_lib import download as dl; "
+_RUNNER = ("import sys; from cs231n_lib.datastep import install as dl; "
            "dl.OFFICIAL_SIZE, dl.OFFICIAL_MD5 = int(sys.argv[1]), sys.argv[2]; "
            "sys.exit(dl.main([]))")
 
@@ -732,8 +736,8 @@ def test_two_runs_at_once(srv, archive, target):
     assert "waiting for it to finish" in err2
     assert "installed" in out1 and "nothing to do" in out2
     assert srv.requests == [("/paced.tar.gz", None)]
-    assert (target.parent / dl.TARBALL_NAME).read_bytes() == archive["body"]
-    assert not (target.parent / (dl.TARBALL_NAME + ".part")).exists()
+    assert (target.parent / TARBALL_NAME).read_bytes() == archive["body"]
+    assert not (target.parent / (TARBALL_NAME + ".part")).exists()
     assert_dataset_matches(target, archive)
 
 
@@ -763,7 +767,7 @@ def test_too_slow_download_stops_with_a_message(srv, make_data, archive, target,
     assert_one_error(status, err, "is too slow", "kB/s over the last 0 s",
                      "below CIFAR10_MIN_SPEED=10 kB/s", "it resumes where it stopped",
                      "CIFAR10_MIN_SPEED=0")
-    part = (target.parent / (dl.TARBALL_NAME + ".part")).read_bytes()
+    part = (target.parent / (TARBALL_NAME + ".part")).read_bytes()
     assert 0 < len(part) < 1000 and archive["body"].startswith(part)
     assert_no_dataset(target)
 
@@ -790,7 +794,7 @@ def test_limits_that_are_not_numbers(make_data, archive, target, monkeypatch, na
 
 def test_progress_lines_when_stderr_is_a_log(srv, archive, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(http_download, "_LOG_EVERY", 0.0)
-    dl.download(f"{srv.url}/paced.tar.gz", tmp_path / "a.tar.gz", archive["size"], archive["md5"],
+    http_download.download(f"{srv.url}/paced.tar.gz", tmp_path / "a.tar.gz", archive["size"], archive["md5"],
                 progress=False)
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("Downloading a.tar.gz: ")]
@@ -815,12 +819,12 @@ def test_error_page_without_a_size_is_not_taken_for_an_interruption(srv, make_da
         assert_one_error(status, err, "sends something that is not a .tar.gz archive",
                          "b'Service temporarily unavailable", "CIFAR10_URL")
         assert "resume" not in err
-        assert not (target.parent / (dl.TARBALL_NAME + ".part")).exists()
+        assert not (target.parent / (TARBALL_NAME + ".part")).exists()
 
 
 @pytest.mark.parametrize("have_part", [False, True])
 def test_server_always_answering_416(srv, make_data, target, have_part):
-    part = target.parent / (dl.TARBALL_NAME + ".part")
+    part = target.parent / (TARBALL_NAME + ".part")
     if have_part:
         part.parent.mkdir(parents=True)
         part.write_bytes(b"x" * 1000)
@@ -1092,8 +1096,8 @@ def test_data_is_flushed_before_the_renames(srv, archive, target, monkeypatch):
     monkeypatch.setattr(dl.os, "replace", replace)
     dl.install_from_url(f"{srv.url}/ok.tar.gz", target, archive["size"], archive["md5"],
                         progress=False)
-    archive_done = events.index(("rename", str(target.parent / dl.TARBALL_NAME)))
-    assert ("fsync", str(target.parent / (dl.TARBALL_NAME + ".part"))) in events[:archive_done]
+    archive_done = events.index(("rename", str(target.parent / TARBALL_NAME)))
+    assert ("fsync", str(target.parent / (TARBALL_NAME + ".part"))) in events[:archive_done]
     dataset_done = events.index(("rename", str(target)))
     flushed = {PurePosixPath(path).name for kind, path in events[:dataset_done]
                if kind == "fsync" and f"/{fx.DIRNAME}/" in path}

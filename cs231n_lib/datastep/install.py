@@ -1,32 +1,7 @@
-"""The data step (``make data``): download, verify and install CIFAR-10.
+"""Installing CIFAR-10 (from a server, a local archive or an extracted folder) and ``make data``.
 
-``python -m cs231n_lib.download`` fetches the official python archive into the
-folder above the dataset (``datasets/`` by default), resuming an interrupted
-download with an HTTP Range request, checks its md5, and extracts
-``cifar-10-batches-py/`` into a temporary folder that is renamed into place only
-once every batch has been read and checked, so a failed run never leaves a half
-dataset that loads.
-
-It only ever deletes or replaces what it created: a dataset folder holding
-anything but CIFAR-10's own files is refused, never emptied. One run at a time
-works on a folder (a lock); a second run waits with a message.
-
-Environment variables:
-- ``CIFAR10_URL``: download from a mirror instead of the official server (the
-  file must still be the official archive: same size and md5).
-- ``CIFAR10_TARBALL``: install from a local ``cifar-10-python.tar.gz`` (a course
-  server, a USB key), also a plain ``.tar``, ``.tar.xz`` or ``.tar.bz2``, or an
-  extracted ``cifar-10-batches-py`` folder. An archive whose md5 differs from the
-  official one is accepted only if it is a structurally valid CIFAR-10 archive,
-  and the command says so (and says when it is a subset).
-- ``CIFAR10_DIR``: where the dataset goes (default ``<repo>/datasets/cifar-10-batches-py``;
-  a relative path is relative to the repository root); the loaders in
-  ``cs231n_lib.data`` read the same variable.
-- ``CIFAR10_DEADLINE``: seconds the whole run may take (default 7200).
-- ``CIFAR10_MIN_SPEED``: slowest acceptable download speed in kB/s, averaged over
-  60 s (default 10; 0 turns the check off).
-
-Every failure prints one message saying what happened and what to do, and exits non-zero.
+``main`` is the command: it chooses among the three from the environment (the variables are
+listed in the package docstring, ``cs231n_lib.datastep``).
 """
 
 import os
@@ -34,18 +9,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from cs231n_lib.cifar_archive import DATASET_FILES, MAX_ARCHIVE_BYTES, copy_folder, extract_archive
+import cs231n_lib.datastep
 from cs231n_lib.data import DIGIT_CLASSES, default_cifar10_dir
-from cs231n_lib.data_step import (
-    DIRNAME,
-    OFFICIAL_URL,
-    TARBALL_NAME,
-    DataStepError,
-    mb,
-    md5sum,
-    os_error,
+from cs231n_lib.datastep.archive import (
+    DATASET_FILES,
+    MAX_ARCHIVE_BYTES,
+    copy_folder,
+    extract_archive,
 )
-from cs231n_lib.dataset_folder import (
+from cs231n_lib.datastep.dataset_folder import (
     check_replaceable,
     clean_leftovers,
     inspect_target,
@@ -53,16 +25,19 @@ from cs231n_lib.dataset_folder import (
     read_marker,
     staged_install,
 )
-from cs231n_lib.http_download import GZIP_MAGIC, Limits, check_url, download
+from cs231n_lib.datastep.download import GZIP_MAGIC, Limits, check_url, download
+from cs231n_lib.datastep.errors import DataStepError, mb, os_error
+from cs231n_lib.datastep.official import (
+    DIRNAME,
+    FULL_COUNTS,
+    OFFICIAL_MD5,
+    OFFICIAL_SIZE,
+    OFFICIAL_URL,
+    TARBALL_NAME,
+    md5sum,
+)
 
-__all__ = ["OFFICIAL_URL", "OFFICIAL_SIZE", "OFFICIAL_MD5", "TARBALL_NAME", "DataStepError",
-           "md5sum", "download", "install_archive", "install_from_url", "install_from_tarball",
-           "main"]
-
-OFFICIAL_SIZE = 170_498_071
-OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
-# The image counts of the full dataset: fewer means a subset, which `make data` offers to replace.
-FULL_COUNTS = {"num_train": 50000, "num_test": 10000}
+__all__ = ["install_archive", "install_from_url", "install_from_tarball", "main"]
 
 
 def install_archive(tarball, target, redo="Delete it and rerun `make data` to download it again"):
@@ -228,10 +203,13 @@ def _run(target, limits):
 def main(argv=None):
     """``make data``: install CIFAR-10 per the environment (CIFAR10_URL, CIFAR10_TARBALL, CIFAR10_DIR).
 
+    Inputs: argv, the command-line arguments (None: sys.argv[1:], as the ``cs231n-data``
+    script calls it); none are taken but ``-h`` / ``--help``.
     Returns the exit status (0 success, 1 failure, 130 interrupted).
     """
+    argv = sys.argv[1:] if argv is None else argv
     if argv:
-        print(__doc__, file=sys.stderr)
+        print(cs231n_lib.datastep.__doc__, file=sys.stderr)
         return 0 if argv[0] in ("-h", "--help") else 2
     target = default_cifar10_dir()
     if target.is_symlink() and target.is_dir():
@@ -251,7 +229,3 @@ def main(argv=None):
         print("make data: interrupted. Rerun `make data`: the download resumes where it stopped.",
               file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -15,17 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from cs231n_lib.cifar_archive import DATASET_FILES
+from cs231n_lib.atomic import fsync_dir
 from cs231n_lib.data import CifarFormatError, check_cifar10_dir
-from cs231n_lib.data_step import (
-    DIRNAME,
-    OFFICIAL_URL,
-    TARBALL_NAME,
-    DataStepError,
-    fsync_dir,
-    os_error,
-    shown,
-)
+from cs231n_lib.datastep.archive import DATASET_FILES
+from cs231n_lib.datastep.errors import DataStepError, os_error, shown
+from cs231n_lib.datastep.official import DIRNAME, OFFICIAL_URL, TARBALL_NAME
 
 __all__ = ["MARKER", "read_marker", "check_replaceable", "inspect_target", "clean_leftovers",
            "staged_install", "locked"]

@@ -14,17 +14,8 @@ import zlib
 from pathlib import PurePosixPath
 
 from cs231n_lib.data import META_FILE, TEST_BATCH, TRAIN_BATCHES
-from cs231n_lib.data_step import (
-    CHUNK,
-    DIRNAME,
-    OFFICIAL_URL,
-    TARBALL_NAME,
-    WRITE_ERRNOS,
-    DataStepError,
-    mb,
-    os_error,
-    shown,
-)
+from cs231n_lib.datastep.errors import WRITE_ERRNOS, DataStepError, mb, os_error, shown
+from cs231n_lib.datastep.official import CHUNK, DIRNAME, OFFICIAL_URL, TARBALL_NAME
 
 __all__ = ["DATASET_FILES", "MAX_ARCHIVE_BYTES", "member_path", "extract_archive", "copy_folder"]
 
