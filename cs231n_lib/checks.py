@@ -29,7 +29,7 @@ Checks:
   library and the names the exercise gives (the grader's rule)
 """
 
-import importlib
+import pkgutil
 import sys
 import types
 from collections.abc import Mapping
@@ -211,10 +211,6 @@ def _shape_problem(got_shape, expected_shape):
     elif len(got_shape) == len(expected_shape) + 1 and 1 in got_shape:
         text += " (an extra axis of size 1? check keepdims / reshape)"
     return text
-
-
-def _index_text(ix, ndim):
-    return "value" if ndim == 0 else f"index {ix}"
 
 
 def _nan_problem(got, exp):
@@ -535,22 +531,16 @@ _RULE = ("exercise code may use numpy, Python's standard library and, from any o
 
 
 def resolve_name(dotted):
-    """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to: the longest
-    importable module prefix, then attributes. Raises ValueError when it names nothing.
+    """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to
+    (``pkgutil.resolve_name``). Raises ValueError naming ``dotted`` when it names nothing.
     (The grader's rule watcher resolves its allowed names with this too.)"""
-    parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[i:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return obj
-    raise ValueError(f"allowed name {dotted!r} does not name a module attribute")
+    if not isinstance(dotted, str):
+        raise ValueError(f"allowed names are dotted strings such as "
+                         f"'cs231n_lib.layers.affine_forward', got {dotted!r}")
+    try:
+        return pkgutil.resolve_name(dotted)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"allowed name {dotted!r} does not name a module attribute") from exc
 
 
 def _origin(obj):

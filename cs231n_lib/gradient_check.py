@@ -12,7 +12,7 @@ several named parameters, e.g. ``check_gradients(lambda: model.loss(X, y)[0], mo
 grads)``, or, given the upstream gradient ``dout``, a layer's forward function, e.g.
 ``check_gradients(affine_forward, {"x": x, "w": w, "b": b}, {"x": dx, "w": dw, "b": db},
 dout=dout)``. (The notebooks' ``check_layer_gradient``, which prints PASS or raises, lives in
-``cs231n_lib.checks`` and is importable from here too.)
+``cs231n_lib.checks``, which builds on this module.)
 
 It returns a ``GradCheckReport``: per-parameter maximum relative error, the worst entries
 (index, analytic and numerical values side by side), pass or fail against a threshold and,
@@ -40,7 +40,6 @@ __all__ = [
     "ParamCheck",
     "PrecisionWarning",
     "check_gradients",
-    "check_layer_gradient",  # noqa: F822 - checks.check_layer_gradient, see __getattr__
     "eval_numerical_gradient",
     "eval_numerical_gradient_array",
     "grad_check_sparse",
@@ -671,15 +670,3 @@ def _check_layer(forward, inputs, analytic, dout, opts):
                 lambda: _output_array(forward(**args), "forward"),
                 lambda a, b: float(np.sum((a - b) * dout)),
                 lambda out: float(np.sum(np.abs(out * dout))), opts)
-
-
-def __getattr__(name):
-    """``gradient_check.check_layer_gradient`` is ``checks.check_layer_gradient`` (one function).
-
-    It is looked up on first use because cs231n_lib.checks imports this module.
-    """
-    if name == "check_layer_gradient":
-        from cs231n_lib.checks import check_layer_gradient
-
-        return check_layer_gradient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

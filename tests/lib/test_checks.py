@@ -17,6 +17,7 @@ from cs231n_lib.checks import (
     check_shape,
     check_true,
     describe,
+    resolve_name,
 )
 from cs231n_lib.gradient_check import GradCheckReport
 
@@ -318,3 +319,19 @@ def test_describe_names_the_type_and_the_shape_length_or_value():
     assert describe("1.0") == "a str '1.0'"
     assert describe(None) == "None"
     assert describe("x" * 100).endswith("...") and len(describe("x" * 100)) < 60
+
+
+def test_resolve_name_finds_functions_methods_and_modules_and_names_what_it_cannot():
+    import numpy.linalg
+
+    from cs231n_lib.classifiers.fc_net import FullyConnectedNet
+    from cs231n_lib.layers import affine_forward
+
+    assert resolve_name("cs231n_lib.layers.affine_forward") is affine_forward
+    assert resolve_name("cs231n_lib.classifiers.fc_net.FullyConnectedNet.loss") is FullyConnectedNet.loss
+    assert resolve_name("numpy.linalg") is numpy.linalg
+    for dotted in ("cs231n_lib.layers.affine_forwrd", "cs231n_lib.no_such_module.f", "no_such_package", ""):
+        with pytest.raises(ValueError, match=re.escape(f"allowed name {dotted!r} does not name")):
+            resolve_name(dotted)
+    with pytest.raises(ValueError, match="dotted strings"):
+        resolve_name(affine_forward)

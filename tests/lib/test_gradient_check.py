@@ -611,12 +611,3 @@ def test_scalar_and_empty_parameters():
     assert "wrong sign" in report["alpha"].hint
     empty = np.zeros((0, 3))
     assert check_gradients(lambda: 0.0, {"z": empty}, {"z": empty}).passed
-
-
-def test_check_layer_gradient_is_one_function_importable_from_both_modules():
-    from cs231n_lib import checks, gradient_check
-
-    assert gradient_check.check_layer_gradient is checks.check_layer_gradient
-    names = {}
-    exec("from cs231n_lib.gradient_check import *", names)
-    assert names["check_layer_gradient"] is checks.check_layer_gradient
