@@ -53,7 +53,7 @@ def cmd_release(args) -> int:
 
 
 def _limits(args):
-    from autograder.sandbox import Limits
+    from autograder.sandbox.limits import Limits
 
     return Limits(memory_bytes=int(args.memory_mb * 2**20), processes=args.processes,
                   disk_bytes=int(args.disk_mb * 2**20), output_bytes=int(args.output_mb * 2**20),
@@ -61,8 +61,8 @@ def _limits(args):
 
 
 def cmd_autograde(args) -> int:
-    from autograder.batch import autograde
-    from autograder.sandbox import SandboxUnavailable
+    from autograder.autograde import autograde
+    from autograder.sandbox.bwrap import SandboxUnavailable
 
     course = _course(args)
     ids = course.select(args.assignment)
@@ -121,7 +121,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autograder.sandbox import Limits
+    from autograder.sandbox.limits import Limits
 
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

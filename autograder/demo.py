@@ -17,7 +17,7 @@ import nbformat
 
 from autograder.course import Course
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
-from autograder.sandbox import bwrap_status
+from autograder.sandbox.bwrap import bwrap_status
 
 # What one simulated submission costs one core (kernel run plus verification): the whole demo,
 # 21 submissions, took 516 s on a busy 2-core machine. Used for the estimate printed first.
@@ -44,7 +44,7 @@ def simulated_students(source_nb, released_nb) -> dict[str, nbformat.NotebookNod
 def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None = None,
          out_root: Path | None = None, log=print) -> int:
     """Run the whole loop; returns 0 when every complete student scores full marks and blanks score 0."""
-    from autograder.batch import autograde
+    from autograder.autograde import autograde
     from autograder.feedback import feedback
     from autograder.grades import grade_rows, grades
     from autograder.release import release

@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course, list_problems
-from autograder.gradebook import graded_results, manual_scores
 from autograder.notebook import read_notebook, without_hidden_tests
+from autograder.pipeline.gradebook import graded_results, manual_scores
 
 
 def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:

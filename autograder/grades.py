@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 from autograder.course import Course, list_problems
-from autograder.gradebook import graded_results, manual_scores
+from autograder.pipeline.gradebook import graded_results, manual_scores
 from cs231n_lib.atomic import write_atomically
 
 # Added to the reason of a failure that is not the student's doing.

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from autograder.course import Course
 from autograder.notebook import blank_solutions, is_exercise, layout, nbgrader_meta, read_notebook
-from autograder.sandbox import Sandbox, bwrap_status
-from autograder.spec import SpecError, load_spec
-from autograder.verify import run_verification
+from autograder.sandbox.bwrap import Sandbox, bwrap_status
+from autograder.verify.runner import run_verification
+from autograder.verify.spec import SpecError, load_spec
 
 
 def spec_problems(course: Course, assignment: str) -> list[str]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from autograder.course import Course, ensure_venv_on_path
 from autograder.notebook import is_manual, read_notebook
-from autograder.precheck import grader_findings
+from autograder.verify.precheck import grader_findings
+from cs231n_lib.atomic import atomic_path
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -133,9 +134,7 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
     out_dir = out_dir or course.assignments_dir.parent / "submissions"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}_{assignment}.zip"
-    tmp = target.with_name(target.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.write(path, arcname=f"{assignment}.ipynb")
-    os.replace(tmp, target)
     log(f"Wrote {target}: hand this file in.")
     return target

@@ -23,7 +23,8 @@ import nbformat
 from autograder.course import Course, ensure_venv_on_path, nbgrader_config
 from autograder.demo import simulated_students
 from autograder.notebook import read_notebook
-from autograder.sandbox import Limits, bwrap_status
+from autograder.sandbox.bwrap import bwrap_status
+from autograder.sandbox.limits import Limits
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "grader_fixtures" / "course"
 
@@ -101,7 +102,7 @@ def plain_nbgrader(course: Course, aid: str, n: int) -> float:
 
 def pipeline(course: Course, aid: str, workers: int) -> float:
     """Seconds for our autograde (sandboxed kernel + verification + gradebook merge)."""
-    from autograder.batch import autograde
+    from autograder.autograde import autograde
 
     start = time.perf_counter()
     summary = autograde(course, [aid], workers=workers, unsandboxed=bwrap_status() is not None,

@@ -8,7 +8,7 @@ uneven folds, k larger than a round's training set).
 
 import numpy as np
 
-from autograder.spec import Check, allclose, equal
+from autograder.verify.spec import Check, allclose, equal
 from cs231n_lib.classifiers.k_nearest_neighbor import KNearestNeighbor
 
 KNN = "cs231n_lib.classifiers.k_nearest_neighbor"

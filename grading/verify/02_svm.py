@@ -8,7 +8,7 @@ must reproduce gradient descent exactly) plus a property check on real-looking d
 
 import numpy as np
 
-from autograder.spec import Check, allclose, equal
+from autograder.verify.spec import Check, allclose, equal
 from cs231n_lib.classifiers.linear_svm import svm_loss_vectorized
 
 # SGD is given the library's vectorised loss as its loss function (the notebook's call does so).

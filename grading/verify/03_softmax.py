@@ -8,7 +8,7 @@ subtracted.
 
 import numpy as np
 
-from autograder.spec import Check, allclose
+from autograder.verify.spec import Check, allclose
 from cs231n_lib.classifiers.softmax import softmax_loss_vectorized
 
 

@@ -9,8 +9,8 @@ exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
 
 import numpy as np
 
-from autograder.heldout import heldout_check
-from autograder.spec import Check, allclose
+from autograder.verify.heldout import heldout_check
+from autograder.verify.spec import Check, allclose
 from cs231n_lib.classifiers.fc_net import TwoLayerNet
 from cs231n_lib.layers import (
     affine_backward,

@@ -9,8 +9,8 @@ given running averages, non-default conv and pool settings in the network.
 
 import numpy as np
 
-from autograder.heldout import heldout_check
-from autograder.spec import Check, allclose
+from autograder.verify.heldout import heldout_check
+from autograder.verify.spec import Check, allclose
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 from cs231n_lib.layer_utils import (
     affine_relu_backward,

@@ -11,8 +11,8 @@ import copy
 
 import numpy as np
 
-from autograder.heldout import heldout_check
-from autograder.spec import Check, allclose
+from autograder.verify.heldout import heldout_check
+from autograder.verify.spec import Check, allclose
 from cs231n_lib import layers
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
 

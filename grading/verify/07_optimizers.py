@@ -10,7 +10,7 @@ rules are scale-invariant), momentum 0, the inputs left unchanged.
 
 import copy
 
-from autograder.spec import Check, allclose
+from autograder.verify.spec import Check, allclose
 from cs231n_lib import optim
 
 # Every rule uses numpy only: any of the library's rules could be assembled into another one

@@ -11,7 +11,7 @@ where two correct ways of computing the bin index may round differently.
 import numpy as np
 from matplotlib.colors import rgb_to_hsv
 
-from autograder.spec import Check, allclose
+from autograder.verify.spec import Check, allclose
 from cs231n_lib.features import hog_feature
 
 FEATURES = "cs231n_lib.features"

@@ -2,7 +2,7 @@
 escaped tags), the executed notebook's plots appear, math renders offline, every lost point
 has its one-line reason.
 
-The notebook is run by the grader's own kernel manager (autograder.kernel, with the sandbox
+The notebook is run by the grader's own kernel manager (autograder.sandbox.kernel, with the sandbox
 when bubblewrap works) so that its plots are what autograding keeps; the page is written by
 autograder.feedback.report_html. A screenshot is kept in test-artifacts/browser/.
 """
@@ -20,9 +20,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def _executed_blank_01_knn(workdir):
     import nbclient
 
-    from autograder.kernel import SandboxedKernelManager
     from autograder.notebook import read_notebook
-    from autograder.sandbox import bwrap_status
+    from autograder.sandbox.bwrap import bwrap_status
+    from autograder.sandbox.kernel import SandboxedKernelManager
 
     nb = read_notebook(REPO / "assignments" / "01_knn.ipynb")
     km = SandboxedKernelManager(kernel_name="python3", workdir=str(workdir),
@@ -40,7 +40,7 @@ def _result(nb) -> dict:
              for c in nb.cells if is_autograded_test(c)}
     manual = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"])
               for c in nb.cells if is_manual(c)}
-    from autograder.verify import _case_message
+    from autograder.verify.runner import _case_message
 
     msg = _case_message(None, {}, {"error": "NotImplementedError: "}, None)
     return {"assignment": "01_knn", "student": "ada", "status": "graded", "reason": "",

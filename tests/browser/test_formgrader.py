@@ -24,10 +24,11 @@ AID = "00_fixture"
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
-    from autograder.batch import autograde
+    from autograder.autograde import autograde
     from autograder.course import Course
     from autograder.release import release
-    from autograder.sandbox import Limits, bwrap_status
+    from autograder.sandbox.bwrap import bwrap_status
+    from autograder.sandbox.limits import Limits
 
     tmp = tmp_path_factory.mktemp("formgrader")
     shutil.copytree(FIXTURES / "course", tmp / "grading")

@@ -19,7 +19,7 @@ from autograder.demo import simulated_students
 from autograder.grades import grade_rows
 from autograder.notebook import layout, nbgrader_meta, read_notebook
 from autograder.release import find_leaks, is_up_to_date, released_sources
-from autograder.sandbox import bwrap_status
+from autograder.sandbox.bwrap import bwrap_status
 
 COURSE = Course()
 IDS = COURSE.assignment_ids()

@@ -1,12 +1,12 @@
-"""autograder.heldout: the open-ended tasks' Check scores predictions on the test split, whose
+"""autograder.verify.heldout: the open-ended tasks' Check scores predictions on the test split, whose
 labels are never part of a case, against the target of the dataset in use."""
 
 import numpy as np
 import pytest
 
-from autograder.heldout import DATA_FORBIDDEN, heldout_check
-from autograder.sandbox import Sandbox, bwrap_status
-from autograder.spec import Check
+from autograder.sandbox.bwrap import Sandbox, bwrap_status
+from autograder.verify.heldout import DATA_FORBIDDEN, heldout_check
+from autograder.verify.spec import Check
 
 TARGETS = {"cifar10": 0.4, "embedded": 0.5}
 
@@ -70,8 +70,8 @@ def test_sandbox_stops_reading_the_test_labels_through_the_library():
 
     from autograder.course import Course
     from autograder.notebook import nbgrader_meta, read_notebook
-    from autograder.spec import load_spec
-    from autograder.verify import run_verification
+    from autograder.verify.runner import run_verification
+    from autograder.verify.spec import load_spec
 
     course, aid = Course(), "04_two_layer_net"
     source = read_notebook(course.source_notebook(aid))

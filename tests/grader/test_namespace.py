@@ -1,11 +1,11 @@
 """What of a student's notebook reaches the verifier (autograder.notebook.student_code_cells and
-autograder.worker.build_namespace): exercise cells statement by statement, the definitions of every
+autograder.verify.worker.build_namespace): exercise cells statement by statement, the definitions of every
 other cell above the last exercise, nothing of the test cells."""
 
 import nbformat
 
 from autograder.notebook import student_code_cells
-from autograder.worker import build_namespace
+from autograder.verify.worker import build_namespace
 
 
 def _meta(grade_id, **flags):

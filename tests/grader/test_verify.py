@@ -5,12 +5,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder.collect import read_zip
-from autograder.plain import NotPlainError, load_plain, save_plain
+from autograder.pipeline.collect import read_zip
 from autograder.release import find_leaks
-from autograder.spec import Check, allclose, equal
-from autograder.stubs import stub_functions
 from autograder.submit import student_name
+from autograder.verify.plain import NotPlainError, load_plain, save_plain
+from autograder.verify.spec import Check, allclose, equal
+from autograder.verify.stubs import stub_functions
 
 
 def test_plain_round_trip(tmp_path):
@@ -148,7 +148,7 @@ def test_student_name():
 
 
 def test_an_exception_without_message_still_explains_the_lost_points():
-    from autograder.verify import _case_message
+    from autograder.verify.runner import _case_message
 
     assert _case_message(None, {}, {"error": "NotImplementedError: "}, None) == (
         "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)")

@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.sandbox import Limits, Sandbox, bwrap_status
-from autograder.watchdog import folder_bytes, resident_bytes, tree_pids
+from autograder.sandbox.bwrap import Sandbox, bwrap_status
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.watchdog import folder_bytes, resident_bytes, tree_pids
 
 SANDBOXED = bwrap_status() is None
 MiB = 2**20

@@ -1,9 +1,9 @@
 """The one set of helpers the notebook tests share.
 
 The specs are evaluated in-process (fast, no sandbox) with the verifier's own pieces:
-`autograder.worker.build_namespace` builds the namespace from the source notebook's
-verify-setup and exercise cells, `autograder.worker.evaluate` runs a check's call on its
-cases, and `autograder.verify` compares the answers, so these tests exercise the grader's
+`autograder.verify.worker.build_namespace` builds the namespace from the source notebook's
+verify-setup and exercise cells, `autograder.verify.worker.evaluate` runs a check's call on its
+cases, and `autograder.verify.runner` compares the answers, so these tests exercise the grader's
 logic rather than a copy of it.
 """
 
@@ -15,7 +15,6 @@ import re
 import nbformat
 import numpy as np
 
-from autograder.compare import Accepted
 from autograder.course import Course
 from autograder.notebook import (
     HIDDEN_RE,
@@ -27,9 +26,10 @@ from autograder.notebook import (
     read_notebook,
     student_code_cells,
 )
-from autograder.spec import case_seed, load_spec
-from autograder.verify import _case_message
-from autograder.worker import build_namespace, evaluate
+from autograder.verify.compare import Accepted
+from autograder.verify.runner import _case_message
+from autograder.verify.spec import case_seed, load_spec
+from autograder.verify.worker import build_namespace, evaluate
 
 COURSE = Course()
 

@@ -19,7 +19,7 @@ from nbhelpers import (
     source,
 )
 
-from autograder.spec import load_spec
+from autograder.verify.spec import load_spec
 
 IDS = ("01_knn", "02_svm", "03_softmax")
 

@@ -23,7 +23,7 @@ from nbhelpers import (
 )
 
 from autograder.notebook import is_manual
-from autograder.spec import load_spec
+from autograder.verify.spec import load_spec
 
 IDS = ("04_two_layer_net", "05_cnn")
 

@@ -21,7 +21,7 @@ from nbhelpers import (
 )
 
 from autograder.notebook import HIDDEN_RE, is_autograded_test, nbgrader_meta
-from autograder.spec import load_spec
+from autograder.verify.spec import load_spec
 from cs231n_lib import layers, optim
 
 IDS = [aid for aid in ("06_batchnorm_dropout", "07_optimizers") if COURSE.source_notebook(aid).exists()]

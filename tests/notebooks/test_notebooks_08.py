@@ -12,7 +12,7 @@ from nbhelpers import (
     namespace,
 )
 
-from autograder.spec import load_spec
+from autograder.verify.spec import load_spec
 
 AID = "08_features"
 

@@ -1,5 +1,5 @@
 """The open-ended tasks of notebooks 04, 05 and 06 (`train_best_model`, graded on held-out test
-images by autograder.heldout): the reference solution reaches the target, weak or malformed
+images by autograder.verify.heldout): the reference solution reaches the target, weak or malformed
 answers do not, and the released notebooks explain the grading."""
 
 import re

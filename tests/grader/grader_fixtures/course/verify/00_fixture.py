@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.spec import Check, allclose, equal
+from autograder.verify.spec import Check, allclose, equal
 from cs231n_lib.layers import affine_forward
 
 

@@ -1,6 +1,6 @@
 """The sandboxed kernel nbgrader executes student notebooks in.
 
-`SandboxedKernelManager` starts ipykernel inside bubblewrap (see sandbox.py) with the
+`SandboxedKernelManager` starts ipykernel inside bubblewrap (see bwrap.py) with the
 ZMQ transport set to `ipc`: the kernel's unix sockets and connection file live in the
 submission's own working folder, which is the only folder bound into the sandbox, so
 the kernel talks to nbgrader although it has no network at all. `SandboxedExecute` is
@@ -10,7 +10,8 @@ Limits beyond the sandbox's own: a TreeWatchdog per kernel keeps memory, process
 of the whole kernel tree (`limit_reason` says which one stopped it); the client's ZMQ
 sockets refuse messages larger than the output cap and queue a bounded number, so the
 grader's memory stays bounded whatever the kernel sends; `SandboxedExecute` keeps at most
-`output_bytes` of output per notebook and replaces the rest with one visible note.
+`limits.output_bytes` of output per notebook and replaces the rest with one visible note.
+Both take the batch's one `Limits` object from nbgrader's configuration (`limits`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, Type, Unicode, default
+from traitlets import Bool, Instance, Type, Unicode, default
 
-from autograder.sandbox import Limits, Sandbox
-from autograder.watchdog import mib
+from autograder.sandbox.bwrap import Sandbox
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.watchdog import mib
 
 # Messages from the kernel the client queues before it drops more (each at most the output cap).
 QUEUED_MESSAGES = 32
@@ -71,7 +73,8 @@ class BoundedKernelClient(AsyncKernelClient):
 
     A kernel message larger than the cap is refused by ZMQ before it is held in memory
     (the connection is dropped and made again), so one `print` of gigabytes costs the
-    grader nothing; the output cap comes from the manager (SandboxedKernelManager.output_bytes).
+    grader nothing; the output cap comes from the manager that made it
+    (SandboxedKernelManager.limits.output_bytes).
     """
 
     _drops = None
@@ -80,7 +83,7 @@ class BoundedKernelClient(AsyncKernelClient):
     def _context_default(self) -> zmq.asyncio.Context:
         self._created_context = True
         context = zmq.asyncio.Context()
-        cap = getattr(self.parent, "output_bytes", Limits.output_bytes)
+        cap = self.parent.limits.output_bytes
         context.setsockopt(zmq.MAXMSGSIZE, int(cap) + MESSAGE_OVERHEAD)
         context.setsockopt(zmq.RCVHWM, QUEUED_MESSAGES)
         return context
@@ -124,12 +127,9 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     workdir = Unicode("", config=True, help="the kernel's working folder (only writable folder)")
     sandboxed = Bool(True, config=True, help="False: no bwrap (limits still apply)")
-    memory_bytes = Integer(Limits.memory_bytes, config=True, help="memory of the kernel's whole process tree")
-    file_bytes = Integer(Limits.file_bytes, config=True, help="RLIMIT_FSIZE for the kernel")
-    processes = Integer(Limits.processes, config=True, help="processes of the kernel's tree at once")
-    disk_bytes = Integer(Limits.disk_bytes, config=True, help="bytes in the working folder and /tmp")
-    output_bytes = Integer(Limits.output_bytes, config=True, help="largest message accepted from the kernel")
-    client_class = Unicode("autograder.kernel.BoundedKernelClient", config=True)
+    limits = Instance(Limits, kw={}, config=True,
+                      help="the kernel tree's limits; output_bytes is also the largest message accepted")
+    client_class = Unicode("autograder.sandbox.kernel.BoundedKernelClient", config=True)
     client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient, config=True)
 
     def __init__(self, **kwargs):
@@ -153,9 +153,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 _LAUNCHED.setdefault(str(self.workdir), []).append((process.pid, watchdog))
 
     def _sandbox(self) -> Sandbox:
-        limits = Limits(memory_bytes=self.memory_bytes, file_bytes=self.file_bytes, processes=self.processes,
-                        disk_bytes=self.disk_bytes, output_bytes=self.output_bytes)
-        return Sandbox(enabled=self.sandboxed, limits=limits)
+        return Sandbox(enabled=self.sandboxed, limits=self.limits)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # The inline matplotlib backend (instead of the sandbox's MPLBACKEND=Agg) keeps every
@@ -181,11 +179,11 @@ def output_size(output: dict) -> int:
 class SandboxedExecute(Execute):
     """nbgrader's Execute preprocessor with the sandboxed kernel manager and an output cap.
 
-    output_bytes: output kept for the whole notebook; past it, outputs are dropped and the
-    cell that crossed it shows one note saying so.
+    limits.output_bytes: output kept for the whole notebook; past it, outputs are dropped and
+    the cell that crossed it shows one note saying so.
     """
 
-    output_bytes = Integer(Limits.output_bytes, config=True, help="bytes of output kept per notebook")
+    limits = Instance(Limits, kw={}, config=True, help="output_bytes: bytes of output kept per notebook")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -204,7 +202,7 @@ class SandboxedExecute(Execute):
             self.kc.reopen_iopub()
             kwargs["cell"].outputs.append(nbformat.v4.new_output(
                 "stream", name="stderr",
-                text=f"[an output larger than {mib(self.output_bytes)} was refused by the grader; "
+                text=f"[an output larger than {mib(self.limits.output_bytes)} was refused by the grader; "
                      "what this cell printed after it is lost]\n"))
 
     def output(self, outs, msg, display_id, cell_index):
@@ -212,7 +210,7 @@ class SandboxedExecute(Execute):
         if out is None:
             return None
         size = output_size(out)
-        if self.kept_bytes + size <= self.output_bytes:
+        if self.kept_bytes + size <= self.limits.output_bytes:
             self.kept_bytes += size
             return out
         if outs and outs[-1] is out:
@@ -223,6 +221,6 @@ class SandboxedExecute(Execute):
             self.dropped = True
             outs.append(nbformat.v4.new_output(
                 "stream", name="stderr",
-                text=f"[output beyond the {mib(self.output_bytes)} kept per notebook was dropped "
+                text=f"[output beyond the {mib(self.limits.output_bytes)} kept per notebook was dropped "
                      "by the grader]\n"))
         return None

@@ -1,6 +1,6 @@
 """Fallback for `prlimit`: set RLIMIT_AS / RLIMIT_FSIZE / RLIMIT_CORE, then exec the command.
 
-    python -m autograder.rlimits MEMORY_BYTES FILE_BYTES -- cmd args...
+    python -m autograder.sandbox.rlimits MEMORY_BYTES FILE_BYTES -- cmd args...
 """
 
 import os

@@ -6,7 +6,7 @@ CIFAR-10 folder when present), one writable working folder, a private /tmp,
 no network (its own network namespace), its own PID/IPC/UTS namespaces and a
 cleared environment. The course folder (source notebooks, verify specs,
 submissions, gradebook), the rest of the repository and the home folder are not
-visible at all. The private /tmp is a tmpfs of at most `Limits.disk_bytes`. Memory
+visible at all. The private /tmp is a tmpfs of at most `Limits.disk_bytes` (limits.py). Memory
 (RLIMIT_AS), file size (RLIMIT_FSIZE) and core dumps are limited with setrlimit before
 bwrap starts: they hold for each process inside. The limits of the whole tree (memory of
 all its processes together, how many processes, disk used in the working folder and /tmp)
@@ -23,37 +23,15 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import autograder
 import cs231n_lib
+from autograder.sandbox.limits import Limits
 
 # The packages sandboxed code imports: the student library and the verification worker.
-PACKAGE_DIRS = (Path(cs231n_lib.__file__).resolve().parent, Path(autograder.__file__).resolve().parent)
+PACKAGE_DIRS = (Path(cs231n_lib.__file__).resolve().parent, Path(__file__).resolve().parents[1])
 
 
 class SandboxUnavailable(RuntimeError):
     """Raised when sandboxed grading is asked for and bubblewrap does not work here."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits for one sandboxed process tree (the kernel, or one verification process).
-
-    memory_bytes: resident memory of all its processes together (the watchdog), and the
-    address space of each one (RLIMIT_AS); file_bytes: largest file it may write
-    (RLIMIT_FSIZE); processes: processes alive at once; disk_bytes: what it may hold in its
-    working folder and its /tmp together; output_bytes: bytes of notebook output kept (the
-    rest is dropped with a note); cell_timeout: seconds per notebook cell and per exercise
-    cell; submission_timeout: wall-clock seconds for the whole notebook execution. (Each
-    Check has its own time limit, `Check.timeout`.)
-    """
-
-    memory_bytes: int = 6 * 2**30
-    file_bytes: int = 256 * 2**20
-    cell_timeout: float = 120.0
-    submission_timeout: float = 1200.0
-    processes: int = 64
-    disk_bytes: int = 1 * 2**30
-    output_bytes: int = 8 * 2**20
 
 
 @functools.cache
@@ -141,7 +119,7 @@ class Sandbox:
         Inputs: pid, the process returned for `command(...)`; folders, its writable folders.
         Returns: the running TreeWatchdog (stop() it once the process is gone).
         """
-        from autograder.watchdog import TreeWatchdog
+        from autograder.sandbox.watchdog import TreeWatchdog
 
         return TreeWatchdog(pid, self.limits.memory_bytes, self.limits.processes, self.limits.disk_bytes,
                             folders).start()
@@ -150,7 +128,7 @@ class Sandbox:
         """`prlimit` arguments setting the memory, file-size and core limits of each process."""
         exe = shutil.which("prlimit")
         if exe is None:
-            return [sys.executable, "-m", "autograder.rlimits",
+            return [sys.executable, "-m", "autograder.sandbox.rlimits",
                     str(self.limits.memory_bytes), str(self.limits.file_bytes), "--"]
         return [exe, f"--as={self.limits.memory_bytes}", f"--fsize={self.limits.file_bytes}",
                 "--core=0", "--"]

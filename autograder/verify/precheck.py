@@ -7,9 +7,9 @@ The checks, the whitelist rule and the cases are the grader's own (grading/verif
 from __future__ import annotations
 
 from autograder.course import Course
-from autograder.sandbox import Sandbox, bwrap_status
-from autograder.spec import load_spec
-from autograder.verify import run_verification
+from autograder.sandbox.bwrap import Sandbox, bwrap_status
+from autograder.verify.runner import run_verification
+from autograder.verify.spec import load_spec
 
 
 def grader_findings(course: Course, assignment: str, nb) -> dict[str, str] | None:

@@ -4,11 +4,11 @@
 worker); the student's code runs only in the sandboxed kernel. A watchdog kills the
 kernel's sandbox when the whole notebook exceeds its wall-clock limit, so nbgrader
 returns with the cells that had run. For debugging:
-python -m autograder.nbgrader_run STEP.json WALL_SECONDS prints run_step's result as JSON.
+python -m autograder.pipeline.nbgrader_run STEP.json WALL_SECONDS prints run_step's result as JSON.
 
-STEP.json: {"course": private course root, "config_course": the real course root,
-"assignment", "student", "kernel_workdir", "sandboxed", "memory_bytes", "file_bytes",
-"processes", "disk_bytes", "output_bytes", "cell_timeout"}.
+step: {"course": private course root, "config_course": the real course root,
+"assignment", "student", "kernel_workdir", "sandboxed", "limits": a Limits}; in STEP.json,
+"limits" holds the Limits fields.
 The private course holds the source notebook and a private gradebook; the kernel
 (SandboxedKernelManager) sees neither.
 """
@@ -34,7 +34,7 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     from nbgrader.apps import NbGraderAPI
 
     from autograder.course import Course
-    from autograder.kernel import kill_kernels, limit_reason
+    from autograder.sandbox.kernel import kill_kernels, limit_reason
 
     course = Course(root=Path(step["course"]))
     config = _config(step, course)
@@ -66,8 +66,7 @@ def _config(step: dict, course):
     from nbgrader.converters import Autograde
 
     from autograder.course import Course, nbgrader_config
-    from autograder.kernel import SandboxedExecute
-    from autograder.sandbox import Limits
+    from autograder.sandbox.kernel import SandboxedExecute
 
     config = nbgrader_config(Course(root=Path(step["config_course"])))
     config.CourseDirectory.root = str(course.root)
@@ -76,16 +75,14 @@ def _config(step: dict, course):
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute if p.__name__ == "Execute" else p for p in defaults]
     config.Autograde.create_student = True
-    config.Execute.timeout = int(step["cell_timeout"])
+    limits = step["limits"]
+    config.Execute.timeout = int(limits.cell_timeout)
     config.Execute.interrupt_on_timeout = True
     config.Execute.raise_on_iopub_timeout = False  # output lost to the size cap: later cells still run
     config.SandboxedKernelManager.workdir = step["kernel_workdir"]
     config.SandboxedKernelManager.sandboxed = bool(step["sandboxed"])
-    config.SandboxedKernelManager.memory_bytes = int(step["memory_bytes"])
-    config.SandboxedKernelManager.file_bytes = int(step["file_bytes"])
-    for name in ("processes", "disk_bytes", "output_bytes"):
-        setattr(config.SandboxedKernelManager, name, int(step.get(name, getattr(Limits, name))))
-    config.SandboxedExecute.output_bytes = int(step.get("output_bytes", Limits.output_bytes))
+    config.SandboxedKernelManager.limits = limits
+    config.SandboxedExecute.limits = limits
     return config
 
 
@@ -105,4 +102,8 @@ def _kernel_scores(course, step: dict) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_step(json.loads(Path(sys.argv[1]).read_text()), float(sys.argv[2]))))
+    from autograder.sandbox.limits import Limits
+
+    step = json.loads(Path(sys.argv[1]).read_text())
+    step["limits"] = Limits(**step.get("limits", {}))
+    print(json.dumps(run_step(step, float(sys.argv[2]))))

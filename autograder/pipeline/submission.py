@@ -21,11 +21,12 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course, nbgrader_config
-from autograder.nbgrader_run import run_step
 from autograder.notebook import Layout, layout, read_notebook, without_hidden_tests
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
-from autograder.spec import load_spec
-from autograder.verify import run_verification
+from autograder.pipeline.nbgrader_run import run_step
+from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
+from autograder.sandbox.limits import Limits
+from autograder.verify.runner import run_verification
+from autograder.verify.spec import load_spec
 
 # What the grader's own failures say when the host's disk is full (the sandbox's is bounded).
 HOST_TROUBLE = re.compile(r"disk is full|No space left on device|Errno 28|Disk quota exceeded", re.IGNORECASE)
@@ -66,8 +67,8 @@ def grade_submission(task: dict) -> dict:
     """Grade one submission (runs in a worker). Inputs and output are plain dicts.
 
     task: {"course", "assignment", "student", "notebook" (text or None), "reject",
-    "hash", "course_hash", "sandboxed", "limits" (Limits fields), "execute" (run nbgrader,
-    default True)}.
+    "hash", "course_hash", "sandboxed", "limits" (a Limits, the same object all the way to the
+    kernel), "execute" (run nbgrader, default True)}.
     Returns: new_result's dict, with "scores" {grade_id: points}, "checks", "notes",
     "kernel_scores", "autograded" (the executed notebook's text or None), "reason" (every
     reason points were lost, joined), "seconds" and "timings" filled in.
@@ -85,7 +86,7 @@ def grade_submission(task: dict) -> dict:
     else:
         base = Path(tempfile.mkdtemp(prefix=f"grade-{aid}-"))
         try:
-            limits = Limits(**task.get("limits", {}))
+            limits = task["limits"]
             if task.get("execute", True):
                 reasons.append(_execute(course, task, limits, base, result))
             _verify(course, aid, student_nb, lay, Sandbox(enabled=task["sandboxed"], limits=limits),
@@ -186,9 +187,7 @@ def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dic
     kernel_dir.mkdir()
     step = {"course": str(priv.root), "config_course": str(course.root), "assignment": aid,
             "student": student, "kernel_workdir": str(kernel_dir), "sandboxed": task["sandboxed"],
-            "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes,
-            "processes": limits.processes, "disk_bytes": limits.disk_bytes,
-            "output_bytes": limits.output_bytes, "cell_timeout": limits.cell_timeout}
+            "limits": limits}
     out = run_step(step, limits.submission_timeout)
     result["kernel_scores"] = out["kernel_scores"]
     executed = priv.root / "autograded" / student / aid / f"{aid}.ipynb"

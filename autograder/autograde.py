@@ -9,14 +9,15 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.collect import Submission, collect
 from autograder.course import Course
-from autograder.grade import content_hash, course_hash, grade_submission, new_result
-from autograder.gradebook import ensure_assignment, is_done, merge
-from autograder.sandbox import Limits, SandboxUnavailable, bwrap_status
+from autograder.pipeline.collect import Submission, collect
+from autograder.pipeline.gradebook import ensure_assignment, is_done, merge
+from autograder.pipeline.submission import content_hash, course_hash, grade_submission, new_result
+from autograder.sandbox.bwrap import SandboxUnavailable, bwrap_status
+from autograder.sandbox.limits import Limits
 from cs231n_lib.atomic import write_atomically
 
 
@@ -86,7 +87,7 @@ def autograde(course: Course, ids: list[str], student: str | None = None, zips: 
     summary = Summary(problems=problems)
     for aid in sorted({s.assignment for s in subs}):
         ensure_assignment(course, aid)
-    common = {"sandboxed": status is None, "limits": asdict(limits or Limits()), "execute": execute}
+    common = {"sandboxed": status is None, "limits": limits or Limits(), "execute": execute}
     tasks = _tasks(course, ids, subs, force, common, summary)
     bar = tqdm(total=len(tasks), desc="autograde", unit="submission", disable=not progress or not tasks)
 

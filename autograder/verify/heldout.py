@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from autograder.spec import Check
+from autograder.verify.spec import Check
 from cs231n_lib.data import get_cifar10_data
 
 # The loaders a learner could use inside the sandbox to read the held-out labels.

@@ -1,6 +1,6 @@
 """Verification worker: runs INSIDE the sandbox, with the student's code. Trusts nothing it returns.
 
-    python -m autograder.worker JOBDIR
+    python -m autograder.verify.worker JOBDIR
 
 JOBDIR/job.json holds the setup cells, the student's exercise cells, the checks to
 run (`call` strings) and the dotted names to forbid; JOBDIR/cases_<i>.npz the plain
@@ -256,7 +256,7 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
     """
     import numpy as np
 
-    from autograder.rules import Watch
+    from autograder.verify.rules import Watch
 
     try:
         code = compile(ast.parse(call, mode="eval"), "<check>", "eval")
@@ -277,7 +277,7 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
 
 def _save_results(path: str, results: list[dict]) -> None:
     """Write the answers as plain values; an answer that is not plain becomes an error."""
-    from autograder.plain import NotPlainError, save_plain
+    from autograder.verify.plain import NotPlainError, save_plain
 
     try:
         save_plain(path, results)
@@ -308,7 +308,7 @@ def main(jobdir: str) -> int:
         job = json.load(f)
     import numpy as np
 
-    from autograder.plain import load_plain
+    from autograder.verify.plain import load_plain
 
     np.random.seed(0)
     notes = []

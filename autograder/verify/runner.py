@@ -2,7 +2,7 @@
 
 For one student notebook, `run_verification` builds the student's namespace in a fresh
 (sandboxed) process -- the source notebook's `verify-setup` cells, then the student's
-exercise cells, run by `autograder.worker` -- evaluates each check's `call` on the cases,
+exercise cells, run by `autograder.verify.worker` -- evaluates each check's `call` on the cases,
 receives plain arrays back (see `plain.py`) and compares them here with `expected(case)`,
 in the grader's own process and numpy. The spec API itself is in `spec.py`.
 """
@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from autograder.compare import Accepted
 from autograder.notebook import layout, read_notebook, student_code_cells
-from autograder.plain import NotPlainError, load_plain, save_plain
-from autograder.rules import RULE_BROKEN
-from autograder.sandbox import Sandbox, sandbox_env
-from autograder.spec import Check, SpecError, case_seed
-from autograder.stubs import forbidden_mounts
+from autograder.sandbox.bwrap import Sandbox, sandbox_env
+from autograder.verify.compare import Accepted
+from autograder.verify.plain import NotPlainError, load_plain, save_plain
+from autograder.verify.rules import RULE_BROKEN
+from autograder.verify.spec import Check, SpecError, case_seed
+from autograder.verify.stubs import forbidden_mounts
 from cs231n_lib.checks import describe
 
 MAX_STUDENT_TEXT = 400
@@ -87,7 +87,7 @@ def _case_label(case: dict) -> str:
 
 
 class _WorkerProcess:
-    """The grader's end of one sandboxed `autograder.worker` process, driven over pipes.
+    """The grader's end of one sandboxed `autograder.verify.worker` process, driven over pipes.
 
     Its protocol lines are read in bounded pieces (the student's code can write to that pipe):
     a line longer than MAX_LINE is discarded as it arrives and stands for a protocol error.
@@ -97,7 +97,7 @@ class _WorkerProcess:
     MAX_LINE = 64 * 1024
 
     def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
-        argv = [sys.executable, "-m", "autograder.worker", str(jobdir), ",".join(map(str, skip))]
+        argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from cs231n_lib.atomic import atomic_path
+
 NUMERIC_KINDS = "biufc"
 MAX_DEPTH = 32
 MAX_NODES = 100_000
@@ -75,10 +77,9 @@ def save_plain(path: str | os.PathLike, value: Any) -> None:
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(value, arrays, 0, [0])
     arrays["__tree__"] = np.array(json.dumps(tree))
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    # Atomic so that the reader never sees half a file; no crash needs it to outlive (durable=False).
+    with atomic_path(path, suffix=".npz", durable=False) as tmp:
+        np.savez(tmp, **arrays)
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray], depth: int) -> Any:

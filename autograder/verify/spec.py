@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.compare import Compare, allclose, equal
+from autograder.verify.compare import Compare, allclose, equal
 
 __all__ = ["Check", "SpecError", "allclose", "case_seed", "equal", "load_spec"]
 
@@ -36,7 +36,7 @@ class Check:
     allowed: the whitelist: dotted names of the functions and classes (from the course library or
       any package other than numpy and the standard library) the exercise may call, e.g.
       ("cs231n_lib.layers.affine_forward",). Calling anything else outside numpy, the standard
-      library and the notebook's cells scores the case 0 (see autograder/rules.py).
+      library and the notebook's cells scores the case 0 (see autograder/verify/rules.py).
     forbidden: dotted names also stubbed out (raise) in the student's process (rarely needed:
       `allowed` already rules out every name it does not list).
     timeout: seconds for all cases together.
