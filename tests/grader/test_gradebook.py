@@ -9,16 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.course import Course
-from autograder.gradebook import ensure_assignment, is_done, result_path
+from graderhelpers import AID, copy_course
 
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
-AID = "00_fixture"
-
-
-def _course(tmp_path: Path) -> Course:
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    return Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+from autograder.pipeline.gradebook import ensure_assignment, is_done, result_path
 
 
 def test_a_fresh_course_gets_its_gradebook_without_the_venv_on_path(tmp_path, monkeypatch):
@@ -26,14 +19,13 @@ def test_a_fresh_course_gets_its_gradebook_without_the_venv_on_path(tmp_path, mo
     # which is only in the venv's bin/, not on a plain PATH
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert shutil.which("alembic") is None
-    course = _course(tmp_path)
+    course = copy_course(tmp_path)
     assert not course.gradebook.exists()
     ensure_assignment(course, AID)
     assert course.gradebook.exists()
 
 
-def test_a_rerun_skips_only_genuine_results_of_unchanged_content(tmp_path):
-    course = _course(tmp_path)
+def test_a_rerun_skips_only_genuine_results_of_unchanged_content(course, tmp_path):
     path = result_path(course, "ada", AID)
     path.parent.mkdir(parents=True)
     assert not is_done(course, "h1", "ada", AID)
@@ -49,7 +41,7 @@ import multiprocessing, sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from autograder.course import Course
-from autograder.grade import _template_gradebook
+from autograder.pipeline.submission import _template_gradebook
 
 def make(root):
     return str(_template_gradebook(Course(root=Path(root)), "00_fixture", "x"))
@@ -63,7 +55,7 @@ if __name__ == "__main__":
 
 def test_template_gradebooks_are_removed_when_their_process_ends(tmp_path):
     # one made in a pool's worker process (which never runs atexit), one in the main process
-    course = _course(tmp_path)
+    course = copy_course(tmp_path)
     script = tmp_path / "template.py"
     script.write_text(TEMPLATE_IN_A_POOL)
     proc = subprocess.run([sys.executable, str(script), str(course.root)], capture_output=True, text=True,

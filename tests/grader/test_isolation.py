@@ -8,23 +8,22 @@ flood is stopped in a second or two.
 
 import json
 import os
-import shutil
 import signal
 import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from graderhelpers import AID, FIXTURES, copy_course
 
-from autograder import batch
-from autograder.batch import autograde
+from autograder import autograde as batch
+from autograder.autograde import autograde
 from autograder.course import Course
-from autograder.gradebook import merge
-from autograder.sandbox import Limits, bwrap_status
+from autograder.pipeline.gradebook import merge
+from autograder.sandbox.bwrap import bwrap_status
+from autograder.sandbox.limits import Limits
 
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
 HONEST = FIXTURES / "adversarial" / "honest.ipynb"
-AID = "00_fixture"
 LIMITS = Limits(memory_bytes=1024 * 2**20, processes=32, disk_bytes=256 * 2**20, output_bytes=2**20,
                 cell_timeout=30, submission_timeout=240)
 FULL = {"test_affine": 2.0, "test_count": 1.0}
@@ -58,11 +57,6 @@ FLOODS = {
 }
 
 
-def _course(tmp_path: Path) -> Course:
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    return Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
-
-
 def _submit(course: Course, student: str, flood: str = "") -> None:
     nb = nbformat.read(str(HONEST), as_version=4)
     for cell in nb.cells:
@@ -80,7 +74,7 @@ def _result(course: Course, student: str) -> dict:
 @pytest.fixture(scope="module", params=sorted(FLOODS))
 def flooded(request, tmp_path_factory):
     """A batch of two honest submissions and one flood, two workers."""
-    course = _course(tmp_path_factory.mktemp(request.param))
+    course = copy_course(tmp_path_factory.mktemp(request.param))
     _submit(course, "honest-a")
     _submit(course, "honest-b")
     _submit(course, request.param, FLOODS[request.param])
@@ -134,8 +128,7 @@ def _die_grading_one(task: dict) -> dict:
     return batch.grade_submission(task)
 
 
-def test_a_dead_worker_costs_one_submission_and_the_rerun_regrades_it(tmp_path, monkeypatch):
-    course = _course(tmp_path)
+def test_a_dead_worker_costs_one_submission_and_the_rerun_regrades_it(course, tmp_path, monkeypatch):
     for student in ("honest-a", "worker-death", "honest-b"):
         _submit(course, student)
     # the pool's workers import this module and run _die_grading_one in place of _safe_grade

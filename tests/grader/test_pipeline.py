@@ -8,26 +8,21 @@ from pathlib import Path
 import nbformat
 import pytest
 from grader_fixtures.make_fixture import ADDED_AT_SUBMISSION
+from graderhelpers import AID, FIXTURES, copy_course
 
-from autograder.batch import autograde
+from autograder.autograde import autograde
 from autograder.course import Course
 from autograder.feedback import feedback
 from autograder.grades import grade_rows, grades, question_rows
 from autograder.release import find_leaks, release, released_sources
-from autograder.sandbox import Limits, bwrap_status
+from autograder.sandbox.bwrap import bwrap_status
+from autograder.sandbox.limits import Limits
 
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
 CORPUS = FIXTURES / "adversarial"
-AID = "00_fixture"
 LIMITS = Limits(memory_bytes=3 * 2**30, cell_timeout=10, submission_timeout=300)
 UNSANDBOXED = bwrap_status() is not None
 
 pytestmark = pytest.mark.slow
-
-
-def _course(tmp_path: Path) -> Course:
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    return Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
 
 
 def _submit(course: Course, student: str, nb_path: Path) -> None:
@@ -45,7 +40,7 @@ def _submit(course: Course, student: str, nb_path: Path) -> None:
 def graded_corpus(tmp_path_factory):
     """The whole adversarial corpus graded once, with two workers."""
     tmp = tmp_path_factory.mktemp("corpus")
-    course = _course(tmp)
+    course = copy_course(tmp)
     release(course, [AID], log=lambda *_: None)
     for path in sorted(CORPUS.glob("*.ipynb")):
         _submit(course, path.stem.replace("_", "-"), path)
@@ -53,8 +48,7 @@ def graded_corpus(tmp_path_factory):
     return course, summary
 
 
-def test_release_is_deterministic_and_clean(tmp_path):
-    course = _course(tmp_path)
+def test_release_is_deterministic_and_clean(course, tmp_path):
     release(course, [AID], log=lambda *_: None)
     first = course.released(AID).read_text()
     release(course, [AID], log=lambda *_: None)
@@ -65,8 +59,7 @@ def test_release_is_deterministic_and_clean(tmp_path):
     assert "count[label] += 1" not in first and "x2 @ w2" not in first
 
 
-def test_release_refuses_a_test_cell_without_check(tmp_path):
-    course = _course(tmp_path)
+def test_release_refuses_a_test_cell_without_check(course, tmp_path):
     spec = course.spec(AID)
     spec.write_text(spec.read_text().replace('"test_count": Check(', '"test_other": Check('))
     with pytest.raises(ValueError, match="test_count"):
@@ -176,8 +169,7 @@ def test_grades_by_student_and_atomic_writes(tmp_path, monkeypatch):
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"]
 
 
-def test_zips_are_graded_and_bad_zips_rejected(tmp_path):
-    course = _course(tmp_path)
+def test_zips_are_graded_and_bad_zips_rejected(course, tmp_path):
     zips = tmp_path / "zips"
     zips.mkdir()
     with zipfile.ZipFile(zips / f"carol_{AID}.zip", "w") as zf:
@@ -201,7 +193,7 @@ def test_zips_are_graded_and_bad_zips_rejected(tmp_path):
 def test_dask_local_cluster(tmp_path):
     from dask.distributed import LocalCluster
 
-    course = _course(tmp_path)
+    course = copy_course(tmp_path)
     _submit(course, "honest", CORPUS / "honest.ipynb")
     _submit(course, "blank", FIXTURES / "released_00_fixture.ipynb")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -215,7 +207,7 @@ def test_dask_local_cluster(tmp_path):
 def test_submit_warns_and_zips(tmp_path, capfd):
     from autograder.submit import submit
 
-    course = _course(tmp_path)
+    course = copy_course(tmp_path)
     release(course, [AID], log=lambda *_: None)
     logged = []
     capfd.readouterr()

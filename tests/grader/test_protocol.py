@@ -1,17 +1,16 @@
 """The verifier's protocol pipe is read in bounded pieces: student code that writes a huge line
 to it costs the grader no memory (and that student the checks it disturbed)."""
 
-from pathlib import Path
 
 import nbformat
 import pytest
+from graderhelpers import AID, FIXTURES
 
-from autograder.sandbox import Limits, Sandbox, bwrap_status
-from autograder.spec import load_spec
-from autograder.verify import run_verification
+from autograder.sandbox.bwrap import Sandbox, bwrap_status
+from autograder.sandbox.limits import Limits
+from autograder.verify.runner import run_verification
+from autograder.verify.spec import load_spec
 
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
-AID = "00_fixture"
 SOURCE = FIXTURES / "course" / "source" / AID / f"{AID}.ipynb"
 SPEC = FIXTURES / "course" / "verify" / f"{AID}.py"
 LINE = 32 * 2**20

@@ -6,23 +6,19 @@ refuses (a stream output without text, as a broken notebook run can leave).
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
+from graderhelpers import AID, copy_course
 
 from autograder.course import Course
 from autograder.feedback import feedback
-from autograder.grade import new_result
 from autograder.grades import grade_rows, grades
-
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
-AID = "00_fixture"
+from autograder.pipeline.submission import new_result
 
 
 def _course_with_results(tmp_path: Path) -> Course:
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    course = Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+    course = copy_course(tmp_path)
     for student, output in (("ada", {"output_type": "stream", "name": "stdout", "text": "PASS\n"}),
                             ("bob", {"output_type": "stream", "name": "stdout"})):
         task = {"course": str(course.root), "assignment": AID, "student": student, "hash": student}

@@ -1,12 +1,12 @@
-"""The whitelist rule (autograder/rules.py): what exercise code may call while a check runs."""
+"""The whitelist rule (autograder/verify/rules.py): what exercise code may call while a check runs."""
 
 import sys
 
 import numpy as np
 import pytest
 
-from autograder.rules import Watch
-from autograder.worker import evaluate
+from autograder.verify.rules import Watch
+from autograder.verify.worker import evaluate
 
 STUDENT = '''
 import collections
@@ -119,3 +119,8 @@ def test_watch_keeps_no_object_alive():
         del a
     gc.collect()
     assert alive() is None
+
+
+def test_an_allowed_name_that_names_nothing_is_a_value_error_naming_it():
+    with pytest.raises(ValueError, match="'cs231n_lib.layers.affine_fwd' does not name a module attribute"):
+        Watch(("cs231n_lib.layers.affine_forward", "cs231n_lib.layers.affine_fwd"))

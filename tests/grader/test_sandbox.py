@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch as ag
-from autograder import sandbox as sb
+from autograder import autograde as ag
 from autograder.course import Course
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.sandbox import bwrap as sb
+from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
+from autograder.sandbox.limits import Limits
 
 COURSE = Course()
 # Files the tests create outside any temporary folder; removed after each test.
@@ -161,3 +162,32 @@ def test_grading_refuses_without_a_sandbox_unless_told(tmp_path, monkeypatch):
     logged = []
     summary = ag.autograde(course, [], workers=1, unsandboxed=True, progress=False, log=logged.append)
     assert summary.graded == [] and any("UNSANDBOXED" in line for line in logged)
+
+
+@pytest.mark.parametrize(("field", "value"), [("memory_bytes", 0), ("processes", -1), ("cell_timeout", "60"),
+                                              ("output_bytes", None), ("disk_bytes", True)])
+def test_limits_must_be_positive_numbers(field, value):
+    with pytest.raises(ValueError, match=f"Limits.{field} must be a positive number, got {value!r}"):
+        Limits(**{field: value})
+
+
+def test_the_one_limits_object_reaches_the_kernel_and_its_client(course, tmp_path):
+    import zmq
+
+    from autograder.pipeline.nbgrader_run import _config
+    from autograder.sandbox.kernel import MESSAGE_OVERHEAD, SandboxedExecute, SandboxedKernelManager
+
+    limits = Limits(memory_bytes=2**30, file_bytes=2**20, processes=9, disk_bytes=2**25,
+                    output_bytes=3 * 2**20, cell_timeout=7, submission_timeout=50)
+    step = {"course": str(course.root), "config_course": str(course.root), "assignment": "00_fixture",
+            "student": "ada", "kernel_workdir": str(tmp_path / "kernel"), "sandboxed": False,
+            "limits": limits}
+    config = _config(step, course)
+    manager = SandboxedKernelManager(config=config)
+    execute = SandboxedExecute(config=config)
+    assert manager.limits == limits and execute.limits == limits and execute.timeout == 7
+    assert manager._sandbox().limits == limits
+    assert any(str(limits.memory_bytes) in arg for arg in manager._sandbox().limit_prefix())
+    client = manager.client()
+    assert client.context.getsockopt(zmq.MAXMSGSIZE) == limits.output_bytes + MESSAGE_OVERHEAD
+    client.context.destroy()

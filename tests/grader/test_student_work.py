@@ -3,26 +3,22 @@ work/ copies are never overwritten, the demo releases into its own folder; `make
 names each failing check by its headline."""
 
 import json
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pytest
+from graderhelpers import AID
 
 from autograder.course import Course
 from autograder.release import KERNELSPEC, edited_since_release, release
 from autograder.submit import headline
 from autograder.workspace import seed
 
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
-AID = "00_fixture"
-
 
 @pytest.fixture
-def course(tmp_path):
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    course = Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+def course(course):
+    """The fixture course (conftest.py), released."""
     release(course, [AID], log=lambda *_: None)
     return course
 
@@ -88,13 +84,13 @@ def test_work_copies_are_made_once_and_never_overwritten(course):
 
 @pytest.mark.slow  # each releases the fixture course (nbgrader, ~7 s)
 def test_demo_never_writes_assignments(course, tmp_path, monkeypatch):
-    import autograder.batch
+    import autograder.autograde
     from autograder.demo import demo
 
     before = {p.name: p.read_bytes() for p in course.assignments_dir.iterdir()}
     _edit(course.released(AID), "def count_labels(y, num_classes):\n    return 'my work'\n")
     edited = course.released(AID).read_bytes()
-    monkeypatch.setattr(autograder.batch, "autograde",
+    monkeypatch.setattr(autograder.autograde, "autograde",
                         lambda *a, **k: SimpleNamespace(lines=lambda: ["(not graded in this test)"]))
     logged = []
     demo([AID], workers=1, course=course, out_root=tmp_path / "demo", log=logged.append)

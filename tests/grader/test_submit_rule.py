@@ -1,16 +1,11 @@
 """`make submit` warns about exactly the checks the grader would fail, with the grader's message."""
 
-import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
+from graderhelpers import AID, FIXTURES, copy_course
 
-from autograder.course import Course
 from autograder.release import release
-
-FIXTURES = Path(__file__).resolve().parent / "grader_fixtures"
-AID = "00_fixture"
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +13,7 @@ pytestmark = pytest.mark.slow
 def test_submit_reports_what_the_grader_fails(tmp_path):
     from autograder.submit import submit
 
-    shutil.copytree(FIXTURES / "course", tmp_path / "grading")
-    course = Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+    course = copy_course(tmp_path)
     release(course, [AID], log=lambda *_: None)
     # Counts right (its public test passes in the kernel), but with scipy: the grader scores it 0.
     nb = nbformat.read(FIXTURES / "adversarial" / "scipy_route.ipynb", as_version=4)

@@ -26,7 +26,7 @@ import threading
 import time
 import tracemalloc
 import zipfile
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import cifar_fixtures as fx
 import numpy as np
@@ -576,6 +576,10 @@ def test_command_line_exit_status(archive, tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.startswith("make data: error:") and len(bad.stderr.splitlines()) == 1
     env["CIFAR10_TARBALL"] = str(archive["path"])
+    for command in (cmd + ["--help"], [str(Path(sys.executable).with_name("cs231n-data")), "-h"]):
+        shown = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0 and "CIFAR10_TARBALL" in shown.stderr, shown.stderr
+        assert not (tmp_path / "d" / "cifar-10-batches-py").exists()    # help only: nothing installed
     good = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert good.returncode == 0, good.stderr
     assert "installed" in good.stdout

@@ -1,7 +1,7 @@
 """The lessons the notebooks teach, measured with the notebooks' own models and settings.
 
 Every test runs on the embedded dataset and, when the real CIFAR-10 subset is beside the
-repository (../shared/data, see tests/cifar_fixtures.py), on that subset too: the ranking
+repository (../shared/data, see tests/lib/cifar_fixtures.py), on that subset too: the ranking
 kNN < linear < two-layer net < convnet, and each number the notebooks' text states about
 these runs. Training runs are shared between tests through module-scoped fixtures.
 """

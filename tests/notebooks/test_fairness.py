@@ -11,9 +11,12 @@ The verifier's own functions build the namespace and run the checks (see nbhelpe
 """
 
 import pytest
-from nbhelpers import exercise_source, failures, namespace, public_test_errors
+from nbhelpers import COURSE, exercise_source, failures, namespace, public_test_errors
 
 # ----------------------------------------------------------------------------- honest variants
+
+# Every assignment of the course (grading/source/<id>/), the one list of ids.
+AIDS = COURSE.assignment_ids()
 
 HELPERS_ABOVE = """
 import math
@@ -466,9 +469,10 @@ def test_sandboxed_verifier_agrees(aid, replace, added, zero, tmp_path):
     score, the shortcut does not, and a (1, D) answer passes with its note."""
     from nbhelpers import COURSE, student_notebook
 
-    from autograder.sandbox import Limits, Sandbox, bwrap_status
-    from autograder.spec import load_spec
-    from autograder.verify import run_verification
+    from autograder.sandbox.bwrap import Sandbox, bwrap_status
+    from autograder.sandbox.limits import Limits
+    from autograder.verify.runner import run_verification
+    from autograder.verify.spec import load_spec
 
     nb = student_notebook(aid, _replacements(replace), added)
     sandbox = Sandbox(enabled=bwrap_status() is None, limits=Limits(cell_timeout=20))
@@ -484,8 +488,7 @@ def test_sandboxed_verifier_agrees(aid, replace, added, zero, tmp_path):
 
 # ----------------------------------------------------------------------------- test cells
 
-@pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
-                                 "06_batchnorm_dropout", "07_optimizers", "08_features"])
+@pytest.mark.parametrize("aid", AIDS)
 def test_no_released_test_cell_evaluates_to_a_value(aid):
     """nbgrader takes a test cell's number as partial credit: the last statement of every released
     test cell is not a bare expression, or the cell ends in ';'."""
@@ -507,8 +510,7 @@ def test_no_released_test_cell_evaluates_to_a_value(aid):
 def test_rule_is_stated_in_every_notebook():
     from nbhelpers import released
 
-    for aid in ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn", "06_batchnorm_dropout",
-                "07_optimizers", "08_features"]:
+    for aid in AIDS:
         text = "\n".join(c.source for c in released(aid).cells if c.cell_type == "markdown")
         assert "**What your code may use.**" in text, aid
         assert "cells of your own *above* an" in " ".join(text.split()), aid
@@ -524,8 +526,7 @@ def test_public_checks_warn_about_the_shortcut(name, aid, replace, added, check,
     assert check in errors and "your code uses" in errors[check], errors
 
 
-@pytest.mark.parametrize("aid", ["01_knn", "02_svm", "03_softmax", "04_two_layer_net", "05_cnn",
-                                 "06_batchnorm_dropout", "07_optimizers", "08_features"])
+@pytest.mark.parametrize("aid", AIDS)
 def test_public_rule_check_gives_the_specs_names(aid):
     """Each test cell's check_rule(...) allows exactly what the grader's Check.allowed does."""
     import ast
@@ -533,7 +534,7 @@ def test_public_rule_check_gives_the_specs_names(aid):
     from nbhelpers import COURSE, source
 
     from autograder.notebook import HIDDEN_RE, is_autograded_test, nbgrader_meta
-    from autograder.spec import load_spec
+    from autograder.verify.spec import load_spec
 
     spec = load_spec(COURSE.spec(aid))
     for cell in source(aid).cells:
@@ -559,7 +560,7 @@ def test_public_checks_do_not_depend_on_the_other_exercises():
 def test_public_rule_check_allows_what_an_allowed_module_defines():
     """An allowed module (the open-ended tasks' model library) allows its own classes and
     functions, as the grader's Watch does, but not a name it merely imports."""
-    from autograder.heldout import MODEL_LIBRARY
+    from autograder.verify.heldout import MODEL_LIBRARY
     from cs231n_lib.checks import CheckFailed, check_rule
 
     ns = {"__name__": "__main__"}
