@@ -55,6 +55,10 @@ def cmd_release(args) -> int:
 def _limits(args):
     from autograder.sandbox.limits import Limits
 
+    for option in ("memory_mb", "processes", "disk_mb", "output_mb", "cell_timeout", "submission_timeout"):
+        value = getattr(args, option)
+        if not value > 0:
+            raise ValueError(f"--{option.replace('_', '-')} must be a positive number, got {value:g}")
     return Limits(memory_bytes=int(args.memory_mb * 2**20), processes=args.processes,
                   disk_bytes=int(args.disk_mb * 2**20), output_bytes=int(args.output_mb * 2**20),
                   cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)

@@ -191,3 +191,10 @@ def test_the_one_limits_object_reaches_the_kernel_and_its_client(course, tmp_pat
     client = manager.client()
     assert client.context.getsockopt(zmq.MAXMSGSIZE) == limits.output_bytes + MESSAGE_OVERHEAD
     client.context.destroy()
+
+
+def test_a_limit_option_that_is_not_positive_is_named(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    assert main(["autograde", "--course", str(tmp_path), "--processes", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --processes must be a positive number, got 0"
