@@ -627,6 +627,11 @@ def test_every_rule_at_its_best_rate_on_the_valley():
         assert 10 <= rate[label] / rate["SGD"] <= 200 + 1e-9
     assert rate["AdaGrad"] == grid[-1] and end["AdaGrad"] == min(end.values())
     assert 1 < end["SGD"] / end["RMSProp"] < 10 and end["RMSProp"] / end["Adam"] > 100
+    # Momentum "overshoots and swings around the minimum", Nesterov "overshoots less" (how far w1 passes 0).
+    overshoot = {label: path_2d(RULES_2D[label][0], dict(RULES_2D[label][1], learning_rate=rate[label]),
+                                lambda w: np.array([1.0, 100.0]) * w, [-9.0, 1.5])[:, 0].max()
+                 for label in ("momentum", "Nesterov")}
+    assert 0 < overshoot["Nesterov"] < overshoot["momentum"]
 
 
 def test_momentum_leaves_the_saddle_before_sgd():
