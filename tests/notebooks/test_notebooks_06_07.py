@@ -14,6 +14,7 @@ from nbhelpers import (
     COURSE,
     check_structure,
     check_teaching,
+    code_cell,
     exercise_source,
     failures,
     namespace,
@@ -40,6 +41,8 @@ TEACHING = {
         r"look-ahead", r"change of variables", r"AdaGrad", r"RMSProp", r"bias correction",
         r"beta_1 = 0\.9", r"0\.999", r"5 \\times 10\^\{-4\}", r"[Ss]tep decay", r"[Ee]xponential decay",
         r"1/t", r"Newton", r"L-BFGS", r"quasi-Newton", r"10\^\{-3\}", r"10\^\{-2\}",
+        r"\\rho\\, v \+ \\nabla L\(w\)", r"\\tau / \\max\(t, \\tau\)", r"fan-in", r"Collobert",
+        r"condition number", r"noisy",
     ],
 }
 
@@ -210,3 +213,39 @@ def test_07_hard_coded_values_match_the_library():
     for name, value in (("next_w", next_w), ("m", config["m"]), ("v", config["v"])):
         np.testing.assert_allclose(arrays[f"expected_{name}"], value, rtol=1e-8, atol=1e-12)
     assert config["t"] == 6
+
+
+@pytest.mark.skipif("07_optimizers" not in IDS, reason="07 not written yet")
+def test_07_momentum_forms_agree_until_the_rate_changes():
+    # Part 1: the notebook's cell runs both forms on the valley 0.5 (w1^2 + 100 w2^2).
+    def valley(w):
+        return 0.5 * (w[0] ** 2 + 100 * w[1] ** 2), np.array([1.0, 100.0]) * w
+
+    ns = {"np": np, "valley": valley, "print": lambda *args: None}
+    exec(code_cell(source("07_optimizers"), "def momentum_both_forms").source, ns)
+    rates = [5e-3] * 25 + [2.5e-3] * 25
+    form1, form2 = ns["momentum_both_forms"]([5e-3] * 50)
+    np.testing.assert_allclose(form1, form2, rtol=0, atol=1e-12)
+    w, config, reference = np.array([-9.0, 1.5]), {"momentum": 0.9}, [np.array([-9.0, 1.5])]
+    for lr in rates:                           # the second form is the library's sgd_momentum
+        config["learning_rate"] = lr
+        w, config = optim.sgd_momentum(w, valley(w)[1], config)
+        reference.append(w)
+    halved1, halved2 = ns["momentum_both_forms"](rates)
+    np.testing.assert_allclose(halved2, reference, rtol=1e-12, atol=1e-12)
+    # The first form's step just after the change is half the step it would have taken at the old rate.
+    step = np.linalg.norm(halved1[26] - halved1[25])
+    assert step == pytest.approx(0.5 * np.linalg.norm(form1[26] - form1[25]), rel=1e-12)
+    assert step < np.linalg.norm(halved2[26] - halved2[25])
+
+
+@pytest.mark.skipif("07_optimizers" not in IDS, reason="07 not written yet")
+def test_07_adam_steps_shrink_with_noise_not_with_time():
+    # The cell before question 4: Adam's average step over steps 901-1000 is the learning rate for a
+    # gradient always 1 or always 0.001, and "several times smaller" with noise.
+    ns = {"np": np, "optim": optim, "print": lambda *args: None}
+    exec(code_cell(source("07_optimizers"), "adam_late_steps").source, ns)
+    steps = ns["adam_late_steps"]
+    assert steps["always 1"] == pytest.approx(1e-2, rel=1e-6)
+    assert steps["always 0.001"] == pytest.approx(1e-2, rel=1e-4)
+    assert steps["1 + noise (std 3)"] < 3e-3 and steps["noise alone (std 1)"] < 3e-3
