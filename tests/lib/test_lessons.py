@@ -373,9 +373,10 @@ def overfit_tiny(X, y, hidden_dims, weight_scale, learning_rate, num_epochs=20, 
 def test_a_deeper_network_overfits_50_images_in_fewer_settings(source, fc_data):
     # 06 Part 6a: 50 images, 3 and 5 layers of 100 hidden units, SGD for 20 epochs of batch 25, weight
     # scales 0.01 ... 1 and learning rates 1e-4 ... 1e-2. "The 3-layer network reaches 100 % over a band
-    # of weight scales and learning rates; the 5-layer network in fewer settings, only around 0.1";
-    # at 0.01 with learning rate 0.01 "the 3-layer network to 90 % or more, the 5-layer below 30 %";
-    # the 5-layer network's initial scores "a few hundred times smaller".
+    # of weight scales and learning rates; the 5-layer network in fewer settings and at fewer weight
+    # scales, around 0.1"; at 0.01 with learning rate 0.01 "the 3-layer network to 90 % or more, the
+    # 5-layer below 30 %"; the 5-layer network's initial scores "a few hundred times smaller than the
+    # 3-layer network's, and so is the gradient of its first layer".
     X, y = fc_data["X_train"][:50], fc_data["y_train"][:50]
     scales, rates = np.logspace(-2, 0, 5), np.logspace(-4, -2, 5)
     depths = {3: [100, 100], 5: [100] * 4}
@@ -385,11 +386,14 @@ def test_a_deeper_network_overfits_50_images_in_fewer_settings(source, fc_data):
     reached = {d: record(source, f"6a {d} layers: settings with 100 % training accuracy", int((a == 1).sum()))
                for d, a in acc.items()}
     at_scales = {d: scales[(a == 1).any(axis=1)] for d, a in acc.items()}
-    assert reached[5] < reached[3] and len(at_scales[3]) >= 3
-    np.testing.assert_allclose(at_scales[5], [0.1])
+    assert reached[5] < reached[3] and len(at_scales[5]) < len(at_scales[3]) and len(at_scales[3]) >= 3
+    assert all(0.03 < w < 0.35 for w in at_scales[5])
     assert acc[3][0, -1] >= 0.9 and acc[5][0, -1] < 0.3
-    spread = {d: FullyConnectedNet(hidden, weight_scale=1e-2, seed=0).loss(X).std() for d, hidden in depths.items()}
-    assert 100 < spread[3] / spread[5] < 1000
+    spread, grad = {}, {}
+    for d, hidden in depths.items():
+        model = FullyConnectedNet(hidden, weight_scale=1e-2, seed=0)
+        spread[d], grad[d] = model.loss(X).std(), np.linalg.norm(model.loss(X, y)[1]["W1"])
+    assert 100 < spread[3] / spread[5] < 1000 and 100 < grad[3] / grad[5] < 1000
 
 
 def test_batchnorm_widens_the_band_of_trainable_initial_scales(source, fc_data):
@@ -413,11 +417,11 @@ def test_batchnorm_widens_the_band_of_trainable_initial_scales(source, fc_data):
     trains = {normalization: record(source, f"6b scales that train, normalization {normalization}",
                                     sum(best_val[(normalization, w)] >= threshold for w in scales))
               for normalization in (None, "batchnorm")}
-    assert trains[None] <= 4
+    assert trains[None] <= 6
     assert trains["batchnorm"] >= 11 and trains["batchnorm"] >= trains[None] + 8
     assert not final_loss[(None, 1.0)] < 10          # exploded (huge or nan)
     # "too small and the signal dies out (the loss stays at log 10 and the accuracy at chance)"
-    assert abs(final_loss[(None, 1e-4)] - np.log(10)) < 0.05 and best_val[(None, 1e-4)] < 0.15
+    assert abs(final_loss[(None, 1e-4)] - np.log(10)) < 0.08 and best_val[(None, 1e-4)] < 0.15
     best_bn = max(best_val[("batchnorm", w)] for w in scales)
     assert best_val[("batchnorm", 1e-4)] < best_bn and best_val[("batchnorm", 1.0)] < threshold
 
@@ -426,7 +430,8 @@ def test_batchnorm_suffers_from_small_batches_and_layernorm_less(source, fc_data
     # 06 Part 6c: 4 hidden layers of 50, 10 epochs on 500 images, batches of 50 and of 5, without
     # normalisation, with batch norm and with layer norm. "With batches of 50, batch norm ends with the
     # highest training accuracy of the three networks; with batches of 5, with the lowest. Going from
-    # 50 to 5, it loses far more than layer norm, and the network without normalisation loses nothing."
+    # 50 to 5, it loses far more than layer norm, and the network without normalisation hardly loses
+    # anything."
     small = first_images(fc_data, 500)
     final = {}
     for normalization in (None, "batchnorm", "layernorm"):
@@ -442,7 +447,7 @@ def test_batchnorm_suffers_from_small_batches_and_layernorm_less(source, fc_data
     assert final[("batchnorm", 50)] > max(final[(None, 50)], final[("layernorm", 50)])
     assert final[("batchnorm", 5)] < min(final[(None, 5)], final[("layernorm", 5)])
     assert change["batchnorm"] < change["layernorm"] - 0.1
-    assert change[None] >= 0
+    assert change[None] > -0.05
 
 
 def test_dropout_narrows_the_gap(source, fc_data):
