@@ -34,7 +34,8 @@ TEACHING = {
         r"symmetry", r"\\mathcal\{N\}\(0, 0\.01\^2\)", r"saturat", r"Xavier", r"\bHe\b",
         r"running\s+averages", r"before the non-linearity", r"recover|undoing the normalisation",
         r"[Ll]ayer normalisation", r"inverted dropout", r"ensemble", r"probability of \*\*keeping\*\*",
-        r"logspace\(-4, 0, 20\)", r"500 examples",
+        r"logspace\(-4, 0, 20\)", r"500 examples", r"overfit a tiny one", r"3-layer and a 5-layer network",
+        r"batches of 50 and of 5",
     ],
     "07_optimizers": [
         r"ill-conditioned", r"saddle point", r"high dimension", r"noisy", r"friction", r"0\.99",
@@ -135,6 +136,46 @@ def test_06_worked_examples():
     assert 500 * 1e-4 == pytest.approx(0.05) and 0.05 ** 5 == pytest.approx(3.1e-7, rel=0.01)
     # Dropout with p = 0.5: x = (2, 4, 6, 8), mask (1, 0, 1, 0) gives (4, 0, 12, 0).
     np.testing.assert_array_equal(np.array([2.0, 4, 6, 8]) * np.array([1, 0, 1, 0]) / 0.5, [4, 0, 12, 0])
+
+
+@pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
+def test_06_opening_leaves_the_points_table_to_the_release():
+    # The table is generated from the nbgrader metadata at release; no hand-written table or patch notes.
+    cells = source("06_batchnorm_dropout").cells
+    assert "<!-- points-table -->" in cells[0].source and "| points |" not in cells[0].source
+    assert not [c.source[:40] for c in cells if c.cell_type == "markdown" and re.search(r"\*Added\b", c.source)]
+
+
+@pytest.mark.skipif("06_batchnorm_dropout" not in IDS, reason="06 not written yet")
+def test_06_initialisation_claims():
+    # Part 1's histograms, with the notebook's own network (10 layers of 500 units, 500 unit-variance inputs).
+    from cs231n_lib.weight_init import gaussian, he, xavier
+
+    ns = {"np": np}
+    exec(code_cell(source("06_batchnorm_dropout"), "def layer_activations").source, ns)
+    rng, tanh, relu = ns["rng"], ns["tanh"], ns["relu"]
+    stds = {name: np.array([a.std() for a in ns["layer_activations"](init, f)]) for name, init, f in [
+        ("small", lambda n, m: gaussian(n, m, weight_scale=0.01, rng=rng), tanh),
+        ("large", lambda n, m: gaussian(n, m, weight_scale=1.0, rng=rng), tanh),
+        ("xavier tanh", lambda n, m: xavier(n, m, rng=rng), tanh),
+        ("he relu", lambda n, m: he(n, m, rng=rng), relu),
+        ("xavier relu", lambda n, m: xavier(n, m, rng=rng), relu)]}
+    # N(0, 0.01^2), tanh: "from layer 4 on, essentially every activation is 0"
+    assert stds["small"][3:].max() < 0.01
+    # N(0, 1), tanh: "every layer is saturated, the activations pile up at -1 and +1"
+    large = ns["layer_activations"](lambda n, m: gaussian(n, m, weight_scale=1.0, rng=rng), tanh)
+    assert min(np.mean(np.abs(a) > 0.9) for a in large) > 0.9
+    # Xavier, tanh: "the standard deviation decreases only slowly"; He, ReLU: "the same in every layer"
+    assert 0.2 < stds["xavier tanh"][-1] < stds["xavier tanh"][0]
+    assert stds["he relu"].max() / stds["he relu"].min() < 1.5
+    # Xavier, ReLU: "shrink ... by a factor sqrt 2 per layer"
+    ratios = stds["xavier relu"][1:] / stds["xavier relu"][:-1]
+    np.testing.assert_allclose(ratios, 1 / np.sqrt(2), rtol=0.1)
+
+
+def test_06_saturating_derivatives_round_to_zero_beyond_19():
+    # Question 1's model answer: 1 - tanh(x)^2 is positive in exact arithmetic, 0 in float64 beyond |x| ~ 19.
+    assert 1 - np.tanh(18.5) ** 2 > 0 and 1 - np.tanh(19.5) ** 2 == 0
 
 
 # ---------------------------------------------------------------------------- 07 mistakes

@@ -20,7 +20,7 @@ ADDED_TEACHING = {
                          r"error signal", r"\\delta\^\{\(k\)\} = f'", r"dx = dout @ w\.T",
                          r"hard tanh", r"softsign", r"1/36"],
     "06_batchnorm_dropout": [r"Glorot and Bengio", r"\\sqrt\{\\frac\{6\}\{n_\{in\} \+ n_\{out\}\}\}",
-                             r"harmonic mean", r"More questions"],
+                             r"harmonic mean", r"never has a\s+zero gradient"],
     "07_optimizers": [r"always \$1\$"],
 }
 
