@@ -18,6 +18,7 @@ from nbhelpers import (
     check_teaching,
     code_cell,
     failures,
+    grid_settings,
     namespace,
     source,
 )
@@ -103,6 +104,30 @@ def numerical_gradient_entry(f, W, index, h=1e-5):
     messages = failures("02_svm", "test_numerical_gradient",
                         namespace("02_svm", {"ex_numerical_gradient": one_sided}))
     assert messages and all("one-sided" in m for m in messages), messages
+
+
+def test_03_tunes_both_classifiers_with_02s_search():
+    # 03: "That is notebook 02's search, so the SVM's numbers are the ones notebook 02 prints";
+    # tests/lib/test_lessons.py runs this search on both datasets.
+    settings = grid_settings("02_svm")
+    assert set(settings) == {"learning_rates", "regs", "lr_factor", "reg_factor", "max_extensions"}
+    assert grid_settings("03_softmax") == settings
+    for aid in ("02_svm", "03_softmax"):
+        text = "\n".join(c.source for c in source(aid).cells if c.cell_type == "code")
+        assert "get_cifar10_data(subtract_mean=True, add_bias=True, dtype=np.float32)" in text
+        assert 'data["X_dev"].astype(np.float64)' in text
+        assert "num_iters = 1500 if ON_CIFAR else 300" in text
+
+
+def test_score_gradients_at_zero_weights():
+    # 03: at W = 0 the SVM's gradient with respect to the ten scores is +1 (nine times) and -9, the
+    # softmax's 0.1 and -0.9: ten times smaller.
+    from cs231n_lib.layers import softmax_loss, svm_loss
+    scores, y = np.zeros((1, 10)), np.array([3])
+    d_svm, d_softmax = svm_loss(scores, y)[1][0], softmax_loss(scores, y)[1][0]
+    np.testing.assert_allclose(d_svm, np.where(np.arange(10) == 3, -9.0, 1.0))
+    np.testing.assert_allclose(d_softmax, np.where(np.arange(10) == 3, -0.9, 0.1))
+    assert np.linalg.norm(d_svm) / np.linalg.norm(d_softmax) == pytest.approx(10.0)
 
 
 def test_softmax_worked_example_losses():
