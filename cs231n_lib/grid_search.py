@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["grid_search"]
+__all__ = ["edge_advice", "grid_search"]
 
 
 def _edge_step(values, best, factor):
@@ -80,3 +80,45 @@ def grid_search(train_and_score, learning_rates, regs, lr_factor=2.0, reg_factor
     best = best_pair()
     return {"results": results, "best": best, "best_model": models[best],
             "learning_rates": lrs, "regs": rs, "extensions": extensions}
+
+
+_AXES = (("learning_rates", 0, "learning rate"), ("regs", 1, "regularisation strength"))
+
+
+def edge_advice(search):
+    """Say on which edge of the grid a search's best setting lies, and which values to add.
+
+    For each hyperparameter whose best value is the smallest or the largest one tried, one
+    sentence names the edge, the validation accuracy there and at the next value inwards
+    (the same other hyperparameter), so that a difference within noise can be told from a
+    real trend, and the next value beyond the edge (one more step of the grid's own ratio).
+
+    Inputs:
+    - search: the dict returned by grid_search (its keys results, best, learning_rates, regs).
+
+    Returns:
+    - advice: list of sentences (str), empty when the best lies inside the grid along both axes.
+    """
+    missing = [key for key in ("results", "best", "learning_rates", "regs") if key not in search]
+    if missing:
+        raise ValueError(f"search must be the dict grid_search returns; it lacks {missing}")
+    results, best = search["results"], search["best"]
+    advice = []
+    for key, axis, name in _AXES:
+        values = sorted(search[key])
+        if len(values) < 2:
+            advice.append(f"only one {name} was tried ({values[0]:.1e}): add values on both sides")
+            continue
+        if best[axis] == values[0]:
+            edge, inner, beyond, word, way = values[0], values[1], values[0] ** 2 / values[1], "smallest", "smaller"
+        elif best[axis] == values[-1]:
+            edge, inner, beyond, word, way = values[-1], values[-2], values[-1] ** 2 / values[-2], "largest", "larger"
+        else:
+            continue
+        neighbour = tuple(inner if a == axis else best[a] for a in (0, 1))
+        val_inner = results[neighbour][1] if neighbour in results else float("nan")
+        advice.append(
+            f"the best {name}, {edge:.1e}, is the {word} tried (validation accuracy "
+            f"{results[best][1]:.3f}; {val_inner:.3f} at the next one, {inner:.1e}): "
+            f"to search further, add {way} values such as {beyond:.1e} to {key}")
+    return advice

@@ -3,7 +3,10 @@
 Expected answers come from the library's svm_loss_vectorized and LinearSVM. Cases: seeded random
 shapes, one example (N = 1), a class absent from the batch, reg = 0 and a large reg, pixel-scale
 inputs, and for SGD a problem whose minibatches all give the same gradient (so any valid sampling
-must reproduce gradient descent exactly) plus a property check on real-looking data.
+must reproduce gradient descent exactly) plus a property check on real-looking data. The
+numerical gradient entry is checked on f(W) = sum(A * W**3) + sum(B * W), whose centred
+difference is known exactly by hand: 3 A w**2 + B + A h**2 at the nudged entry w (a one-sided
+difference is off by about 3 A w h), with W unchanged afterwards.
 """
 
 import numpy as np
@@ -104,6 +107,57 @@ def _compare_sgd(case, got, expected):
     return None
 
 
+# The student's function receives f as a function of W alone; the lambdas take the case's arrays
+# as arguments (a lambda in a call does not see the case's names otherwise).
+NUMERICAL_GRADIENT_CALL = (
+    "(lambda A, B, W, index, h: (numerical_gradient_entry("
+    "lambda V: float(np.sum(A * V ** 3) + np.sum(B * V)), W, tuple(index.tolist()), float(h)), W))"
+    "(A, B, W, index, h)")
+
+
+def _numerical_gradient_cases(rng):
+    cases = []
+    for shape, h in [((2, 2), 0.1), ((5, 3), 1e-2), ((4,), 1e-3), ((2, 3, 4), 0.05), ((30, 10), 1e-4)]:
+        index = np.array([int(rng.integers(0, n)) for n in shape])
+        W = rng.standard_normal(shape)
+        W[tuple(index)] = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)   # far from 0: one-sided differs clearly
+        cases.append({"A": rng.uniform(0.5, 2.0, size=shape), "B": 0.5 * rng.standard_normal(shape),
+                      "W": W, "index": index, "h": h})
+    return cases
+
+
+def _numerical_gradient(case):
+    """The centred difference worked out by hand: d/dw of A w^3 + B w is 3 A w^2 + B, plus A h^2."""
+    i = tuple(case["index"].tolist())
+    a, b, w, h = case["A"][i], case["B"][i], case["W"][i], case["h"]
+    return (3 * a * w ** 2 + b + a * h ** 2, case["W"].copy())
+
+
+def _compare_numerical_gradient(case, got, expected):
+    value, W_after = got
+    if not np.array_equal(np.asarray(W_after), case["W"]):
+        return ("numerical_gradient_entry changed W: put the nudged entry back before returning "
+                "(or nudge a copy of W)")
+    try:
+        value = float(value) if np.ndim(value) == 0 else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not np.isfinite(value):
+        return f"numerical_gradient_entry must return one finite number, got {got[0]!r}"
+    scale = max(abs(expected[0]), 1.0)          # relative error, absolute below 1
+    err = abs(value - expected[0]) / scale
+    if err > 1e-7:
+        i = tuple(case["index"].tolist())
+        one_sided = 3 * case["A"][i] * case["W"][i] * case["h"]      # what f(W + hE) - f(W) adds
+        hint = ""
+        if min(abs(value - expected[0] - one_sided),
+               abs(value - expected[0] + one_sided)) < 1e-6 * scale:
+            hint = " (that is a one-sided difference: use (f(W + hE) - f(W - hE)) / (2h))"
+        return (f"got {value:.10g}, expected {expected[0]:.10g} with h = {case['h']:g} "
+                f"(relative error {err:.1e}){hint}")
+    return None
+
+
 def _predict_cases(rng):
     cases = []
     for n, d, c in [(1, 1, 1), (1, 4, 3), (30, 5, 7), (200, 3073, 10)]:
@@ -135,6 +189,13 @@ CHECKS = {
         compare=_compare_sgd,
         allowed=SGD_ALLOWED,
         timeout=60,
+    ),
+    "test_numerical_gradient": Check(
+        call=NUMERICAL_GRADIENT_CALL,
+        cases=_numerical_gradient_cases,
+        expected=_numerical_gradient,
+        compare=_compare_numerical_gradient,
+        timeout=30,
     ),
     "test_linear_predict": Check(
         call="linear_predict(W, X)",

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cs231n_lib.grid_search import grid_search
+from cs231n_lib.grid_search import edge_advice, grid_search
 
 
 def peaked_at(best_lr, best_reg):
@@ -51,3 +51,32 @@ def test_extensions_stop_at_the_limit_and_nan_never_wins():
 def test_empty_grid_is_an_error():
     with pytest.raises(ValueError, match="at least one value"):
         grid_search(lambda lr, reg: (0, 0, None), [], [1.0])
+
+
+def test_edge_advice_is_empty_when_the_best_is_inside():
+    fn, _ = peaked_at(1e-7, 2e4)
+    assert edge_advice(grid_search(fn, [5e-8, 1e-7, 2e-7], [1e4, 2e4, 4e4], verbose=False)) == []
+
+
+def test_edge_advice_names_the_edge_the_neighbour_and_the_next_value():
+    # The best lies beyond the largest learning rate and below the smallest reg, and no extension
+    # is allowed: one sentence per axis, with the accuracy one step inwards and one more grid step.
+    fn, _ = peaked_at(8e-7, 1e3)
+    search = grid_search(fn, [1e-7, 2e-7, 4e-7], [1e4, 3e4, 9e4], max_extensions=0, verbose=False)
+    assert search["best"] == (4e-7, 1e4)
+    lr_line, reg_line = edge_advice(search)
+    val = search["results"]
+    assert "learning rate, 4.0e-07, is the largest tried" in lr_line
+    assert f"{val[(4e-7, 1e4)][1]:.3f}; {val[(2e-7, 1e4)][1]:.3f} at the next one, 2.0e-07" in lr_line
+    assert "add larger values such as 8.0e-07 to learning_rates" in lr_line
+    assert "regularisation strength, 1.0e+04, is the smallest tried" in reg_line
+    assert f"{val[(4e-7, 3e4)][1]:.3f} at the next one, 3.0e+04" in reg_line
+    assert "add smaller values such as 3.3e+03 to regs" in reg_line
+
+
+def test_edge_advice_with_one_value_and_a_bad_argument():
+    fn, _ = peaked_at(1e-7, 2e4)
+    advice = edge_advice(grid_search(fn, [5e-8, 1e-7, 2e-7], [2e4], verbose=False))
+    assert advice == ["only one regularisation strength was tried (2.0e+04): add values on both sides"]
+    with pytest.raises(ValueError, match="lacks \\['best'"):
+        edge_advice({"results": {}})

@@ -11,6 +11,7 @@ import warnings
 import cifar_fixtures as fx
 import numpy as np
 import pytest
+from nbhelpers import grid_settings
 
 from cs231n_lib import optim
 from cs231n_lib.augment import make_augmenter
@@ -24,7 +25,7 @@ from cs231n_lib.data import get_cifar10_data
 from cs231n_lib.fast_layers import conv_forward_fast
 from cs231n_lib.features import color_histogram_hsv, extract_features, hog_feature
 from cs231n_lib.gradient_check import grad_check_sparse
-from cs231n_lib.grid_search import grid_search
+from cs231n_lib.grid_search import edge_advice, grid_search
 from cs231n_lib.layers import (
     batchnorm_backward,
     batchnorm_backward_alt,
@@ -107,31 +108,50 @@ def linear_data(source):
     return get_cifar10_data(add_bias=True, **kw)
 
 
-def tuned_linear(cls, data, on_cifar):
-    """02/03: the notebooks' grid search (from W = 0, extended while its best is on an edge)."""
+# ---- 02/03: the linear classifiers (this block: notebooks 02 and 03)
+
+@pytest.fixture(scope="module")
+def linear_rows(source):
+    """02/03's data: rows with the bias feature in float32; the dev set converted back to float64."""
+    kw, _ = source
+    data = get_cifar10_data(add_bias=True, dtype=np.float32, **kw)
+    return dict(data, X_dev=data["X_dev"].astype(np.float64))
+
+
+def linear_trainer(cls, data, on_cifar):
+    """02/03: (lr, reg) -> (train accuracy, val accuracy, model), from W = 0 for the notebooks' steps."""
     def train(lr, reg):
         clf = cls(seed=0)
-        clf.W = np.zeros((data["X_train"].shape[1], 10))
+        clf.W = np.zeros((data["X_train"].shape[1], 10), dtype=data["X_train"].dtype)
         clf.train(data["X_train"], data["y_train"], learning_rate=lr, reg=reg,
                   num_iters=1500 if on_cifar else 300, batch_size=200)
         return np.mean(clf.predict(data["X_train"]) == data["y_train"]), np.mean(clf.predict(data["X_val"]) == data["y_val"]), clf
-
-    return grid_search(train, learning_rates=[5e-8, 1e-7, 2e-7], regs=[1e4, 2.5e4, 5e4],
-                       max_extensions=3, verbose=False)["best_model"]
+    return train
 
 
 @pytest.fixture(scope="module")
-def svm_accuracy(source, linear_data):
-    svm = tuned_linear(LinearSVM, linear_data, source[1])
-    return record(source, "linear SVM test accuracy",
-                  np.mean(svm.predict(linear_data["X_test"]) == linear_data["y_test"]))
+def svm_search(source, linear_rows):
+    return grid_search(linear_trainer(LinearSVM, linear_rows, source[1]), verbose=False, **grid_settings("02_svm"))
 
 
 @pytest.fixture(scope="module")
-def softmax_accuracy(source, linear_data):
-    softmax = tuned_linear(Softmax, linear_data, source[1])
-    return record(source, "softmax test accuracy",
-                  np.mean(softmax.predict(linear_data["X_test"]) == linear_data["y_test"]))
+def softmax_search(source, linear_rows):
+    return grid_search(linear_trainer(Softmax, linear_rows, source[1]), verbose=False, **grid_settings("02_svm"))
+
+
+def best_model_accuracy(source, what, search, data, split="test"):
+    return record(source, f"{what} {split} accuracy",
+                  np.mean(search["best_model"].predict(data[f"X_{split}"]) == data[f"y_{split}"]))
+
+
+@pytest.fixture(scope="module")
+def svm_accuracy(source, linear_rows, svm_search):
+    return best_model_accuracy(source, "linear SVM", svm_search, linear_rows)
+
+
+@pytest.fixture(scope="module")
+def softmax_accuracy(source, linear_rows, softmax_search):
+    return best_model_accuracy(source, "softmax", softmax_search, linear_rows)
 
 
 @pytest.fixture(scope="module")
@@ -210,17 +230,49 @@ def test_linear_beats_knn(knn_accuracy, svm_accuracy, softmax_accuracy):
         assert accuracy > knn_accuracy + MARGIN
 
 
-def test_softmax_and_svm_are_within_a_few_points(source, linear_data, svm_accuracy, softmax_accuracy):
-    # 03: "expect the two to be within a few percentage points of each other", for the tuned SVM
-    # and for the one 03 trains (notebook 02's setting: learning rate 1e-7, reg 2.5e4, from W = 0).
-    svm = LinearSVM(seed=0)
-    svm.W = np.zeros((linear_data["X_train"].shape[1], 10))
-    svm.train(linear_data["X_train"], linear_data["y_train"], learning_rate=1e-7, reg=2.5e4,
-              num_iters=1500 if source[1] else 300, batch_size=200)
-    fixed = record(source, "03's SVM (02's setting) test accuracy",
-                   np.mean(svm.predict(linear_data["X_test"]) == linear_data["y_test"]))
+def test_softmax_and_svm_tuned_alike_are_within_a_few_points(source, linear_rows, svm_search, softmax_search,
+                                                           svm_accuracy, softmax_accuracy):
+    # 03: both tuned by 02's search, "expect the two tuned classifiers to be within a few percentage
+    # points of each other" (the printed validation and test columns).
     assert abs(svm_accuracy - softmax_accuracy) < 0.06
-    assert abs(fixed - softmax_accuracy) < 0.06
+    val = [search["results"][search["best"]][1] for search in (svm_search, softmax_search)]
+    assert abs(val[0] - val[1]) < 0.06
+
+
+def test_float32_rows_train_as_well_as_float64(source, linear_data, svm_search):
+    # 02: float32 training images have "all the precision SGD needs": the best SVM setting trained
+    # on float64 rows reaches the same validation accuracy within a point.
+    lr, reg = svm_search["best"]
+    _, val64, _ = linear_trainer(LinearSVM, linear_data, source[1])(lr, reg)
+    val32 = svm_search["results"][svm_search["best"]][1]
+    record(source, "linear SVM validation accuracy, float64 rows", val64)
+    assert abs(val64 - val32) <= 0.01
+
+
+def test_the_starting_grid_ends_with_its_best_inside(svm_search, softmax_search):
+    # 02/03: "With the grid given here the search ends inside it on both the embedded data and the
+    # CIFAR-10 subset", for the SVM and the softmax alike.
+    assert edge_advice(svm_search) == [] and edge_advice(softmax_search) == []
+
+
+def test_the_softmax_needs_a_larger_learning_rate(svm_search, softmax_search):
+    # 03: "The best learning rate is larger than the SVM's, because the softmax's gradients are smaller."
+    assert softmax_search["best"][0] > svm_search["best"][0]
+
+
+def test_strong_regularisation_flattens_the_softmax_probabilities(source, linear_rows, softmax_search):
+    # 03: "a softmax with 100 times the tuned regularisation strength": smaller weights, flatter
+    # probabilities (a lower median largest probability on the validation images).
+    lr, reg = softmax_search["best"]
+    strong = linear_trainer(Softmax, linear_rows, source[1])(lr, 100 * reg)[2]
+    medians = []
+    for model in (softmax_search["best_model"], strong):
+        scores = linear_rows["X_val"] @ model.W
+        p = np.exp(scores - scores.max(axis=1, keepdims=True))
+        medians.append(np.median((p / p.sum(axis=1, keepdims=True)).max(axis=1)))
+    record(source, "median largest softmax probability, tuned", medians[0])
+    record(source, "median largest softmax probability, 100 x reg", medians[1])
+    assert medians[1] < medians[0] - 0.05
 
 
 def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy, first_net_accuracy):
@@ -321,9 +373,9 @@ def test_augmentation_narrows_the_gap_and_helps(source, convnet_data, augmentati
 
 # --------------------------------------------------------------------------- 03, 06 and 07 claims
 
-def test_softmax_gradient_check_on_the_development_set(source, linear_data):
+def test_softmax_gradient_check_on_the_development_set(source, linear_rows):
     # 03: "around 1e-7 and below for most entries; ... can reach a few times 1e-5", as the notebook checks.
-    X, y = linear_data["X_dev"], linear_data["y_dev"]
+    X, y = linear_rows["X_dev"], linear_rows["y_dev"]
     W = 1e-4 * np.random.default_rng(1).standard_normal((X.shape[1], 10))
     errors = []
     for reg in (0.0, 5e1):

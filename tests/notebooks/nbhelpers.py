@@ -9,6 +9,7 @@ logic rather than a copy of it.
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 
@@ -47,6 +48,19 @@ def released(aid):
 def code_cell(nb, text):
     """The first code cell whose source contains `text`."""
     return next(c for c in nb.cells if c.cell_type == "code" and text in c.source)
+
+
+def grid_settings(aid):
+    """02/03: the starting grid and grid_search's options in the cell that defines LEARNING_RATES,
+    as keyword arguments of grid_search (learning_rates, regs, lr_factor, reg_factor, max_extensions)."""
+    settings = {}
+    for node in ast.walk(ast.parse(code_cell(source(aid), "LEARNING_RATES = ").source)):
+        name = getattr(node.targets[0], "id", None) if isinstance(node, ast.Assign) else None
+        if name in ("LEARNING_RATES", "REGS"):
+            settings[name.lower()] = ast.literal_eval(node.value)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "grid_search":
+            settings.update({k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)})
+    return settings
 
 
 def exercise_source(aid, gid):

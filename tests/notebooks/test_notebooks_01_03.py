@@ -6,6 +6,9 @@ instructor self-check. Here the verification specs are evaluated in-process (fas
 source solutions and against typical wrong answers, each of which must fail its check.
 """
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 from nbhelpers import (
@@ -15,6 +18,7 @@ from nbhelpers import (
     check_teaching,
     code_cell,
     failures,
+    grid_settings,
     namespace,
     source,
 )
@@ -31,7 +35,8 @@ TEACHING = {
     "02_svm": [r"mean image", r"bias trick", r"template", r"hyperplane", r"\b2\.9\b", r"\b12\.9\b",
                r"\b5\.27\b", r"elastic net", r"Occam", r"w_1 = \[1, 0, 0, 0\]",
                r"0\.25, 0\.25, 0\.25, 0\.25", r"\*centred\* difference", r"kink", r"minibatch",
-               r"C - 1", r"squared hinge"],
+               r"C - 1", r"squared hinge", r"\b437\.9\b", r"−96\.8", r"\b60\.75\b", r"\b61\.95\b",
+               r"max\(0, -6\.2\)", r"1\.25347", r"1\.25322", r"= -2\.5", r"corrupted\*\* window"],
     "03_softmax": [r"softmax", r"cross-entropy", r"\\log C", r"\\log 10 \\approx 2\.303",
                    r"overflow", r"\b2\.04\b", r"\b2\.76\b", r"never\s+\*?satisfied",
                    r"LinearSVM"],
@@ -62,6 +67,67 @@ def test_svm_worked_example_losses():
     losses = ns["margins"].sum(axis=1)
     np.testing.assert_allclose(losses, [2.9, 0.0, 12.9], atol=1e-12)
     assert round(losses.mean(), 2) == 5.27
+
+
+def test_four_pixel_example_scores():
+    # 02: the lecture's cat image with four pixels: dog 437.9, cat -96.8, ship 60.75 with its bias
+    # (the slide's 61.95 is W x without it); the bias trick gives the same scores.
+    ns = {"np": np}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(code_cell(source("02_svm"), "x_pixels = np.array").source, ns)
+    np.testing.assert_allclose(ns["pixel_scores"], [-96.8, 437.9, 60.75], atol=1e-12)
+    assert (ns["W_rows"] @ ns["x_pixels"])[2] == pytest.approx(61.95)
+    np.testing.assert_allclose(ns["x_tilde"] @ ns["W_tilde"], ns["pixel_scores"], atol=1e-12)
+    assert "predicted class: dog" in out.getvalue()
+
+
+def test_w_and_2w_give_the_car_image_zero_loss():
+    # 02: the lecture's W vs 2W numbers on the car image, and the penalty of 2W four times W's.
+    ns = {"np": np}
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(code_cell(source("02_svm"), "example_scores = np.array").source, ns)
+        exec(code_cell(source("02_svm"), "W_example = example_scores").source, ns)
+    lines = out.getvalue().splitlines()[-2:]
+    assert "max(0, -2.6) and max(0, -1.9), loss 0.0" in lines[0]
+    assert "max(0, -6.2) and max(0, -4.8), loss 0.0" in lines[1]
+    assert "89.54" in lines[0] and "358.16" in lines[1]
+
+
+def test_numerical_gradient_spec_names_a_one_sided_difference():
+    one_sided = """
+def numerical_gradient_entry(f, W, index, h=1e-5):
+    V = W.copy()
+    base = f(V)
+    V[index] += h
+    return (f(V) - base) / h
+"""
+    messages = failures("02_svm", "test_numerical_gradient",
+                        namespace("02_svm", {"ex_numerical_gradient": one_sided}))
+    assert messages and all("one-sided" in m for m in messages), messages
+
+
+def test_03_tunes_both_classifiers_with_02s_search():
+    # 03: "That is notebook 02's search, so the SVM's numbers are the ones notebook 02 prints";
+    # tests/lib/test_lessons.py runs this search on both datasets.
+    settings = grid_settings("02_svm")
+    assert set(settings) == {"learning_rates", "regs", "lr_factor", "reg_factor", "max_extensions"}
+    assert grid_settings("03_softmax") == settings
+    for aid in ("02_svm", "03_softmax"):
+        text = "\n".join(c.source for c in source(aid).cells if c.cell_type == "code")
+        assert "get_cifar10_data(subtract_mean=True, add_bias=True, dtype=np.float32)" in text
+        assert 'data["X_dev"].astype(np.float64)' in text
+        assert "num_iters = 1500 if ON_CIFAR else 300" in text
+
+
+def test_score_gradients_at_zero_weights():
+    # 03: at W = 0 the SVM's gradient with respect to the ten scores is +1 (nine times) and -9, the
+    # softmax's 0.1 and -0.9: ten times smaller.
+    from cs231n_lib.layers import softmax_loss, svm_loss
+    scores, y = np.zeros((1, 10)), np.array([3])
+    d_svm, d_softmax = svm_loss(scores, y)[1][0], softmax_loss(scores, y)[1][0]
+    np.testing.assert_allclose(d_svm, np.where(np.arange(10) == 3, -9.0, 1.0))
+    np.testing.assert_allclose(d_softmax, np.where(np.arange(10) == 3, -0.9, 0.1))
+    assert np.linalg.norm(d_svm) / np.linalg.norm(d_softmax) == pytest.approx(10.0)
 
 
 def test_softmax_worked_example_losses():
@@ -172,6 +238,28 @@ def sgd_train(W0, X, y, loss_fn, learning_rate=1e-3, reg=1e-5, num_iters=100, ba
         W = W - learning_rate * loss_fn(W, X[idx], y[idx], reg)[1]
         hist.append(loss_fn(W, X[idx], y[idx], reg)[0])
     return W, hist
+"""),
+    ("02_svm", "ex_numerical_gradient", "test_numerical_gradient", "W left nudged down", """
+def numerical_gradient_entry(f, W, index, h=1e-5):
+    W[index] += h
+    plus = f(W)
+    W[index] -= 2 * h
+    return (plus - f(W)) / (2 * h)
+"""),
+    ("02_svm", "ex_numerical_gradient", "test_numerical_gradient", "divided by h instead of 2h", """
+def numerical_gradient_entry(f, W, index, h=1e-5):
+    V, U = W.copy(), W.copy()
+    V[index] += h
+    U[index] -= h
+    return (f(V) - f(U)) / h
+"""),
+    ("02_svm", "ex_numerical_gradient", "test_numerical_gradient", "the same nudge evaluated twice", """
+def numerical_gradient_entry(f, W, index, h=1e-5):
+    V = W.copy()
+    V[index] += h
+    plus = f(V)
+    V[index] -= h
+    return (plus - f(V)) / (2 * h)
 """),
     ("02_svm", "ex_sgd", "test_linear_predict", "argmin", """
 def linear_predict(W, X):
