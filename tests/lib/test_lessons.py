@@ -591,6 +591,13 @@ def without_bias(R, y):
     return {"X_train": R["train"][:, :-1], "y_train": y["train"], "X_val": R["val"][:, :-1], "y_val": y["val"]}
 
 
+def standardised(F):
+    """08's standardisation of {split: features} with the training split's statistics, then the bias column."""
+    mean, std = F["train"].mean(axis=0), F["train"].std(axis=0)
+    std[std == 0] = 1.0
+    return {s: np.hstack([(F[s] - mean) / std, np.ones((len(F[s]), 1))]) for s in F}
+
+
 def tuned_feature_svm(Z, y, num_iters):
     """08's grid search of the linear SVM on standardised features; the best one's test accuracy."""
     best_val, best_svm = -1.0, None
@@ -613,9 +620,7 @@ def feature_runs(source, raw_images, linear_data):
     y = {s: data[f"y_{s}"] for s in splits}
     F = {s: extract_features(data[f"X_{s}"], [hog_feature, lambda im: color_histogram_hsv(im, nbin=10)])
          for s in splits}
-    mean, std = F["train"].mean(axis=0), F["train"].std(axis=0)
-    std[std == 0] = 1.0
-    Z = {s: np.hstack([(F[s] - mean) / std, np.ones((len(F[s]), 1))]) for s in splits}
+    Z = standardised(F)
     num_iters = 1500 if on_cifar else 600
     accuracy = {("SVM", "features"): tuned_feature_svm(Z, y, num_iters)}
     # Part 4's bag of visual words: 50 words by k-means on the patches of 500 training images.
@@ -623,10 +628,7 @@ def feature_runs(source, raw_images, linear_data):
     sample = data["X_train"][rng.choice(len(y["train"]), size=500, replace=False)]
     codebook = kmeans(np.concatenate([image_patches(im) for im in sample]), num_clusters=50, num_iters=10, seed=0)
     B = {s: extract_features(data[f"X_{s}"], [lambda im: bag_of_words(im, codebook)]) for s in splits}
-    mean, std = B["train"].mean(axis=0), B["train"].std(axis=0)
-    std[std == 0] = 1.0
-    accuracy[("SVM", "words")] = tuned_feature_svm(
-        {s: np.hstack([(B[s] - mean) / std, np.ones((len(B[s]), 1))]) for s in splits}, y, num_iters)
+    accuracy[("SVM", "words")] = tuned_feature_svm(standardised(B), y, num_iters)
     net = TwoLayerNet(input_dim=Z["train"].shape[1] - 1, hidden_dim=500 if on_cifar else 100,
                       weight_scale=1e-2, reg=1e-3, seed=0)
     Solver(net, without_bias(Z, y), update_rule="sgd", optim_config={"learning_rate": 0.3}, lr_decay=0.95,
