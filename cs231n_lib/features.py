@@ -1,11 +1,15 @@
-"""Hand-made image features: a hue histogram and a histogram of oriented gradients (HOG).
+"""Hand-made image features: a hue histogram, a histogram of oriented gradients (HOG) and a
+bag of visual words.
 
-Reference versions of the exercises of notebook 08_features. Each feature function maps one
-image of shape (H, W, 3) (or (H, W) for HOG) to a 1-D vector; `extract_features` applies a list
-of them to every image of a batch and concatenates the results.
+Reference versions of the exercises of notebook 08_features, and the bag of words it shows.
+Each feature function maps one image of shape (H, W, 3) (or (H, W) for HOG) to a 1-D vector;
+`extract_features` applies a list of them to every image of a batch and concatenates the
+results.
 """
 
 import numpy as np
+
+from cs231n_lib._validate import as_2d, positive_int
 
 # ITU-R BT.601 luma weights: how bright each of red, green and blue looks to the eye.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
@@ -110,6 +114,109 @@ def hog_feature(im, cell_size=8, num_bins=9):
     np.put_along_axis(votes, bins[..., None], magnitude[..., None], axis=2)
     cells = votes.reshape(H // cell_size, cell_size, W // cell_size, cell_size, num_bins)
     return cells.mean(axis=(1, 3)).ravel()
+
+
+# Added to each patch's variance before dividing by its square root (squared grey levels): a
+# nearly flat patch stays near 0 instead of having its noise blown up to unit size.
+PATCH_VARIANCE_FLOOR = 10.0
+
+
+def image_patches(im, patch_size=8, stride=4):
+    """The square patches of one image, each flattened and normalised for a bag of words.
+
+    Each patch has its mean subtracted and is divided by sqrt(its variance + 10): what is left
+    is its pattern (an edge, a corner, a change of colour), not its brightness or contrast.
+
+    Inputs:
+    - im: (H, W, C) image, or (H, W) grey image.
+    - patch_size: side of a square patch, in pixels (at most H and W).
+    - stride: pixels between the top-left corners of neighbouring patches.
+
+    Returns:
+    - patches: (P, patch_size * patch_size * C) array, one patch per row, its pixels in
+      (row, column, channel) order; the patches start at every stride-th row and column,
+      P = (1 + (H - patch_size) // stride) * (1 + (W - patch_size) // stride), row-major.
+    """
+    im = np.asarray(im, dtype=np.float64)
+    if im.ndim == 2:
+        im = im[..., None]
+    if im.ndim != 3:
+        raise ValueError(f"image_patches: im must have shape (H, W, C) or (H, W), got {im.shape}")
+    patch_size, stride = positive_int(patch_size, "patch_size"), positive_int(stride, "stride")
+    if patch_size > min(im.shape[:2]):
+        raise ValueError(f"image_patches: patch_size {patch_size} is larger than the image {im.shape[:2]}")
+    windows = np.lib.stride_tricks.sliding_window_view(im, (patch_size, patch_size), axis=(0, 1))
+    windows = windows[::stride, ::stride]                      # (rows, columns, C, p, p)
+    patches = windows.transpose(0, 1, 3, 4, 2).reshape(-1, patch_size * patch_size * im.shape[2])
+    patches = patches - patches.mean(axis=1, keepdims=True)
+    return patches / np.sqrt(patches.var(axis=1, keepdims=True) + PATCH_VARIANCE_FLOOR)
+
+
+def nearest_centre(X, centres):
+    """Index of the nearest centre (squared Euclidean distance) of every point; ties: the first.
+
+    Inputs:
+    - X: (N, D) points.
+    - centres: (K, D) centres.
+
+    Returns:
+    - index: (N,) int array with values in [0, K).
+    """
+    # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, and ||x||^2 is the same for every centre.
+    return np.argmin(np.sum(centres * centres, axis=1) - 2.0 * (X @ centres.T), axis=1)
+
+
+def kmeans(X, num_clusters, num_iters=10, seed=0):
+    """Cluster centres by k-means (Lloyd's algorithm).
+
+    Starts from num_clusters different points of X chosen at random, then repeats: give every
+    point to its nearest centre, move every centre to the mean of its points (a centre left
+    without points stays where it is).
+
+    Inputs:
+    - X: (N, D) points, N >= num_clusters.
+    - num_clusters: K, the number of centres.
+    - num_iters: rounds of assignment and update.
+    - seed: int or numpy Generator that chooses the starting points.
+
+    Returns:
+    - centres: (K, D) float array.
+    """
+    X = as_2d(X, "X", "(N, D)").astype(np.float64, copy=False)
+    K = positive_int(num_clusters, "num_clusters")
+    if K > X.shape[0]:
+        raise ValueError(f"kmeans: num_clusters = {K} is more than the {X.shape[0]} points of X")
+    rng = np.random.default_rng(seed)
+    centres = X[rng.choice(X.shape[0], size=K, replace=False)].copy()
+    for _ in range(num_iters):
+        assignment = nearest_centre(X, centres)
+        members = np.zeros((X.shape[0], K))
+        members[np.arange(X.shape[0]), assignment] = 1.0
+        counts = members.sum(axis=0)
+        kept = counts > 0
+        centres[kept] = (members.T @ X)[kept] / counts[kept, None]
+    return centres
+
+
+def bag_of_words(im, codebook, patch_size=8, stride=4):
+    """Histogram of the visual words of one image: the share of its patches nearest each word.
+
+    Inputs:
+    - im: (H, W, C) image, or (H, W) grey image.
+    - codebook: (K, patch_size * patch_size * C) visual words, e.g. k-means centres of
+      `image_patches` of training images.
+    - patch_size, stride: those of `image_patches` (the ones the codebook was made from).
+
+    Returns:
+    - hist: (K,) float array of fractions, summing to 1.
+    """
+    patches = image_patches(im, patch_size, stride)
+    codebook = as_2d(codebook, "codebook", "(K, patch_size * patch_size * C)")
+    if codebook.shape[1] != patches.shape[1]:
+        raise ValueError(f"bag_of_words: codebook words have {codebook.shape[1]} numbers, the image's "
+                         f"{patch_size}x{patch_size} patches {patches.shape[1]}")
+    words = nearest_centre(patches, codebook)
+    return np.bincount(words, minlength=codebook.shape[0]) / patches.shape[0]
 
 
 def extract_features(imgs, feature_fns, verbose=False):

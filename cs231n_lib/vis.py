@@ -1,4 +1,5 @@
-"""Plots for the assignments: image grids, weights and filters, training curves, histograms.
+"""Plots for the assignments: image grids, decision regions, weights and filters, training
+curves, histograms.
 
 Every ``show_*`` / ``plot_*`` helper returns a matplotlib Figure and never calls
 ``plt.show()``. The figure is closed in pyplot before it is returned, so it is displayed
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 
 
 def _finish(fig):
@@ -124,6 +126,54 @@ def show_samples(X, y, class_names, per_class=7, rng=None):
         for row, image in enumerate(shown):
             _imshow(axes[row, c], image)
         axes[0, c].set_title(str(name), fontsize=9)
+    return _finish(fig)
+
+
+def plot_decision_regions(X, y, regions, extent):
+    """Labelled points in the plane over the classes a classifier predicts, one panel per map.
+
+    Inputs:
+    - X: (N, 2) points
+    - y: (N,) integer labels in 0 ... 9 (one colour each: matplotlib's tab10)
+    - regions: dict title -> (R, S) integer array, the class predicted on an R x S grid of
+      points spread evenly over the rectangle `extent`: row 0 at y = ymin, column 0 at
+      x = xmin (as np.meshgrid(np.linspace(xmin, xmax, S), np.linspace(ymin, ymax, R)) gives)
+    - extent: (xmin, xmax, ymin, ymax), the rectangle the grids cover
+
+    Returns:
+    - matplotlib Figure, the maps side by side in the order of `regions`
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (N, 2), got {X.shape}")
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],) or (y.size and (y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9)):
+        raise ValueError(f"y must hold {X.shape[0]} integer labels in 0 ... 9, got shape {y.shape}, "
+                         f"dtype {y.dtype}")
+    if not isinstance(regions, Mapping) or not regions:
+        raise ValueError("regions must be a non-empty dict title -> (R, S) array of labels")
+    xmin, xmax, ymin, ymax = (float(v) for v in extent)
+    if not (xmin < xmax and ymin < ymax):
+        raise ValueError(f"extent must be (xmin, xmax, ymin, ymax) with xmin < xmax and ymin < ymax, "
+                         f"got {tuple(extent)}")
+    maps = {title: np.asarray(labels) for title, labels in regions.items()}
+    for title, labels in maps.items():
+        if labels.ndim != 2 or min(labels.shape) < 2 or labels.dtype.kind not in "iu":
+            raise ValueError(f"regions[{title!r}] must be an (R, S) integer array with R, S >= 2, "
+                             f"got shape {labels.shape}, dtype {labels.dtype}")
+    colours = np.array(plt.get_cmap("tab10").colors)
+    light = ListedColormap(0.45 * colours + 0.55)   # the same hues, paler
+    fig = plt.figure(figsize=(3.6 * len(maps), 3.6))
+    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    for ax, (title, labels) in zip(axes, maps.items()):
+        # Each grid value is drawn as a square centred on its grid point.
+        dx, dy = (xmax - xmin) / (labels.shape[1] - 1), (ymax - ymin) / (labels.shape[0] - 1)
+        ax.imshow(labels, origin="lower", cmap=light, vmin=-0.5, vmax=9.5, interpolation="nearest",
+                  extent=(xmin - dx / 2, xmax + dx / 2, ymin - dy / 2, ymax + dy / 2))
+        ax.scatter(X[:, 0], X[:, 1], c=colours[y], edgecolors="k", linewidths=0.6, s=24)
+        ax.set_title(str(title))
+        ax.set_xticks([])
+        ax.set_yticks([])
     return _finish(fig)
 
 

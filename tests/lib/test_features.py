@@ -109,3 +109,56 @@ def test_extract_features_concatenates_in_order():
     assert F.extract_features(imgs[:0], fns).shape == (0, 13)
     with pytest.raises(ValueError):
         F.extract_features(imgs, [])
+
+
+def test_image_patches_positions_order_and_normalisation():
+    im = np.random.default_rng(6).uniform(0, 255, size=(12, 10, 3))
+    patches = F.image_patches(im, patch_size=4, stride=3)
+    assert patches.shape == (3 * 3, 4 * 4 * 3)             # rows 0, 3, 6 and columns 0, 3, 6
+    for n, (r, c) in enumerate([(r, c) for r in (0, 3, 6) for c in (0, 3, 6)]):
+        raw = im[r:r + 4, c:c + 4].reshape(-1)              # (row, column, channel) order
+        want = (raw - raw.mean()) / math.sqrt(raw.var() + 10.0)
+        np.testing.assert_allclose(patches[n], want, rtol=1e-12, atol=1e-12)
+    # Brightness and contrast are gone: the patches of 2 * im + 40 are nearly those of im.
+    np.testing.assert_allclose(F.image_patches(2 * im + 40, 4, 3), patches, atol=0.02)
+    flat = F.image_patches(np.full((8, 8), 7.0), 4, 4)       # grey image, one channel
+    assert flat.shape == (4, 16) and np.all(flat == 0)
+    with pytest.raises(ValueError, match="patch_size 9 is larger than the image"):
+        F.image_patches(np.zeros((8, 8, 3)), patch_size=9)
+    with pytest.raises(ValueError, match="stride must be a positive integer"):
+        F.image_patches(np.zeros((8, 8, 3)), stride=0)
+
+
+def test_kmeans_finds_separated_clusters_and_follows_lloyd():
+    rng = np.random.default_rng(7)
+    true_centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    X = np.concatenate([c + rng.standard_normal((40, 2)) for c in true_centres])
+    centres = F.kmeans(X, 3, num_iters=10, seed=0)
+    found = centres[np.argsort(centres[:, 0] + 2 * centres[:, 1])]
+    groups = [X[:40], X[40:80], X[80:]]                     # fully separated: the means of the groups
+    np.testing.assert_allclose(found, [g.mean(axis=0) for g in groups], rtol=1e-12, atol=1e-12)
+    # One step by hand: start, assign by the nearest centre, move to the means.
+    start = X[np.random.default_rng(3).choice(len(X), size=4, replace=False)]
+    d = ((X[:, None, :] - start[None]) ** 2).sum(axis=2)
+    nearest = d.argmin(axis=1)
+    want = np.array([X[nearest == k].mean(axis=0) if np.any(nearest == k) else start[k] for k in range(4)])
+    np.testing.assert_allclose(F.kmeans(X, 4, num_iters=1, seed=3), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(F.nearest_centre(X, start), nearest)
+    np.testing.assert_array_equal(F.kmeans(X, 4, num_iters=0, seed=3), start)
+    with pytest.raises(ValueError, match="num_clusters = 5 is more than the 4 points"):
+        F.kmeans(X[:4], 5)
+
+
+def test_bag_of_words_counts_nearest_words():
+    rng = np.random.default_rng(8)
+    im = rng.uniform(0, 255, size=(16, 16, 3))
+    codebook = rng.standard_normal((5, 8 * 8 * 3))
+    patches = F.image_patches(im)                           # 3 x 3 patches of 8 x 8 at stride 4
+    words = [int(np.argmin([np.sum((p - w) ** 2) for w in codebook])) for p in patches]
+    want = np.bincount(words, minlength=5) / 9
+    np.testing.assert_allclose(F.bag_of_words(im, codebook), want, rtol=1e-15)
+    assert F.bag_of_words(im, codebook).sum() == pytest.approx(1.0)
+    # A codebook made of the image's own patches gives every patch its own word.
+    np.testing.assert_allclose(F.bag_of_words(im, patches), np.full(9, 1 / 9), rtol=1e-15)
+    with pytest.raises(ValueError, match="codebook words have 10 numbers, the image's 8x8 patches 192"):
+        F.bag_of_words(im, np.zeros((5, 10)))

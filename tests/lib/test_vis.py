@@ -49,6 +49,45 @@ def test_show_samples_layouts():
         vis.show_samples(np.zeros((3, 8, 8, 5)), np.zeros(3, dtype=int), ["a"])
 
 
+def test_plot_decision_regions_draws_the_given_maps_under_the_points():
+    X = np.array([[-1.0, -1.0], [1.0, 0.5], [0.2, 1.0]])
+    y = np.array([0, 1, 2])
+    xs, ys = np.linspace(-2, 2, 5), np.linspace(-1, 3, 3)       # 3 rows (y) x 5 columns (x)
+    gx, gy = np.meshgrid(xs, ys)
+    right = (gx > 0).astype(int)                                 # class 1 right of x = 0
+    above = 2 * (gy > 1).astype(int)                             # class 2 above y = 1
+    fig = vis.plot_decision_regions(X, y, {"right": right, "above": above}, extent=(-2, 2, -1, 3))
+    _check_figure(fig, num_axes=2)
+    assert [ax.get_title() for ax in fig.axes] == ["right", "above"]
+    for ax, want in zip(fig.axes, (right, above)):
+        image = ax.images[0]
+        np.testing.assert_array_equal(image.get_array(), want)
+        assert image.origin == "lower"
+        # Squares centred on the grid points: half a grid step beyond the outer ones.
+        np.testing.assert_allclose(image.get_extent(), [-2.5, 2.5, -2.0, 4.0])
+        cmap = image.get_cmap()
+        colours = [image.norm(c) for c in range(3)]
+        assert len({tuple(cmap(v)) for v in colours}) == 3        # one colour per class
+        np.testing.assert_allclose(ax.collections[0].get_offsets(), X)
+
+
+def test_plot_decision_regions_rejects_bad_input():
+    X, y, grid = np.zeros((3, 2)), np.array([0, 1, 2]), np.zeros((4, 4), dtype=int)
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
+        vis.plot_decision_regions(np.zeros((3, 3)), y, {"a": grid}, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match="y must hold 3 integer labels in 0 ... 9"):
+        vis.plot_decision_regions(X, np.array([0, 1, 10]), {"a": grid}, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match="y must hold 3 integer labels"):
+        vis.plot_decision_regions(X, np.array([0.0, 1.0, 2.0]), {"a": grid}, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match="regions must be a non-empty dict"):
+        vis.plot_decision_regions(X, y, {}, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match=r"regions\['a'\] must be an \(R, S\) integer array"):
+        vis.plot_decision_regions(X, y, {"a": np.zeros(16, dtype=int)}, (0, 1, 0, 1))
+    with pytest.raises(ValueError, match="extent must be"):
+        vis.plot_decision_regions(X, y, {"a": grid}, (1, 0, 0, 1))
+    assert plt.get_fignums() == []                              # nothing left open by the errors
+
+
 def test_show_filters_and_class_templates():
     rng = np.random.default_rng(2)
     _check_figure(vis.show_filters(rng.standard_normal((32, 3, 7, 7)), title="conv1"), num_axes=1)

@@ -31,7 +31,8 @@ IDS = ("01_knn", "02_svm", "03_softmax")
 TEACHING = {
     "01_knn": [r"semantic gap", r"data-driven", r"\b456\b", r"L1", r"L2", r"validation set",
                r"cross-validation", r"curse of dimensionality", r"shifted", r"darkened",
-               r"occluded", r"\*\*smallest\*\*"],
+               r"occluded", r"\*\*smallest\*\*", r"decision regions", r"Voronoi", r"\*\*island\*\*",
+               r"Manhattan"],
     "02_svm": [r"mean image", r"bias trick", r"template", r"hyperplane", r"\b2\.9\b", r"\b12\.9\b",
                r"\b5\.27\b", r"elastic net", r"Occam", r"w_1 = \[1, 0, 0, 0\]",
                r"0\.25, 0\.25, 0\.25, 0\.25", r"\*centred\* difference", r"kink", r"minibatch",
@@ -59,6 +60,63 @@ def test_knn_worked_example_sums_to_456():
     diff = np.abs(ns["test_image"] - ns["train_image"])
     assert diff.shape == (4, 4) and diff.sum() == 456
     assert ns["test_image"].min() >= 0 and ns["train_image"].max() <= 255
+
+
+def _run_01_cells(*texts, **names):
+    """Run 01's setup cell, then the code cells containing each of `texts`, in a fresh namespace."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    nb = source("01_knn")
+    ns = dict(names)
+    exec(next(c.source for c in nb.cells if c.get("id") == "setup"), ns)
+    ns.update(names)
+    for text in texts:
+        exec(code_cell(nb, text).source, ns)
+    return ns
+
+
+def test_knn_decision_regions_show_islands_at_k1_only():
+    ns = _run_01_cells("def knn_on_points", "l1_k1 = ")
+    points, labels, centres = ns["points"], ns["labels"], ns["centres"]
+    # The two mislabelled points sit in another class's cloud: nearest centre, not their label.
+    cloud = np.argmin(((points[-2:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+    assert np.all(cloud != labels[-2:])
+    for metric in ("l2", "l1"):     # k = 1: an island of their own label ...
+        assert np.array_equal(ns["knn_on_points"](metric, 1, points[-2:]), labels[-2:])
+    assert np.array_equal(ns["knn_on_points"]("l2", 5, points[-2:]), cloud)   # ... outvoted at k = 5
+    for a, b in [("l2_k1", "l2_k5"), ("l1_k1", "l2_k1")]:
+        assert ns[a].shape == (200, 200) and 0 < np.mean(ns[a] != ns[b]) < 0.2
+
+
+def test_knn_timing_cell_says_faster_or_slower():
+    def two_loops(X_test, X_train):
+        return None
+
+    fake = {"two loops": 2.0, "one loop": 4.0, "no loops": 0.05}
+    ns = {"compute_distances_two_loops": two_loops, "compute_distances_one_loop": two_loops,
+          "compute_distances_no_loops": two_loops, "X_test": np.zeros((60, 2)), "X_train": np.zeros((5, 2))}
+    cell = code_cell(source("01_knn"), "timings = best_times(")
+    import contextlib
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(cell.source, {**ns, "np": np, "plt": __import__("matplotlib.pyplot").pyplot,
+                           "best_times": lambda calls, repeats: {name: fake[name] for name in calls}})
+    text = out.getvalue()
+    assert "one loop" in text and "(2.0x slower than two loops)" in text
+    assert "(40.0x faster than two loops)" in text and "faster than two loops)" not in text.splitlines()[0]
+
+
+def test_knn_opening_holds_the_generated_points_table():
+    nb = source("01_knn")
+    assert "<!-- points-table -->" in nb.cells[0].source.splitlines()
+    assert "| part |" not in nb.cells[0].source
+    assert not any("Added" in c.source and "since the table" in c.source for c in nb.cells)
 
 
 def test_svm_worked_example_losses():

@@ -10,6 +10,7 @@ from nbhelpers import (
     check_teaching,
     failures,
     namespace,
+    source,
 )
 
 from autograder.verify.spec import load_spec
@@ -18,7 +19,8 @@ AID = "08_features"
 
 TEACHING = [r"hand-made features", r"HSV", r"hue", r"colour histogram", r"oriented gradients",
             r"Dalal", r"\[-1, 0, 1\]", r"unsigned", r"8 \\times 8", r"9\s+bins", r"144", r"154",
-            r"standardise", r"\*\*training\*\* set", r"block", r"0\.0837"]
+            r"standardise", r"\*\*training\*\* set", r"block", r"0\.0837", r"a quarter of the way",
+            r"bag of words", r"k-means", r"\*\*visual words\*\*"]
 
 
 def test_structure():
@@ -38,9 +40,16 @@ def test_source_solutions_pass_every_case():
 def test_worked_examples():
     """The numbers the notebook's text and public tests quote."""
     ns = namespace(AID)
-    assert abs(ns["rgb_to_hue"](np.array([[[255.0, 128.0, 0.0]]]))[0, 0] - 0.0837) < 5e-5
+    hue = ns["rgb_to_hue"](np.array([[[255.0, 128.0, 0.0]]]))[0, 0]
+    assert abs(hue - 0.0837) < 5e-5
+    assert round(hue / (1 / 3), 2) == 0.25 and round(hue / (1 / 6), 2) == 0.50   # "a quarter ... half-way"
     feature = ns["hog_feature"](np.zeros((32, 32, 3)))
     assert feature.shape == (144,)
+
+
+def test_opening_holds_the_generated_points_table():
+    first = source(AID).cells[0].source
+    assert "<!-- points-table -->" in first.splitlines() and "| part |" not in first
 
 
 def _hog_variant(gx_line, gy_line, full_turn):
