@@ -1,6 +1,6 @@
 """Command line of the autograder: `python -m autograder <command> [options]`.
 
-Commands: selfcheck, release, autograde, feedback, grades, submit, workspace, demo.
+Commands: selfcheck, release, autograde, feedback, grades, submit, workspace, demo, translations.
 """
 
 from __future__ import annotations
@@ -117,6 +117,12 @@ def cmd_workspace(args) -> int:
     return 0
 
 
+def cmd_translations(args) -> int:
+    from autograder.translations import run
+
+    return run(_course(args), args.action, args.assignment, cell_id=args.cell, file=args.file, out=args.out)
+
+
 def cmd_demo(args) -> int:
     from autograder.demo import demo
 
@@ -178,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
             "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
     p.add_argument("--force", action="store_true",
                    help="replace notebooks edited since their release (backed up first)")
+    from autograder.translations import ACTIONS
+
+    p = add("translations", cmd_translations,
+            "the Chinese text of the source notebooks: check it, read or write one cell's, review, preview")
+    p.add_argument("action", nargs="?", default="check", choices=ACTIONS,
+                   help="check (default): what is missing, stale or wrong; get/set/stamp: one cell "
+                        "(--cell); side-by-side: English and Chinese for review; preview: the Chinese "
+                        "edition as HTML")
+    p.add_argument("--cell", help="a cell id (side-by-side lists them)")
+    p.add_argument("--file", help="set: the Chinese markdown, a UTF-8 file or - for stdin")
+    p.add_argument("--out", help="side-by-side: a file to write; preview: a folder (default build/zh-preview/)")
     add("workspace", cmd_workspace,
         "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
     return parser
