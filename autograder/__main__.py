@@ -106,14 +106,15 @@ def cmd_submit(args) -> int:
     if not args.assignment:
         print("error: say which notebook: make submit ASSIGNMENT=01_knn", file=sys.stderr)
         return 2
-    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate)
+    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate,
+           lang=args.lang)
     return 0
 
 
 def cmd_workspace(args) -> int:
     from autograder.workspace import seed
 
-    seed(_course(args))
+    seed(_course(args), lang=args.lang)
     return 0
 
 
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("submit", cmd_submit, "validate assignments/<id>.ipynb and zip it for hand-in")
     p.add_argument("--student", help="your student id (default: git user.name or $USER)")
     p.add_argument("--no-validate", action="store_true", help="skip running the notebook")
+    p.add_argument("--lang", help="the edition you worked in: en (work/<id>.ipynb) or zh "
+                                  "(work/zh/<id>.ipynb); default: the one you edited")
     p = add("demo", cmd_demo, "release, grade three simulated students per assignment, print grades")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="grading processes (default: this machine's cores)")
@@ -195,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell", help="a cell id (side-by-side lists them)")
     p.add_argument("--file", help="set: the Chinese markdown, a UTF-8 file or - for stdin")
     p.add_argument("--out", help="side-by-side: a file to write; preview: a folder (default build/zh-preview/)")
-    add("workspace", cmd_workspace,
-        "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
+    p = add("workspace", cmd_workspace,
+            "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
+    p.add_argument("--lang", default="en", help="en (default), or zh: the Chinese edition, "
+                                                "assignments/zh/ into work/zh/")
     return parser
 
 
