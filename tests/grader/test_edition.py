@@ -1,0 +1,192 @@
+"""Tests of the Chinese edition on the fixture course: the release of both editions, the
+students' copies (make lab LANG=zh), the notebook make submit hands in, and nbgrader's own
+Validate on the Chinese release (its locked cells' checksums hold for the Chinese text).
+"""
+
+import shutil
+
+import nbformat
+import pytest
+from graderhelpers import AID, FIXTURE_ZH, copy_course, translate_course
+
+from autograder.course import Course
+from autograder.i18n.edition import (
+    EN_STUB,
+    ZH,
+    ZH_STUB,
+    chinese_edition,
+    language,
+    restore_chinese,
+    to_grading_form,
+)
+from autograder.notebook import nbgrader_meta, read_notebook
+from autograder.release import edited_since_release, is_up_to_date, release
+from autograder.submit import chosen_notebook, unanswered
+from autograder.workspace import seed
+
+
+@pytest.fixture(scope="module")
+def _released_once(tmp_path_factory):
+    """The translated fixture course, released once (nbgrader takes seconds) for every test."""
+    base = tmp_path_factory.mktemp("zh-released")
+    course = translate_course(copy_course(base), base)
+    release(course, [AID], log=lambda *_: None)
+    return base
+
+
+@pytest.fixture
+def zh_course(_released_once, tmp_path):
+    """A fresh copy of the translated, released fixture course (grading/, assignments/, i18n/)."""
+    shutil.copytree(_released_once, tmp_path, dirs_exist_ok=True)
+    return Course(root=tmp_path / "grading", assignments_dir=tmp_path / "assignments")
+
+
+def _released(course):
+    return read_notebook(course.released(AID)), read_notebook(course.released(AID, ZH))
+
+
+def test_both_editions_have_the_same_cells_but_the_text(zh_course):
+    en, cn = _released(zh_course)
+    assert language(en) == "en" and language(cn) == ZH
+    assert [c.get("id") for c in en.cells] == [c.get("id") for c in cn.cells]
+    assert [c.cell_type for c in en.cells] == [c.cell_type for c in cn.cells]
+    for a, b in zip(en.cells, cn.cells):
+        ma, mb = dict(nbgrader_meta(a)), dict(nbgrader_meta(b))
+        if a.cell_type == "code":
+            assert a.source == b.source and ma == mb
+            continue
+        ma.pop("checksum", None), mb.pop("checksum", None)
+        assert ma == mb                      # grade ids, points, locks: the same
+        if a.get("id") in FIXTURE_ZH:
+            assert b.source == FIXTURE_ZH[a.get("id")]
+    stubs = [c.source for c in cn.cells if nbgrader_meta(c).get("solution") and c.cell_type == "markdown"]
+    assert stubs == [ZH_STUB]
+    assert cn.cells[0].source.startswith("> **课程笔记本**") and "work/zh/00_fixture.ipynb" in cn.cells[0].source
+    assert "make lab LANG=zh" in cn.cells[0].source
+    for nb in (en, cn):  # the source's Chinese never reaches a release
+        assert all("zh" not in c.metadata.get("cs231n", {}) for c in nb.cells)
+
+
+def test_locked_checksums_hold_for_the_chinese_text(zh_course):
+    from nbgrader.utils import compute_checksum
+
+    en, cn = _released(zh_course)
+    for nb in (en, cn):
+        for cell in nb.cells:
+            meta = nbgrader_meta(cell)
+            if "checksum" in meta:
+                assert meta["checksum"] == compute_checksum(cell), cell.get("id")
+    prompt = next(c for c in cn.cells if nbgrader_meta(c).get("grade_id") == "q_reshape_md")
+    english = next(c for c in en.cells if nbgrader_meta(c).get("grade_id") == "q_reshape_md")
+    assert nbgrader_meta(prompt)["checksum"] != nbgrader_meta(english)["checksum"]
+
+
+def test_release_twice_changes_nothing_and_keeps_an_edited_chinese_copy(zh_course):
+    target = zh_course.released(AID, ZH)
+    first = target.read_text()
+    release(zh_course, [AID], log=lambda *_: None)
+    assert target.read_text() == first
+    assert is_up_to_date(zh_course, AID, zh_course.root.parent / "scratch") is None
+    nb = read_notebook(target)
+    nb.cells[-1].source = "我的答案"
+    nbformat.write(nb, str(target))
+    assert edited_since_release(target)
+    release(zh_course, [AID], log=lambda *_: None)
+    assert read_notebook(target).cells[-1].source == "我的答案"
+    assert target.with_name(f"{AID}.new.ipynb").read_text() == first
+
+
+def test_a_notebook_not_listed_as_translated_has_no_chinese_edition(course, tmp_path):
+    release(course, [AID], log=lambda *_: None)
+    assert course.released(AID).exists() and not course.released(AID, ZH).exists()
+
+
+def test_an_incomplete_translation_is_refused(zh_course):
+    nb = read_notebook(zh_course.source_notebook(AID))
+    del nb.cells[0].metadata["cs231n"]
+    nbformat.write(nb, str(zh_course.source_notebook(AID)))
+    with pytest.raises(ValueError, match=f"no Chinese text for cell\\(s\\) {nb.cells[0]['id']}"):
+        release(zh_course, [AID], log=lambda *_: None)
+
+
+def test_a_stale_zh_release_of_an_unlisted_notebook_is_reported(zh_course, tmp_path):
+    (tmp_path / "i18n" / "translated.txt").write_text("")
+    problem = is_up_to_date(zh_course, AID, tmp_path / "scratch")
+    assert problem and "is not listed" in problem
+
+
+def test_grading_form_and_restored_chinese(zh_course):
+    en, cn = _released(zh_course)
+    assert unanswered(cn) == ["q_reshape"] == unanswered(en)
+    graded = nbformat.from_dict(cn)
+    assert to_grading_form(graded) == 1
+    assert [c.source for c in graded.cells if c.get("id") == "433daff2"] == [EN_STUB]
+    # nbgrader's autograde puts the English back into locked cells; the feedback shows the Chinese
+    prompt = next(c for c in graded.cells if c.get("id") == "42a4a1f5")
+    prompt.source = next(c for c in en.cells if c.get("id") == "42a4a1f5").source
+    restore_chinese(graded, read_notebook(zh_course.source_notebook(AID)))
+    assert prompt.source == FIXTURE_ZH["42a4a1f5"]
+    assert [c.source for c in graded.cells if c.get("id") == "433daff2"] == [ZH_STUB]
+
+
+def test_chinese_edition_refuses_missing_text_unless_draft():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("Hello")])
+    with pytest.raises(ValueError, match="no Chinese text"):
+        chinese_edition(nb, nb)
+    draft = chinese_edition(nb, nb, draft=True)
+    assert draft.cells[0].source.startswith("（此段尚未翻译）") and "Hello" in draft.cells[0].source
+
+
+def test_lab_copies_each_edition_beside_the_other(zh_course, capsys):
+    zh_copies = seed(zh_course, lang="zh")
+    assert zh_copies == [zh_course.work_dir / "zh" / f"{AID}.ipynb"]
+    assert "已将 00_fixture 复制到" in capsys.readouterr().out
+    en_copies = seed(zh_course, lang="en")
+    assert en_copies == [zh_course.work_dir / f"{AID}.ipynb"]
+    assert language(read_notebook(zh_copies[0])) == ZH and language(read_notebook(en_copies[0])) == "en"
+    # nothing is overwritten: an edited copy stays as it is
+    nb = read_notebook(zh_copies[0])
+    nb.cells[-1].source = "我的答案"
+    nbformat.write(nb, str(zh_copies[0]))
+    seed(zh_course, lang="zh")
+    assert read_notebook(zh_copies[0]).cells[-1].source == "我的答案"
+
+
+def test_lab_in_chinese_falls_back_to_english_when_there_is_no_chinese_edition(zh_course, capsys):
+    zh_course.released(AID, ZH).unlink()
+    assert seed(zh_course, lang="zh") == [zh_course.work_dir / f"{AID}.ipynb"]
+    assert "暂无中文版" in capsys.readouterr().out
+
+
+def test_submit_hands_in_the_edition_the_student_worked_on(zh_course, capsys):
+    assert chosen_notebook(zh_course, AID) == zh_course.released(AID)   # no copy yet: as released
+    zh_copy = seed(zh_course, lang="zh")[0]
+    assert chosen_notebook(zh_course, AID) == zh_copy                  # the only copy
+    en_copy = seed(zh_course, lang="en")[0]
+    nb = read_notebook(zh_copy)
+    nb.cells[-1].source = "它把每个样本展平成一行。"
+    nbformat.write(nb, str(zh_copy))
+    capsys.readouterr()
+    assert chosen_notebook(zh_course, AID) == zh_copy                  # the one edited
+    assert "LANG=en" in capsys.readouterr().out                         # and it names the other
+    assert chosen_notebook(zh_course, AID, lang="en") == en_copy
+    assert chosen_notebook(zh_course, AID, lang="zh_CN.UTF-8") == zh_copy
+    en_copy.unlink()
+    with pytest.raises(ValueError, match="no notebook"):
+        chosen_notebook(zh_course, "01_other", lang="zh")
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_sees_no_edited_cell_in_the_chinese_release(zh_course):
+    """nbgrader's own Validate (what the Validate button and make submit run) on the release."""
+    from nbgrader.validator import Validator
+
+    validator = Validator()
+    validator.ignore_checksums = False
+    results = validator.validate(str(zh_course.released(AID, ZH)))
+    assert "changed" not in results and "type_changed" not in results, results
+    # the unanswered question and the two exercises not written fail, as in English
+    english = Validator()
+    english.ignore_checksums = False
+    en_results = english.validate(str(zh_course.released(AID)))
+    assert len(results["failed"]) == len(en_results["failed"]) == 3
