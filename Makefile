@@ -33,7 +33,7 @@ LIMIT_ARGS = $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB)) $(if $(PROCESSES),--pro
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sandbox chromium demo test test-fast data lab formgrader release autograde feedback grades submit bench lint messages clean
+.PHONY: help setup sandbox chromium fonts demo test test-fast data lab formgrader release autograde feedback grades submit bench lint messages clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,10 +58,13 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
 	@sh scripts/ensure_chromium.sh
 
+fonts: ## Install a font with Chinese characters (Debian's fonts-noto-cjk) for the Chinese browser tests
+	@sh scripts/ensure_cjk_fonts.sh
+
 demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 7 min on 2 cores)
 	$(PY) -m autograder demo --workers $(WORKERS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(COURSE),--course $(COURSE))
 
-test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)
+test: setup sandbox chromium fonts ## Run the whole test suite (unit tests, notebooks, grading, browser)
 	$(PY) -m pytest -q
 
 test-fast: setup ## Run the unit tests only (skips notebook execution and grading)
