@@ -102,6 +102,20 @@ def to_grading_form(nb) -> int:
     return changed
 
 
+def grading_text(notebook_text: str) -> str:
+    """The submitted notebook's text as nbgrader grades it: `to_grading_form` applied to a Chinese
+    submission (any other text is returned as it is)."""
+    import nbformat
+
+    try:
+        nb = nbformat.reads(notebook_text, as_version=4)
+    except Exception:
+        return notebook_text
+    if language(nb) != ZH or not to_grading_form(nb):
+        return notebook_text
+    return nbformat.writes(nb)
+
+
 def restore_chinese(graded, source_nb) -> None:
     """Put the Chinese text back into the markdown cells of a graded Chinese submission (in place):
     nbgrader's autograde restores locked cells from the English source, and the feedback page
