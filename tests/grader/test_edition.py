@@ -190,3 +190,46 @@ def test_nbgrader_validate_sees_no_edited_cell_in_the_chinese_release(zh_course)
     english.ignore_checksums = False
     en_results = english.validate(str(zh_course.released(AID)))
     assert len(results["failed"]) == len(en_results["failed"]) == 3
+
+
+@pytest.mark.slow
+def test_a_chinese_submission_is_graded_as_the_english_one(zh_course):
+    """Real nbgrader and the verification on both editions of the same work: same grade ids and
+    scores; the Chinese one's kernel speaks Chinese and its feedback page is in Chinese."""
+    from autograder.autograde import autograde
+    from autograder.demo import simulated_students
+    from autograder.feedback import feedback
+    from autograder.grades import grade_rows
+    from autograder.pipeline.gradebook import graded_results
+    from autograder.sandbox.bwrap import bwrap_status
+    from autograder.sandbox.limits import Limits
+
+    source = read_notebook(zh_course.source_notebook(AID))
+    for lang, released in (("en", zh_course.released(AID)), ("zh", zh_course.released(AID, ZH))):
+        students = simulated_students(source, read_notebook(released))
+        for name in ("complete", "half"):
+            nb = students[name]
+            nb.cells.append(nbformat.v4.new_code_cell(
+                "from cs231n_lib.i18n import language\nprint('language:', language())"))
+            path = zh_course.root / "submitted" / f"{lang}_{name}" / AID / f"{AID}.ipynb"
+            path.parent.mkdir(parents=True)
+            nbformat.write(nb, str(path))
+    autograde(zh_course, [AID], workers=2, unsandboxed=bwrap_status() is not None, progress=False,
+              limits=Limits(memory_bytes=3 * 2**30, cell_timeout=60, submission_timeout=600))
+    _, rows = grade_rows(zh_course, [AID])
+    score = {r["student"]: (r["autograded_score"], r["autograded_max"]) for r in rows}
+    assert score["zh_complete"] == score["en_complete"] == (3.0, 3.0)
+    assert score["zh_half"] == score["en_half"] == (2.0, 3.0)
+    results = {r["student"]: r for r in graded_results(zh_course, [AID])}
+    assert results["zh_half"]["scores"] == results["en_half"]["scores"]
+    assert (results["zh_half"]["lang"], results["en_half"]["lang"]) == (ZH, "en")
+    for who, lang in (("zh_complete", ZH), ("en_complete", "en")):
+        executed = read_notebook(zh_course.root / "autograded" / who / AID / f"{AID}.ipynb")
+        printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+        assert f"language: {lang}" in printed, who
+    feedback(zh_course, [AID], log=lambda *_: None)
+    page = (zh_course.root / "feedback" / "zh_half" / AID / f"{AID}.html").read_text()
+    assert "反馈：00_fixture — zh_half" in page and "自动评分：2 / 3" in page and "待教师评分" in page
+    assert "为什么要改变" in page and "Why does" not in page          # the locked prompt, in Chinese
+    english = (zh_course.root / "feedback" / "en_half" / AID / f"{AID}.html").read_text()
+    assert "Autograded score: 2 / 3" in english and "反馈" not in english
