@@ -4,6 +4,7 @@ Validate on the Chinese release (its locked cells' checksums hold for the Chines
 """
 
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -233,3 +234,52 @@ def test_a_chinese_submission_is_graded_as_the_english_one(zh_course):
     assert "为什么要改变" in page and "Why does" not in page          # the locked prompt, in Chinese
     english = (zh_course.root / "feedback" / "en_half" / AID / f"{AID}.html").read_text()
     assert "Autograded score: 2 / 3" in english and "反馈" not in english
+
+
+def _fake_checkout(tmp_path, course):
+    """A checkout whose .venv runs this Python and whose `jupyter` only reports how it was started."""
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "checkout"
+    root.mkdir()
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy(repo / name, root / name)
+    shutil.copytree(course.root, root / "grading")
+    shutil.copytree(course.assignments_dir, root / "assignments")
+    bindir = root / ".venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "python").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    (bindir / "jupyter").write_text(
+        '#!/bin/sh\necho "jupyter $*"\necho "LANG=$LANG"\n'
+        f'{sys.executable} -c "import locale; locale.setlocale(locale.LC_ALL, \'\'); print(\'locale ok\')"\n')
+    for exe in bindir.iterdir():
+        exe.chmod(0o755)
+    (root / ".venv" / ".installed").touch()  # newer than requirements.txt and pyproject.toml
+    return root
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_make_lab_lang_zh(zh_course, tmp_path, how):
+    """`make lab LANG=zh` (or LANG=zh in the environment, not a locale this machine has): the
+    Chinese copies in work/zh/, JupyterLab opened there, and the recipes run in a locale that exists."""
+    import os
+    import subprocess
+
+    root = _fake_checkout(tmp_path, zh_course)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "AUTOGRADER_"))} | {"LANG": "C.UTF-8"}
+    args = ["make", "-s", "lab"]
+    if how == "argument":
+        args.append("LANG=zh")
+    else:
+        env["LANG"] = "zh"
+    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert (root / "work" / "zh" / f"{AID}.ipynb").exists() and not (root / "work" / f"{AID}.ipynb").exists()
+    assert "已将 00_fixture 复制到" in out
+    assert "--notebook-dir=work --ServerApp.default_url=/lab/tree/zh" in out
+    assert "LANG=C.UTF-8" in out and "locale ok" in out
+    english = subprocess.run(["make", "-s", "lab", "LANG=en"], cwd=root, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert (root / "work" / f"{AID}.ipynb").exists() and "default_url" not in english.stdout
