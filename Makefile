@@ -75,7 +75,7 @@ data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_DIR=folder CIFAR10_URL=
 
 lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten; LANG=zh: work/zh/, 中文版)
 	@$(PY) -m autograder workspace --lang $(EDITION)
-	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter zh,$(EDITION)),--ServerApp.default_url=/lab/tree/zh) $(if $(filter 0,$(shell id -u)),--allow-root)
+	CS231N_LAB_LANG=$(EDITION) JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter zh,$(EDITION)),--ServerApp.default_url=/lab/tree/zh) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgrader (grade written answers; venv on PATH for nbgrader's alembic)
 	cd grading && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)

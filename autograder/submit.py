@@ -18,12 +18,13 @@ from pathlib import Path
 
 from autograder.course import Course, ensure_venv_on_path
 from autograder.i18n.edition import EN_STUB, ZH_STUB, is_unanswered, language, normalise_lang
+from autograder.i18n.execute import VALIDATOR_PREPROCESSORS
 from autograder.i18n.messages import _
 from autograder.notebook import read_notebook
 from autograder.release import edited_since_release
 from autograder.verify.precheck import grader_findings
 from cs231n_lib.atomic import atomic_path
-from cs231n_lib.i18n import ENV_VAR, Messages, use
+from cs231n_lib.i18n import Messages, use
 
 _LIB = Messages("cs231n_lib")  # the checks' own markers (FAIL, NOT DONE), in either language
 
@@ -151,17 +152,10 @@ def _submit(course: Course, assignment: str, path: Path, nb, name: str, out_dir:
         quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
                                     "on_cell_complete": hook}})
         validator = Validator(config=quiet)
-        validator.ignore_checksums = False
         # The kernel prints its checks in the notebook's language (cs231n_lib.i18n).
-        previous = os.environ.get(ENV_VAR)
-        os.environ[ENV_VAR] = language(nb)
-        try:
-            results = validator.validate(str(path))
-        finally:
-            if previous is None:
-                os.environ.pop(ENV_VAR, None)
-            else:
-                os.environ[ENV_VAR] = previous
+        validator.preprocessors = VALIDATOR_PREPROCESSORS
+        validator.ignore_checksums = False
+        results = validator.validate(str(path))
         if sys.stdout.isatty():
             print()
         for cell in results.get("type_changed", []):

@@ -22,7 +22,9 @@ set to any of them). `language()` is, in this order:
 3. the language of the notebook this kernel runs: Jupyter Server starts each notebook's kernel
    with `$JPY_SESSION_NAME` set to the notebook's path, and the Chinese edition records
    `"lang": "zh-CN"` in its metadata (`metadata.cs231n.lang`);
-4. English.
+4. `$CS231N_LAB_LANG`, the edition `make lab` was started with (`make lab LANG=zh`): for a kernel
+   the server starts without a notebook session, as nbgrader's Validate button does;
+5. English.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ENGLISH = "en"
 CHINESE = "zh-CN"
 LANGUAGES = (ENGLISH, CHINESE)
 ENV_VAR = "CS231N_LANG"
+LAB_VAR = "CS231N_LAB_LANG"
 SESSION_VAR = "JPY_SESSION_NAME"
 
 _USE: contextvars.ContextVar[str | None] = contextvars.ContextVar("cs231n_language", default=None)
@@ -81,7 +84,9 @@ def language() -> str:
         return chosen
     if os.environ.get(ENV_VAR):
         return normalise(os.environ[ENV_VAR])
-    return notebook_language(os.environ.get(SESSION_VAR))
+    if os.environ.get(SESSION_VAR):
+        return notebook_language(os.environ[SESSION_VAR])
+    return normalise(os.environ.get(LAB_VAR))
 
 
 @contextlib.contextmanager

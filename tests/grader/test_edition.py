@@ -251,7 +251,7 @@ def _fake_checkout(tmp_path, course):
     bindir.mkdir(parents=True)
     (bindir / "python").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     (bindir / "jupyter").write_text(
-        '#!/bin/sh\necho "jupyter $*"\necho "LANG=$LANG"\n'
+        '#!/bin/sh\necho "jupyter $*"\necho "LANG=$LANG lab=$CS231N_LAB_LANG"\n'
         f'{sys.executable} -c "import locale; locale.setlocale(locale.LC_ALL, \'\'); print(\'locale ok\')"\n')
     for exe in bindir.iterdir():
         exe.chmod(0o755)
@@ -279,7 +279,35 @@ def test_make_lab_lang_zh(zh_course, tmp_path, how):
     assert (root / "work" / "zh" / f"{AID}.ipynb").exists() and not (root / "work" / f"{AID}.ipynb").exists()
     assert "已将 00_fixture 复制到" in out
     assert "--notebook-dir=work --ServerApp.default_url=/lab/tree/zh" in out
-    assert "LANG=C.UTF-8" in out and "locale ok" in out
+    assert "LANG=C.UTF-8 lab=zh" in out and "locale ok" in out
     english = subprocess.run(["make", "-s", "lab", "LANG=en"], cwd=root, env=env, capture_output=True,
                              text=True, timeout=300)
     assert (root / "work" / f"{AID}.ipynb").exists() and "default_url" not in english.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", ZH])
+def test_submits_validator_runs_the_kernel_in_the_notebooks_language(tmp_path, lang):
+    """make submit: nbgrader's Validator with LanguageExecute starts the kernel in the notebook's
+    language, whatever the environment says."""
+    import os
+
+    from nbgrader.validator import Validator
+
+    from autograder.i18n.execute import VALIDATOR_PREPROCESSORS
+
+    cell = nbformat.v4.new_code_cell(f"from cs231n_lib.i18n import language\nassert language() == {lang!r}, language()")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1,
+                                 "grade_id": "test_lang", "schema_version": 3, "task": False}
+    nb = nbformat.v4.new_notebook(cells=[cell], metadata={"cs231n": {"lang": lang}} if lang == ZH else {})
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    validator = Validator()
+    validator.preprocessors = VALIDATOR_PREPROCESSORS
+    os.environ["CS231N_LAB_LANG"] = "en" if lang == ZH else "zh"   # the lab's edition does not matter
+    try:
+        results = validator.validate(str(path))
+    finally:
+        del os.environ["CS231N_LAB_LANG"]
+    assert not results.get("failed"), results

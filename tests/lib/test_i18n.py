@@ -26,7 +26,7 @@ from cs231n_lib.i18n import (
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for var in (i18n.ENV_VAR, i18n.SESSION_VAR):
+    for var in (i18n.ENV_VAR, i18n.SESSION_VAR, i18n.LAB_VAR):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -74,6 +74,15 @@ def test_language_from_the_session_notebook(tmp_path, monkeypatch):
     assert language() == ENGLISH
     (tmp_path / "bad.ipynb").write_text("{not json")
     assert notebook_language(tmp_path / "bad.ipynb") == ENGLISH
+
+
+def test_the_labs_edition_counts_only_without_a_notebook(tmp_path, monkeypatch):
+    """make lab LANG=zh sets CS231N_LAB_LANG for kernels the server starts without a session
+    (nbgrader's Validate button); a notebook's own kernel follows the notebook."""
+    monkeypatch.setenv(i18n.LAB_VAR, "zh")
+    assert language() == CHINESE
+    monkeypatch.setenv(i18n.SESSION_VAR, str(_notebook(tmp_path / "en.ipynb")))
+    assert language() == ENGLISH
 
 
 def test_env_beats_session_and_use_beats_env(tmp_path, monkeypatch):
