@@ -29,7 +29,8 @@ _SPANS = [
     ("display", r"\\\[.+?\\\]"),
     ("display", r"\\begin\{(?P<env>[a-zA-Z*]+)\}.*?\\end\{(?P=env)\}"),
     ("code", r"(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)"),
-    ("math", r"(?<![\\$])\$(?![\s$])(?:\\.|[^$\\])+?(?<![\s\\])\$(?!\$)"),
+    # As Jupyter's renderer: any unescaped $...$ pair is a formula (within a paragraph).
+    ("math", r"(?<![\\$])\$(?!\$)(?:\\.|(?!\n[ \t]*\n)[^$\\])+?\$(?!\$)"),
     ("math", r"\\\(.+?\\\)"),
     ("link", r"!?\[(?P<label>[^\]\n]*)\]\((?P<target>[^)\s]*)(?:[ \t]+\"[^\"\n]*\")?\)"),
     ("url", r"<(?:https?|mailto|ftp):[^>\s]*>"),

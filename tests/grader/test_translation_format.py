@@ -125,17 +125,20 @@ def test_segments_tell_code_formulas_links_and_comments_from_prose():
             "```python\nx = 1  # not prose\n```\n\\begin{align}a\\end{align} <https://y.org>")
     kinds = [(s.kind, s.text) for s in segments(text) if s.kind != "text"]
     assert kinds == [("url", "https://x.org/a_b"), ("code", "`np.sum(x, axis=1)`"), ("math", "$s = Wx$"),
-                     ("display", "$$L = \\sum_i L_i$$"), ("comment", "<!-- points-table -->"),
+                     ("display", "$$L = \\sum_i L_i$$"), ("math", "$5 and $"), ("comment", "<!-- points-table -->"),
                      ("html", "<b>"), ("html", "</b>"), ("fence", "```python\nx = 1  # not prose\n```"),
                      ("display", "\\begin{align}a\\end{align}"), ("url", "<https://y.org>")]
     words = prose(text).split()
-    assert "notes" in words and "bold" in words and "$5" in words  # a price is not a formula
+    assert "notes" in words and "bold" in words
+    assert "6." in words and "5" not in words  # "$5 and $" is a formula to Jupyter too (a price is \\$5)
     assert not any(w in words for w in ("np.sum", "not", "Wx$", "points-table"))
 
 
 def test_double_backtick_code_and_escaped_dollar():
     assert [s.text for s in segments("a ``x ` y`` b \\$ not math \\$ c") if s.kind == "code"] == ["``x ` y``"]
     assert not [s for s in segments("a \\$5 and \\$6 b") if s.kind == "math"]
+    assert [s.text for s in segments("$10 \\cdot 76 = $ **760**") if s.kind == "math"] == ["$10 \\cdot 76 = $"]
+    assert not [s for s in segments("a $x\n\nb$ c") if s.kind == "math"]  # not across paragraphs
 
 
 def test_invariants_and_headings():
