@@ -19,16 +19,26 @@ PROCESSES  ?=
 DISK_MB    ?=
 OUTPUT_MB  ?=
 COURSE     ?=
+# `make lab LANG=zh`: the Chinese edition (work/zh/). LANG is also the locale variable: the edition is
+# read from it (zh, zh_CN, zh_CN.UTF-8, ...), and the recipes get the C.UTF-8 locale instead when LANG
+# was given on the command line or names a locale this machine does not have.
+EDITION    := $(if $(filter zh%,$(LANG)),zh,en)
+LANG_GIVEN := $(filter command line,$(origin LANG))
+ifneq ($(LANG_GIVEN)$(shell LANG='$(LANG)' LC_ALL= locale 2>&1 >/dev/null),)
+override LANG := C.UTF-8
+export LANG
+endif
 
 LIMIT_ARGS = $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(OUTPUT_MB),--output-mb $(OUTPUT_MB))
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup sandbox chromium demo test test-fast data lab formgrader release autograde feedback grades submit bench lint clean
+.PHONY: help setup sandbox chromium fonts demo test test-fast data lab formgrader release autograde feedback grades submit bench lint messages clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
+	@echo "  Students: LANG=zh (make lab, make submit) for the Chinese edition, 中文版: make lab LANG=zh"
 	@echo "  Limits per submission (make autograde): MEMORY_MB=6144 PROCESSES=64 DISK_MB=1024 OUTPUT_MB=8"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -48,10 +58,13 @@ sandbox: ## Install bubblewrap for sandboxed autograding (Linux; uses apt-get wh
 chromium: ## Install Debian's chromium for the browser tests (uses apt-get when root)
 	@sh scripts/ensure_chromium.sh
 
+fonts: ## Install a font with Chinese characters (Debian's fonts-noto-cjk) for the Chinese browser tests
+	@sh scripts/ensure_cjk_fonts.sh
+
 demo: setup sandbox ## Main job: release into demo/, grade three simulated students per notebook, print grades (about 7 min on 2 cores)
 	$(PY) -m autograder demo --workers $(WORKERS) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(COURSE),--course $(COURSE))
 
-test: setup sandbox chromium ## Run the whole test suite (unit tests, notebooks, grading, browser)
+test: setup sandbox chromium fonts ## Run the whole test suite (unit tests, notebooks, grading, browser)
 	$(PY) -m pytest -q
 
 test-fast: setup ## Run the unit tests only (skips notebook execution and grading)
@@ -60,9 +73,9 @@ test-fast: setup ## Run the unit tests only (skips notebook execution and gradin
 data: setup ## Download CIFAR-10 into datasets/ (CIFAR10_DIR=folder CIFAR10_URL=mirror CIFAR10_TARBALL=file CIFAR10_DEADLINE=s CIFAR10_MIN_SPEED=kB/s)
 	$(PY) -m cs231n_lib.datastep
 
-lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten)
-	@$(PY) -m autograder workspace
-	JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: setup ## Students: JupyterLab on work/, your own copies of assignments/ (never overwritten; LANG=zh: work/zh/, 中文版)
+	@$(PY) -m autograder workspace --lang $(EDITION)
+	CS231N_LAB_LANG=$(EDITION) JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/student $(VENV)/bin/jupyter lab --notebook-dir=work $(if $(filter zh,$(EDITION)),--ServerApp.default_url=/lab/tree/zh) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgrader (grade written answers; venv on PATH for nbgrader's alembic)
 	cd grading && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter/instructor $(CURDIR)/$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -79,11 +92,19 @@ feedback: setup ## Write one HTML feedback report per student and assignment
 grades: setup ## Export grading/grades.csv (per student and assignment) and grades_by_student.csv
 	$(PY) -m autograder grades $(GRADER_ARGS)
 
-submit: setup ## Validate your notebook work/<id>.ipynb and zip it for hand-in (ASSIGNMENT=01_knn)
-	$(PY) -m autograder submit $(GRADER_ARGS)
+submit: setup ## Validate your notebook work/<id>.ipynb (or work/zh/<id>.ipynb) and zip it for hand-in (ASSIGNMENT=01_knn)
+	$(PY) -m autograder submit $(GRADER_ARGS) $(if $(LANG_GIVEN),--lang $(EDITION))
 
 bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
 	$(PY) -m bench
+
+messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code (pybabel)
+	@mkdir -p build
+	@for domain in cs231n_lib autograder; do \
+		$(VENV)/bin/pybabel -q extract -F i18n/babel.cfg -k _n:1,2 --no-location --sort-output --no-wrap --omit-header -o build/$$domain.pot $$domain && \
+		$(VENV)/bin/pybabel -q update -i build/$$domain.pot -d $$domain/locale -D $$domain -l zh_CN --no-fuzzy-matching --ignore-obsolete --no-wrap || exit 1; \
+	done
+	@echo "Catalogues updated: translate each new msgid (msgstr empty) in cs231n_lib/locale/zh_CN/LC_MESSAGES/cs231n_lib.po and autograder/locale/zh_CN/LC_MESSAGES/autograder.po"
 
 lint: setup ## Check the code style with ruff
 	$(VENV)/bin/ruff check cs231n_lib autograder tests bench grading/verify

@@ -1,6 +1,6 @@
 """Command line of the autograder: `python -m autograder <command> [options]`.
 
-Commands: selfcheck, release, autograde, feedback, grades, submit, workspace, demo.
+Commands: selfcheck, release, autograde, feedback, grades, submit, workspace, demo, translations.
 """
 
 from __future__ import annotations
@@ -106,15 +106,22 @@ def cmd_submit(args) -> int:
     if not args.assignment:
         print("error: say which notebook: make submit ASSIGNMENT=01_knn", file=sys.stderr)
         return 2
-    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate)
+    submit(_course(args), args.assignment, student=args.student, validate=not args.no_validate,
+           lang=args.lang)
     return 0
 
 
 def cmd_workspace(args) -> int:
     from autograder.workspace import seed
 
-    seed(_course(args))
+    seed(_course(args), lang=args.lang)
     return 0
+
+
+def cmd_translations(args) -> int:
+    from autograder.translations import run
+
+    return run(_course(args), args.action, args.assignment, cell_id=args.cell, file=args.file, out=args.out)
 
 
 def cmd_demo(args) -> int:
@@ -171,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("submit", cmd_submit, "validate assignments/<id>.ipynb and zip it for hand-in")
     p.add_argument("--student", help="your student id (default: git user.name or $USER)")
     p.add_argument("--no-validate", action="store_true", help="skip running the notebook")
+    p.add_argument("--lang", help="the edition you worked in: en (work/<id>.ipynb) or zh "
+                                  "(work/zh/<id>.ipynb); default: the one you edited")
     p = add("demo", cmd_demo, "release, grade three simulated students per assignment, print grades")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="grading processes (default: this machine's cores)")
@@ -178,8 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
             "generate the student notebooks assignments/<id>.ipynb (nbgrader generate_assignment)")
     p.add_argument("--force", action="store_true",
                    help="replace notebooks edited since their release (backed up first)")
-    add("workspace", cmd_workspace,
-        "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
+    from autograder.translations import ACTIONS
+
+    p = add("translations", cmd_translations,
+            "the Chinese text of the source notebooks: check it, read or write one cell's, review, preview")
+    p.add_argument("action", nargs="?", default="check", choices=ACTIONS,
+                   help="check (default): what is missing, stale or wrong; get/set/stamp: one cell "
+                        "(--cell); side-by-side: English and Chinese for review; preview: the Chinese "
+                        "edition as HTML")
+    p.add_argument("--cell", help="a cell id (side-by-side lists them)")
+    p.add_argument("--file", help="set: the Chinese markdown, a UTF-8 file or - for stdin")
+    p.add_argument("--out", help="side-by-side: a file to write; preview: a folder (default build/zh-preview/)")
+    p = add("workspace", cmd_workspace,
+            "copy assignments/<id>.ipynb missing from work/ (the students' own copies; never overwrites)")
+    p.add_argument("--lang", default="en", help="en (default), or zh: the Chinese edition, "
+                                                "assignments/zh/ into work/zh/")
     return parser
 
 

@@ -52,17 +52,28 @@ class Course:
     def spec(self, assignment: str) -> Path:
         return self.root / "verify" / f"{assignment}.py"
 
-    def released(self, assignment: str) -> Path:
-        return self.assignments_dir / f"{assignment}.ipynb"
+    def released(self, assignment: str, lang: str = "en") -> Path:
+        """assignments/<id>.ipynb, or assignments/zh/<id>.ipynb for the Chinese edition (lang "zh-CN")."""
+        return self.edition_dir(self.assignments_dir, lang) / f"{assignment}.ipynb"
 
     @property
     def work_dir(self) -> Path:
         """work/ beside assignments/: the students' own copies (git-ignored, never overwritten)."""
         return self.assignments_dir.parent / "work"
 
+    def own_copy(self, assignment: str, lang: str = "en") -> Path:
+        """work/<id>.ipynb, or work/zh/<id>.ipynb for the Chinese edition."""
+        return self.edition_dir(self.work_dir, lang) / f"{assignment}.ipynb"
+
+    @staticmethod
+    def edition_dir(folder: Path, lang: str) -> Path:
+        """`folder` for English, `folder`/zh for Chinese (both editions live side by side)."""
+        return folder / "zh" if lang.lower().startswith("zh") else folder
+
     def student_notebook(self, assignment: str) -> Path:
-        """The notebook a student works in: work/<id>.ipynb, else assignments/<id>.ipynb."""
-        own = self.work_dir / f"{assignment}.ipynb"
+        """The notebook a student works in: work/<id>.ipynb, else assignments/<id>.ipynb
+        (English; `autograder.submit.chosen_notebook` picks between the two editions)."""
+        own = self.own_copy(assignment)
         return own if own.exists() else self.released(assignment)
 
     @property

@@ -3,7 +3,9 @@
 Everything happens in demo/: the simulated course demo/grading/ (a copy of grading/'s sources
 and specs) released into demo/assignments/, so neither the real gradebook nor assignments/
 (nor a student's edits) is touched. The students: complete (the source solutions), blank
-(the released notebook) and half (the first half of the exercise cells solved).
+(the released notebook) and half (the first half of the exercise cells solved), plus, for each
+notebook with a Chinese edition (i18n/translated.txt), a Chinese student, zh_half: the Chinese
+release with the same half solved, who must score exactly what half scores.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course
+from autograder.i18n.edition import ZH
+from autograder.i18n.glossary import glossary_dir
+from autograder.i18n.report import translated_ids
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
 from autograder.sandbox.bwrap import bwrap_status
 
@@ -67,7 +72,10 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     for aid in ids:
         shutil.copytree(course.source_notebook(aid).parent, demo_course.source_notebook(aid).parent)
         shutil.copy(course.spec(aid), demo_course.spec(aid))
-    n = len(ids) * 3
+    if glossary_dir(course.root).is_dir():  # which notebooks have a Chinese edition
+        shutil.copytree(glossary_dir(course.root), glossary_dir(demo_course.root), dirs_exist_ok=True)
+    chinese = [aid for aid in ids if aid in translated_ids(glossary_dir(demo_course.root))]
+    n = len(ids) * 3 + len(chinese)
     minutes = math.ceil(n * SECONDS_PER_SUBMISSION / max(1, min(workers, n)) / 60)
     log(f"demo: {n} simulated submissions on {workers} worker(s); expect about {minutes} minutes "
         f"(~{SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
@@ -76,14 +84,19 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     for aid in ids:
         students = simulated_students(read_notebook(demo_course.source_notebook(aid)),
                                       read_notebook(demo_course.released(aid)))
+        if aid in chinese:
+            students["zh_half"] = simulated_students(read_notebook(demo_course.source_notebook(aid)),
+                                                     read_notebook(demo_course.released(aid, ZH)))["half"]
         for name, nb in students.items():
             path = root / "submitted" / f"demo_{name}" / aid / f"{aid}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, str(path))
+    log(f"== Chinese edition: a Chinese student (demo_zh_half) for {', '.join(chinese)}" if chinese else
+        "== Chinese edition: no notebook is listed in i18n/translated.txt yet, so no Chinese student")
     status = bwrap_status()
     if status:
         log(f"NOTE: no sandbox here ({status}); the demo grades its own solutions unsandboxed")
-    log(f"== autograde ({len(ids) * 3} submissions, {workers} workers)")
+    log(f"== autograde ({n} submissions, {workers} workers)")
     summary = autograde(demo_course, ids, workers=workers, unsandboxed=status is not None)
     log("\n".join(summary.lines()))
     log("== feedback")
@@ -95,6 +108,13 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     _, rows = grade_rows(demo_course, ids)
     ok = all((r["autograded_score"] == r["autograded_max"]) if r["student"] == "demo_complete" else
              (r["autograded_score"] == 0 if r["student"] == "demo_blank" else True) for r in rows)
-    log("demo: " + ("complete students score full marks, blank students zero" if ok else
-                    "UNEXPECTED SCORES (see the table)"))
-    return 0 if ok else 1
+    score = {(r["student"], r["assignment"]): r["autograded_score"] for r in rows}
+    same = all(score.get(("demo_zh_half", aid)) == score.get(("demo_half", aid)) for aid in chinese)
+    for aid in chinese:
+        page = root / "feedback" / "demo_zh_half" / aid / f"{aid}.html"
+        log(f"  {aid}: Chinese student {score.get(('demo_zh_half', aid))} points, English half "
+            f"{score.get(('demo_half', aid))}; Chinese feedback page: {page}")
+    log("demo: " + ("complete students score full marks, blank students zero"
+                    + (", Chinese students exactly as the English ones" if chinese else "")
+                    if ok and same else "UNEXPECTED SCORES (see the table)"))
+    return 0 if ok and same else 1

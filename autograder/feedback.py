@@ -1,6 +1,8 @@
 """`feedback`: one HTML report per student and assignment, grading/feedback/<student>/<id>/<id>.html.
 
 The report is the executed notebook (hidden tests taken out) with a score table in front.
+A Chinese submission's report is in Chinese (headings, table, reasons), with the Chinese text
+back in the locked cells nbgrader restored from the English source.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course, list_problems
+from autograder.i18n.edition import ZH, language, restore_chinese
+from autograder.i18n.messages import _
 from autograder.notebook import read_notebook, without_hidden_tests
 from autograder.pipeline.gradebook import graded_results, manual_scores
+from cs231n_lib.i18n import use
 
 
 def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
@@ -22,20 +27,28 @@ def _summary_cell(result: dict, manual: dict) -> nbformat.NotebookNode:
     rows = []
     for gid, points in result["max_scores"].items():
         check = result["checks"].get(gid, {})
-        msg = check.get("message", "not verified")
+        msg = check.get("message", _("not verified"))
+        verdict = _("PASS") if check.get("passed") else _("FAIL")
         rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{result['scores'].get(gid, 0):g} / {points:g}</td>"
-                    f"<td>{'PASS' if check.get('passed') else 'FAIL'}</td><td>{e(msg)}</td></tr>")
+                    f"<td>{e(verdict)}</td><td>{e(msg)}</td></tr>")
     for gid, points in result.get("manual_max", {}).items():
         score = manual.get(gid)
-        shown = "to be graded by the instructor" if score is None else f"{score:g} / {points:g}"
-        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{e(shown)}</td><td>written</td><td></td></tr>")
+        shown = _("to be graded by the instructor") if score is None else f"{score:g} / {points:g}"
+        written = _("written")
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{e(shown)}</td><td>{e(written)}</td><td></td></tr>")
     notes = "".join(f"<li>{e(n)}</li>" for n in result.get("notes", []))
-    reason = f"<p><b>Note:</b> {e(result['reason'])}</p>" if result.get("reason") else ""
-    text = (f"<h1>Feedback: {e(result['assignment'])} — {e(result['student'])}</h1>"
-            f"<p><b>Autograded score: {got:g} / {total:g}</b>. Scores come from checks run outside "
-            "your notebook on fresh inputs; the notebook below shows what your own run printed.</p>"
-            f"{reason}<table><tr><th>test</th><th>points</th><th>result</th><th>details</th></tr>"
-            f"{''.join(rows)}</table>" + (f"<p>While running your cells:</p><ul>{notes}</ul>" if notes else ""))
+    note = _("Note:")
+    reason = f"<p><b>{e(note)}</b> {e(result['reason'])}</p>" if result.get("reason") else ""
+    head = "".join(f"<th>{e(h)}</th>" for h in (_("test"), _("points"), _("result"), _("details")))
+    while_running = _("While running your cells:")
+    title = _("Feedback: {assignment} — {student}").format(assignment=result["assignment"],
+                                                           student=result["student"])
+    score = _("Autograded score: {got:g} / {total:g}").format(got=got, total=total)
+    how = _(". Scores come from checks run outside your notebook on fresh inputs; the notebook "
+            "below shows what your own run printed.")
+    text = (f"<h1>{e(title)}</h1><p><b>{e(score)}</b>{e(how)}</p>"
+            f"{reason}<table><tr>{head}</tr>"
+            f"{''.join(rows)}</table>" + (f"<p>{e(while_running)}</p><ul>{notes}</ul>" if notes else ""))
     return nbformat.v4.new_markdown_cell(text)
 
 
@@ -45,8 +58,9 @@ def report_html(exporter, result: dict, nb, manual: dict) -> str:
     Inputs: exporter, feedback_html.exporter(); result, a graded result (gradebook.graded_results);
     manual, {grade_id: manual score or None}. Returns: the HTML text.
     """
-    nb.cells.insert(0, _summary_cell(result, manual))
-    body, _ = exporter.from_notebook_node(nb)
+    with use(result.get("lang") or language(nb)):
+        nb.cells.insert(0, _summary_cell(result, manual))
+    body, _resources = exporter.from_notebook_node(nb)
     return body
 
 
@@ -82,6 +96,8 @@ def _write_report(course: Course, exporter, result: dict) -> Path:
         nb = without_hidden_tests(read_notebook(executed if executed.exists() else submitted))
     except Exception:
         nb = nbformat.v4.new_notebook()
+    if (result.get("lang") or language(nb)) == ZH:
+        restore_chinese(nb, read_notebook(course.source_notebook(aid)))
     body = report_html(exporter, result, nb, manual_scores(course, aid, who))
     out = course.root / "feedback" / who / aid / f"{aid}.html"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,10 @@
 work/ is git-ignored, so `git pull` of course updates never conflicts with a student's edits,
 and nothing here ever overwrites a file in it: a copy is made once, when it is missing. When
 the course's notebook changes after that, the copy is kept and one line says what to do.
+
+The Chinese edition (`make lab LANG=zh`) lives beside the English one: work/zh/<id>.ipynb,
+copied from assignments/zh/<id>.ipynb. A notebook without a Chinese edition yet gets its
+English copy in work/, and the student is told so.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import ID_RE, Course
+from autograder.i18n.edition import ZH, normalise_lang
+from autograder.i18n.messages import _
 from autograder.notebook import read_notebook
 from autograder.release import KERNELSPEC, RELEASE_KEY
+from cs231n_lib.i18n import use
 
 
 def _release_of(path: Path) -> str | None:
@@ -38,25 +45,37 @@ def _with_local_kernel(path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
-def seed(course: Course, log=print) -> list[Path]:
-    """Copy every assignments/<id>.ipynb missing from work/; report copies the course has updated.
+def seed(course: Course, lang: str = "en", log=print) -> list[Path]:
+    """Copy every released notebook missing from work/ (from assignments/zh/ into work/zh/ for
+    lang "zh"); report copies the course has updated.
 
-    Returns: the notebooks in work/ for the released assignments.
+    Returns: the student's notebooks of every released assignment, in the edition asked for
+    where there is one.
     """
-    work = course.work_dir
-    work.mkdir(parents=True, exist_ok=True)
-    released = sorted(p for p in course.assignments_dir.glob("*.ipynb") if ID_RE.match(p.stem))
-    out, copied = [], []
-    for src in released:
-        own = work / src.name
-        if not own.exists():
-            shutil.copyfile(src, own)
-            _with_local_kernel(own)
-            copied.append(src.stem)
-        elif _release_of(own) not in (None, _release_of(src)):
-            log(f"{src} was updated by the course after you started {own}; your copy is kept. "
-                f"To start again from the new version, rename yours and run make lab again.")
-        out.append(own)
-    if copied:
-        log(f"Copied {', '.join(copied)} into {work}/: work there (course updates never touch it).")
+    lang = normalise_lang(lang)
+    released = sorted(p.stem for p in course.assignments_dir.glob("*.ipynb") if ID_RE.match(p.stem))
+    out, copied, english_only = [], [], []
+    with use(lang):
+        for aid in released:
+            edition = lang if course.released(aid, lang).exists() else "en"
+            if edition != lang:
+                english_only.append(aid)
+            src, own = course.released(aid, edition), course.own_copy(aid, edition)
+            if not own.exists():
+                own.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, own)
+                _with_local_kernel(own)
+                copied.append(own)
+            elif _release_of(own) not in (None, _release_of(src)):
+                log(_("{src} was updated by the course after you started {own}; your copy is kept. "
+                      "To start again from the new version, rename yours and run make lab again."
+                      ).format(src=src, own=own))
+            out.append(own)
+        if copied:
+            folders = sorted({str(p.parent) for p in copied})
+            log(_("Copied {names} into {folder}/: work there (course updates never touch it)."
+                  ).format(names=", ".join(p.stem for p in copied), folder=", ".join(folders)))
+        if english_only and lang == ZH:
+            log(_("{names}: no Chinese edition yet, so the English one is in {folder}/."
+                  ).format(names=", ".join(english_only), folder=course.work_dir))
     return out

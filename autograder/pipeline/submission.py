@@ -21,12 +21,14 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course, nbgrader_config
+from autograder.i18n.edition import grading_text, language
 from autograder.notebook import Layout, layout, read_notebook, without_hidden_tests
 from autograder.pipeline.nbgrader_run import run_step
 from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
 from autograder.sandbox.limits import Limits
 from autograder.verify.runner import run_verification
 from autograder.verify.spec import load_spec
+from cs231n_lib.i18n import use
 
 # What the grader's own failures say when the host's disk is full (the sandbox's is bounded).
 HOST_TROUBLE = re.compile(r"disk is full|No space left on device|Errno 28|Disk quota exceeded", re.IGNORECASE)
@@ -80,6 +82,9 @@ def grade_submission(task: dict) -> dict:
     result = new_result(task, lay)
     reasons: list[str | None] = []
     student_nb, problem = _parse(task)
+    # The edition the student worked in (metadata.cs231n.lang): the same checks and scores, the
+    # reasons in the student's language (the feedback page shows them).
+    result["lang"] = language(student_nb) if student_nb is not None else "en"
     if problem:
         result["status"] = "failed"
         reasons.append(problem)
@@ -89,8 +94,9 @@ def grade_submission(task: dict) -> dict:
             limits = task["limits"]
             if task.get("execute", True):
                 reasons.append(_execute(course, task, limits, base, result))
-            _verify(course, aid, student_nb, lay, Sandbox(enabled=task["sandboxed"], limits=limits),
-                    limits, base, result)
+            with use(result["lang"]):
+                _verify(course, aid, student_nb, lay, Sandbox(enabled=task["sandboxed"], limits=limits),
+                        limits, base, result)
         except SandboxUnavailable:
             raise
         except Exception as exc:  # an infrastructure failure: still a row, with the reason
@@ -182,7 +188,7 @@ def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dic
     shutil.copy(_template_gradebook(course, aid, task.get("course_hash", "")), priv.gradebook)
     sub_dir = priv.root / "submitted" / student / aid
     sub_dir.mkdir(parents=True)
-    (sub_dir / f"{aid}.ipynb").write_text(task["notebook"])
+    (sub_dir / f"{aid}.ipynb").write_text(grading_text(task["notebook"]))
     kernel_dir = base / "kernel"
     kernel_dir.mkdir()
     step = {"course": str(priv.root), "config_course": str(course.root), "assignment": aid,

@@ -80,6 +80,7 @@ class Sandbox:
 
     enabled: bool = True
     limits: Limits = field(default_factory=Limits)
+    env: dict = field(default_factory=dict)  # more environment (e.g. CS231N_LANG, the notebook's language)
 
     def command(self, argv: list[str], workdir: Path, extra_rw: tuple[Path, ...] = (),
                 extra_ro: tuple[tuple[Path, Path], ...] = ()) -> list[str]:
@@ -106,7 +107,7 @@ class Sandbox:
             cmd += ["--ro-bind", str(host), str(inside)]
         for path in (Path(workdir), *extra_rw):
             cmd += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
-        env = sandbox_env(Path(workdir).resolve())
+        env = sandbox_env(Path(workdir).resolve()) | self.env
         cmd += ["--clearenv"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]

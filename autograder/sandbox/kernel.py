@@ -32,9 +32,11 @@ from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance, Type, Unicode, default
 
+from autograder.i18n.edition import language
 from autograder.sandbox.bwrap import Sandbox
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.watchdog import mib
+from cs231n_lib.i18n import ENV_VAR
 
 # Messages from the kernel the client queues before it drops more (each at most the output cap).
 QUEUED_MESSAGES = 32
@@ -129,6 +131,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     sandboxed = Bool(True, config=True, help="False: no bwrap (limits still apply)")
     limits = Instance(Limits, kw={}, config=True,
                       help="the kernel tree's limits; output_bytes is also the largest message accepted")
+    language = Unicode("en", config=True,
+                       help="the notebook's language, given to the kernel as $CS231N_LANG (cs231n_lib.i18n)")
     client_class = Unicode("autograder.sandbox.kernel.BoundedKernelClient", config=True)
     client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient, config=True)
 
@@ -145,6 +149,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         kw["stdout"] = subprocess.DEVNULL  # the kernel's own chatter is not the student's output
         kw["stderr"] = subprocess.DEVNULL
+        kw["env"] = {**(kw.get("env") or os.environ), **self._sandbox().env}  # unsandboxed: no bwrap --setenv
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:
@@ -153,7 +158,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                 _LAUNCHED.setdefault(str(self.workdir), []).append((process.pid, watchdog))
 
     def _sandbox(self) -> Sandbox:
-        return Sandbox(enabled=self.sandboxed, limits=self.limits)
+        return Sandbox(enabled=self.sandboxed, limits=self.limits, env={ENV_VAR: self.language})
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # The inline matplotlib backend (instead of the sandbox's MPLBACKEND=Agg) keeps every
@@ -194,6 +199,13 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb, resources=None, *args, **kwargs):
         self.kept_bytes, self.dropped = 0, False
         return super().preprocess(nb, resources, *args, **kwargs)
+
+    def create_kernel_manager(self):
+        """The kernel manager, told the notebook's language (metadata.cs231n.lang) for the kernel."""
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager):
+            km.language = language(self.nb)
+        return km
 
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)
