@@ -309,6 +309,32 @@ def test_first_real_run(source, pixel_data, first_net_solver):
     assert train > best_val
 
 
+def test_coarse_search_finds_a_band_of_good_learning_rates(source, pixel_data):
+    # 04 Part 6, the coarse search (its seed, ranges and epochs): "a band of good learning rates,
+    # with accuracy falling off sharply above it (the loss diverges) and gently below it".
+    on_cifar, data = source[1], pixel_data
+    epoch_scale = max(1, round(49_000 / len(data["y_train"]))) if on_cifar else 1
+    rng, trials = np.random.default_rng(1), []
+    for _ in range(10):
+        lr, reg = 10 ** rng.uniform(-5, -1.5), 10 ** rng.uniform(-4, 1)
+        hidden = int(rng.choice([50, 100, 200]))
+        solver = Solver(TwoLayerNet(input_dim=3072, hidden_dim=hidden, weight_scale=1e-3, reg=reg, seed=0), data,
+                        update_rule="sgd", optim_config={"learning_rate": lr}, lr_decay=0.95 ** (1 / epoch_scale),
+                        num_epochs=epoch_scale if on_cifar else 3, batch_size=100, num_train_samples=500,
+                        stop_if_loss_exceeds=3.0, verbose=False, seed=0)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            solver.train()
+        trials.append((lr, np.nan if solver.diverged else solver.best_val_acc))
+    finite = sorted((lr, val) for lr, val in trials if np.isfinite(val))
+    diverged = [lr for lr, val in trials if not np.isfinite(val)]
+    best_lr, best_val = max(finite, key=lambda t: t[1])
+    record(source, "04 coarse search: best learning rate", best_lr)
+    assert diverged and min(diverged) > max(lr for lr, _ in finite)         # sharply above: diverges
+    assert finite[0][1] < best_val - 0.05 and finite[0][0] < best_lr       # gently below
+    assert 1e-4 < best_lr < 1e-2
+
+
 def neighbour_correlation(W1):
     """smoothness() of first-layer weights (3072, H): their columns as (H, 3, 32, 32) filters."""
     return smoothness(W1.T.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2))
