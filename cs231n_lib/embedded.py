@@ -17,7 +17,8 @@ little about the class: kNN on pixels is weak, a linear classifier better, a two
 network better still and a convolutional network best (tests/test_lessons.py).
 
 Everything is drawn from one ``numpy.random.Generator`` with a fixed seed: the same
-arrays on every machine.
+arrays on every machine. ``redraw_test_digits`` draws the test digits again, the same way, from
+a generator of the caller's: the grader's held-out images (autograder/verify/heldout.py).
 """
 
 import functools
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays"]
+__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays", "redraw_test_digits"]
 
 SEED = 2024
 NUM_RENDERS = 3          # renderings of each training digit (test digits are rendered once)
@@ -160,6 +161,37 @@ def render_embedded(digits, labels, photos, rng):
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
+def _is_test_digit(y):
+    """(N,) bool: within each class, every sixth digit in the file's order is a test digit."""
+    rank = np.empty_like(y)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        rank[idx] = np.arange(idx.size)
+    return rank % 6 == 5
+
+
+def redraw_test_digits(rng, renders=1):
+    """The test digits drawn again like the test images of ``embedded_arrays``, from ``rng``.
+
+    New images of the same 296 digits (another size, place, colour, background and noise
+    each time), in a shuffled order: what a model is graded on when its test images must be
+    ones nobody has seen. Without the generator's seed, nobody can know them.
+
+    Inputs:
+    - rng: numpy.random.Generator, the only source of randomness.
+    - renders: how many images of each test digit (an int >= 1).
+
+    Returns:
+    - X: (296 * renders, 32, 32, 3) uint8, y: (296 * renders,) int64
+    """
+    if isinstance(renders, bool) or not isinstance(renders, int | np.integer) or renders < 1:
+        raise ValueError(f"renders must be an int >= 1, got {renders!r}")
+    digits, y = read_digits()
+    idx = np.tile(np.flatnonzero(_is_test_digit(y)), int(renders))
+    idx = idx[rng.permutation(idx.size)]
+    return render_embedded(digits[idx], y[idx], read_photos(), rng), y[idx]
+
+
 @functools.lru_cache(maxsize=1)
 def embedded_arrays():
     """The embedded dataset as read-only arrays (X_train, y_train, X_test, y_test).
@@ -175,11 +207,7 @@ def embedded_arrays():
     digits, y = read_digits()
     photos = read_photos()
     rng = np.random.default_rng(SEED)
-    rank = np.empty_like(y)
-    for c in range(10):
-        idx = np.flatnonzero(y == c)
-        rank[idx] = np.arange(idx.size)
-    test = rank % 6 == 5
+    test = _is_test_digit(y)
     train_idx = np.tile(np.flatnonzero(~test), NUM_RENDERS)
     train_idx = train_idx[rng.permutation(train_idx.size)]
     X_train = render_embedded(digits[train_idx], y[train_idx], photos, rng)
