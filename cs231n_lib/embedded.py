@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays", "redraw_test_digits"]
+__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays", "redraw_test_digits", "source_files"]
 
 SEED = 2024
 NUM_RENDERS = 3          # renderings of each training digit (test digits are rendered once)
@@ -39,6 +39,7 @@ _BACKGROUND_OFFSET = 120.0      # largest random brightness added to a photo pat
 _BACKGROUND_ZOOM = (1, 3)       # range of photo pixels per patch pixel (larger: smoother patches)
 _MAX_SHIFT = 4                  # largest distance of a digit from the centre, in pixels
 _TINT = 0.3                     # largest random change of a patch's colour balance, per channel
+_PHOTOS = ("china.jpg", "flower.jpg")   # scikit-learn's sample images, the backgrounds
 
 
 def _sklearn_dir():
@@ -48,13 +49,19 @@ def _sklearn_dir():
     return Path(spec.origin).parent
 
 
+def source_files():
+    """The files the dataset is drawn from: the digits' CSV and the two photographs (Paths)."""
+    folder = _sklearn_dir() / "datasets"
+    return [folder / "data" / "digits.csv.gz"] + [folder / "images" / name for name in _PHOTOS]
+
+
 def read_digits():
     """The 1797 digits as (images (1797, 8, 8) float64 in 0..16, labels (1797,) int64).
 
     Reads the CSV that ships inside scikit-learn directly (importing scikit-learn takes
     over a second).
     """
-    table = np.loadtxt(_sklearn_dir() / "datasets" / "data" / "digits.csv.gz", delimiter=",")
+    table = np.loadtxt(source_files()[0], delimiter=",")
     return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
 
 
@@ -62,10 +69,9 @@ def read_photos():
     """The two sample photographs of scikit-learn as a list of uint8 arrays (427, 640, 3)."""
     from PIL import Image  # installed with matplotlib
 
-    folder = _sklearn_dir() / "datasets" / "images"
     photos = []
-    for name in ("china.jpg", "flower.jpg"):
-        with Image.open(folder / name) as im:
+    for path in source_files()[1:]:
+        with Image.open(path) as im:
             photos.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
     return photos
 
