@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.course import Course
+from autograder.grades import flags
 from autograder.pipeline.collect import Submission, collect
 from autograder.pipeline.gradebook import ensure_assignment, is_done, merge
 from autograder.pipeline.submission import content_hash, course_hash, grade_submission, new_result
@@ -23,10 +24,11 @@ from cs231n_lib.atomic import write_atomically
 
 @dataclass
 class Summary:
-    """What a batch did: graded, failed (with reasons), skipped, seconds."""
+    """What a batch did: graded, failed (with reasons), flagged for the instructor, skipped, seconds."""
 
     graded: list[tuple[str, str, float, float]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
+    flagged: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     skipped: int = 0
     seconds: float = 0.0
@@ -36,6 +38,8 @@ class Summary:
                f"in {self.seconds:.1f} s"]
         for student, aid, why in self.failed:
             out.append(f"  FAILED {student} {aid}: {why}")
+        for student, aid, why in self.flagged:
+            out.append(f"  FLAGGED {student} {aid} (graded; for you to look at): {why}")
         for p in self.problems:
             out.append(f"  NOT GRADED {p}")
         return out
@@ -55,6 +59,8 @@ def _record_merge(course: Course, summary: Summary, result: dict) -> None:
     elif result["status"] == "graded":
         summary.graded.append((result["student"], result["assignment"], sum(result["scores"].values()),
                                sum(result["max_scores"].values())))
+        if flags(result):
+            summary.flagged.append((*who, flags(result)))
     else:
         summary.failed.append((result["student"], result["assignment"], result["reason"]))
 

@@ -37,11 +37,18 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
                      "written_score": sum(v for v in written if v is not None),
                      "written_max": sum(written_max.values()), "written_pending": pending,
                      "needs_manual_grade": pending > 0, "status": r["status"],
-                     "reason": r.get("reason", "") + (INFRASTRUCTURE_NOTE if r.get("infrastructure") else "")})
+                     "reason": r.get("reason", "") + (INFRASTRUCTURE_NOTE if r.get("infrastructure") else ""),
+                     "flags": flags(r)})
     header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
               "written_score", "written_max", "written_pending", "needs_manual_grade", "status",
-              "reason"]
+              "reason", "flags"]
     return header, rows
+
+
+def flags(result: dict) -> str:
+    """The instructor's flags of one result ("grade_id: note; ..."): checks that passed but are
+    worth a look (a held-out accuracy far above the validation accuracy, verify/heldout.py)."""
+    return "; ".join(f"{gid}: {c['flag']}" for gid, c in result.get("checks", {}).items() if c.get("flag"))
 
 
 def question_rows(course: Course, ids: list[str], student: str | None = None,
@@ -154,5 +161,6 @@ def format_table(rows: list[dict]) -> str:
         if r["written_pending"]:
             written += f" ({r['written_pending']} pending)"
         status = r["status"] + (f" ({r['reason'][:70]})" if r["reason"] else "")
+        status += " [FLAGGED: see grades.csv]" if r["flags"] else ""
         lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11} {written:>22}  {status}")
     return "\n".join(lines)
