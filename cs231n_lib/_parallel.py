@@ -19,10 +19,10 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
-# Work below this many floating point operations runs on the calling thread: starting the
-# other threads and limiting BLAS cost tens of microseconds, and the gradient checks call
-# the layers thousands of times on tiny inputs.
-MIN_PARALLEL_FLOPS = 2e7
+# Work below this many arithmetic operations runs on the calling thread: starting the other
+# threads and limiting BLAS cost tens of microseconds, and the gradient checks call the
+# layers thousands of times on tiny inputs.
+MIN_PARALLEL_WORK = 2e7
 
 _state = {"blas": None, "pool": None, "pool_key": None}
 _region = threading.Lock()  # one parallel region at a time (BLAS's thread count is global)
@@ -57,19 +57,19 @@ def chunks(n, parts):
     return [(bounds[i], bounds[i + 1]) for i in range(parts)]
 
 
-def map_chunks(fn, n, flops):
+def map_chunks(fn, n, work):
     """fn(start, stop) for contiguous chunks of range(n), one per BLAS thread, in parallel.
 
     Inputs:
     - fn: function of (start, stop) doing the work of images start..stop-1; calls on
       different chunks must not write to the same memory
     - n: number of images
-    - flops: about how much work all of it is (small work runs on this thread)
+    - work: about how many arithmetic operations all of it takes (small work runs on this thread)
 
     Returns:
     - the list of fn's results, chunk by chunk in order
     """
-    workers = min(n, blas_threads()) if flops >= MIN_PARALLEL_FLOPS else 1
+    workers = min(n, blas_threads()) if work >= MIN_PARALLEL_WORK else 1
     if workers <= 1 or not _region.acquire(blocking=False):
         return [fn(0, n)]
     try:

@@ -99,7 +99,7 @@ def conv_forward_fast(x, w, b, conv_param):
             block_cols = _im2col(x_pad[first:last], HH, WW, stride, H_out, W_out, cols[:last - first])
             np.matmul(w_b, block_cols, out=out[first:last])  # (B, F, H'*W'), one GEMM per image
 
-    map_chunks(forward, N, flops=2 * N * F * (K + 1) * P)
+    map_chunks(forward, N, work=2 * N * F * (K + 1) * P)
     cache = {
         "x_pad": x_pad, "w": w, "conv_param": conv_param, "x_shape": x.shape, "block": block,
         "path": "stride1" if stride == 1 else "strided",
@@ -137,7 +137,7 @@ def conv_backward_fast(dout, cache):
     parts = map_chunks(
         lambda start, stop: backward(dout, x_pad, w.shape, w_rows_t, stride, cache["block"],
                                      dx_pad, start, stop),
-        N, flops=4 * dout.size * (K + 1))
+        N, work=4 * dout.size * (K + 1))
     dw_b = (parts[0] if len(parts) == 1 else np.sum(parts, axis=0)).T  # [dw | db]
     dx = dx_pad[:, :, pad:pad + H, pad:pad + W] if pad else dx_pad
     return dx, dw_b[:, :K].reshape(w.shape), dw_b[:, K].copy()

@@ -60,7 +60,7 @@ def blocks_of(monkeypatch, images):
 def on_threads(monkeypatch, threads):
     """Make the fast layers split every batch into `threads` chunks, however small the work."""
     monkeypatch.setattr(_parallel, "blas_threads", lambda: threads)
-    monkeypatch.setattr(_parallel, "MIN_PARALLEL_FLOPS", 0)
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_WORK", 0)
 
 
 def assert_conv_matches_naive(x, w, b, conv_param, rng, **tolerance):
@@ -186,21 +186,34 @@ def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_max_pool_fast_in_blocks_of_images_matches_naive(monkeypatch, seed):
-    # Pooling goes a block of images at a time: blocks of 2, 2 and 1 of 5 images.
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_fast_in_blocks_and_threads_matches_naive(monkeypatch, seed, threads, dtype):
+    # Pooling goes a block of images at a time, on chunks of the batch: 7 images on 1 or 3
+    # threads (chunks of 2, 2 and 3), in blocks of 2. Maxima are exact in any dtype; where
+    # windows overlap, float32 gradients are sums of a few dout values, within the float32
+    # rounding bound of such sums (float32_bound) of the sums in float64.
     rng = np.random.default_rng(200 + seed)
+    on_threads(monkeypatch, threads)
     for _ in range(15):
         x, pool_param = random_pool_case(rng, ties=bool(seed % 2))
-        x = np.concatenate([x] * 5)[:5]
+        x = np.concatenate([x] * 7)[:7].astype(dtype)
         monkeypatch.setattr(fast_pool, "_POOL_BLOCK_BYTES", 2 * x[0].nbytes)
         out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
         out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
-        assert cache_fast["block"] == 2
+        assert cache_fast["block"] == 2 and out_fast.dtype == dtype
         np.testing.assert_array_equal(out_fast, out_naive, err_msg=str(pool_param))
-        dout = rng.standard_normal(out_naive.shape)
-        np.testing.assert_allclose(FL.max_pool_backward_fast(dout, cache_fast),
-                                   L.max_pool_backward_naive(dout, cache_naive),
-                                   rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+        dout = rng.standard_normal(out_naive.shape).astype(dtype)
+        dx = FL.max_pool_backward_fast(dout, cache_fast)
+        assert dx.dtype == dtype
+        exact = L.max_pool_backward_naive(dout.astype(np.float64), cache_naive)
+        if dtype == np.float64:
+            np.testing.assert_allclose(dx, exact, rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+        else:
+            overlaps = -(-pool_param["pool_height"] // pool_param["stride"]) * \
+                -(-pool_param["pool_width"] // pool_param["stride"])
+            size = L.max_pool_backward_naive(np.abs(dout).astype(np.float64), cache_naive)
+            assert np.all(np.abs(dx - exact) <= float32_bound(overlaps, size)), pool_param
 
 
 def test_max_pool_fast_reports_its_path():

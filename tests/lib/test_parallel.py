@@ -23,7 +23,7 @@ class FakeBlas:
 def blas(monkeypatch):
     fake = FakeBlas(3)
     monkeypatch.setitem(_parallel._state, "blas", [fake])
-    monkeypatch.setattr(_parallel, "MIN_PARALLEL_FLOPS", 100)
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_WORK", 100)
     return fake
 
 
@@ -50,7 +50,7 @@ def test_chunks_run_on_as_many_threads_as_blas_with_blas_on_one_thread(blas):
         together.wait()
         return start * 10 + stop
 
-    assert _parallel.map_chunks(work, 7, flops=1000) == [2, 24, 47]  # in chunk order
+    assert _parallel.map_chunks(work, 7, work=1000) == [2, 24, 47]  # in chunk order
     assert sorted(s[:2] for s in seen) == [(0, 2), (2, 4), (4, 7)]
     assert len({s[2] for s in seen}) == 3                         # three threads
     assert threading.get_ident() in {s[2] for s in seen}          # the caller's among them
@@ -62,9 +62,9 @@ def test_small_work_or_one_blas_thread_runs_on_the_calling_thread(blas):
     def work(start, stop):
         return (start, stop, threading.get_ident())
 
-    assert _parallel.map_chunks(work, 7, flops=99) == [(0, 7, threading.get_ident())]
+    assert _parallel.map_chunks(work, 7, work=99) == [(0, 7, threading.get_ident())]
     blas.num_threads = 1
-    assert _parallel.map_chunks(work, 7, flops=1000) == [(0, 7, threading.get_ident())]
+    assert _parallel.map_chunks(work, 7, work=1000) == [(0, 7, threading.get_ident())]
     assert blas.history == []                                     # BLAS left alone
 
 
@@ -75,7 +75,7 @@ def test_blas_threads_come_back_when_a_chunk_fails(blas):
         return start
 
     with pytest.raises(ZeroDivisionError, match="chunk failed"):
-        _parallel.map_chunks(work, 6, flops=1000)
+        _parallel.map_chunks(work, 6, work=1000)
     assert blas.num_threads == 3
 
 
@@ -86,5 +86,5 @@ def test_a_process_that_may_not_start_threads_does_the_work_itself(blas, monkeyp
 
     monkeypatch.setattr(_parallel, "_pool", lambda workers: NoThreads())
     seen = []
-    assert _parallel.map_chunks(lambda a, b: seen.append((a, b)) or b - a, 7, flops=1000) == [2, 2, 3]
+    assert _parallel.map_chunks(lambda a, b: seen.append((a, b)) or b - a, 7, work=1000) == [2, 2, 3]
     assert seen == [(0, 2), (2, 4), (4, 7)]
