@@ -133,7 +133,7 @@ def conv_table(rng, torch, clock, naive):
     print("square GEMM 1024^3: " + ", ".join(f"{name} {rate / 1e9:.0f} GFLOP/s"
                                              for name, rate in gemm.items()))
     print(f"{'conv fwd+bwd (stride 1)':<37}{'dtype':<8}{'fwd ms':>7}{'bwd ms':>8}{'torch ms':>9}"
-          f"{"torch/ours":>11}{'/GEMM':>6}{'x naive':>8}")
+          f"{'torch/ours':>11}{'/GEMM':>6}{'x naive':>8}")
     below = 0
     for case in CONV_CASES:
         label, N, C, F, H, k, _ = case
@@ -147,10 +147,10 @@ def conv_table(rng, torch, clock, naive):
                 ratio = t["torch"] / ours
                 verdict = "ok" if ratio >= TARGET[name] else f"BELOW {TARGET[name]:g}"
                 below += ratio < TARGET[name]
-                line += f"{t['torch'] * 1e3:>9.1f}{ratio:>9.2f}"
+                line += f"{t['torch'] * 1e3:>9.1f}{ratio:>11.2f}"
             else:
                 verdict = ""
-                line += f"{'-':>9}{'-':>9}"
+                line += f"{'-':>9}{'-':>11}"
             line += f"{flops / ours / gemm[name]:>6.2f}{naive[label] / ours:>8.0f}  {verdict}"
             print(line, flush=True)
     return below
@@ -159,7 +159,7 @@ def conv_table(rng, torch, clock, naive):
 def pool_table(rng, torch, clock):
     """Print the max pooling table; returns the number of float32 rows above the target."""
     print(f"{'max pool 2x2 stride 2, fwd+bwd':<40}{'dtype':<8}{'copy ms':>8}{'fwd ms':>7}{'bwd ms':>7}"
-          f"{'/copy':>6}{'torch ms':>9}{"torch/ours":>11}")
+          f"{'/copy':>6}{'torch ms':>9}{'torch/ours':>11}")
     above = 0
     for label, shape in POOL_CASES:
         for dt in DTYPES:
@@ -170,8 +170,8 @@ def pool_table(rng, torch, clock):
             if dt == np.float32:
                 verdict = "ok" if ratio <= POOL_TARGET else f"ABOVE {POOL_TARGET:g}"
                 above += ratio > POOL_TARGET
-            torch_cols = (f"{t['torch'] * 1e3:>9.2f}{t['torch'] / (t['fwd'] + t['bwd']):>9.2f}"
-                          if torch is not None else f"{'-':>9}{'-':>9}")
+            torch_cols = (f"{t['torch'] * 1e3:>9.2f}{t['torch'] / (t['fwd'] + t['bwd']):>11.2f}"
+                          if torch is not None else f"{'-':>9}{'-':>11}")
             print(f"{label:<40}{name:<8}{t['copy'] * 1e3:>8.2f}{t['fwd'] * 1e3:>7.2f}"
                   f"{t['bwd'] * 1e3:>7.2f}{ratio:>6.2f}{torch_cols}  {verdict}", flush=True)
     return above
@@ -214,7 +214,7 @@ def main():
             below = conv_table(rng, torch, clock, naive)
             above = pool_table(rng, torch, clock)
         if torch is not None:
-            print(f"targets: conv torch/us >= {TARGET['float32']:g} in float32 and >= "
+            print(f"targets: conv torch/ours >= {TARGET['float32']:g} in float32 and >= "
                   f"{TARGET['float64']:g} in float64 ({below} below); max pool float32 "
                   f"(fwd+bwd)/copy <= {POOL_TARGET:g} ({above} above)")
         else:
