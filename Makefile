@@ -82,7 +82,7 @@ grades: setup ## Export grading/grades.csv (per student and assignment) and grad
 submit: setup ## Validate your notebook work/<id>.ipynb and zip it for hand-in (ASSIGNMENT=01_knn)
 	$(PY) -m autograder submit $(GRADER_ARGS)
 
-bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
+bench: setup ## Print the performance benchmarks (conv and pool vs PyTorch, kNN, training, grading, notebook Run All times)
 	$(PY) -m bench
 
 lint: setup ## Check the code style with ruff

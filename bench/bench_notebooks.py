@@ -138,7 +138,7 @@ def main():
     print(f"source notebooks with their solutions, on the embedded dataset (CIFAR10_DIR empty); "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     print(f"budgets on a quiet 2-core machine: Run All {RUN_ALL_BUDGET:.0f} s, "
-          f"any cell {CELL_BUDGET:.0f} s; /budget is the time over the budget")
+          f"any cell {CELL_BUDGET:.0f} s; /budget is the time divided by its budget")
     print(f"{'notebook':<22}{'Run All':>8}{'/budget':>7}   {'slowest cell':<54}{'s':>7}"
           f"{'/budget':>7}{'load':>7}")
     with embedded_data_only():
