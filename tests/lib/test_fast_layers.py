@@ -78,37 +78,27 @@ def assert_conv_matches_naive(x, w, b, conv_param, rng, **tolerance):
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("block", [1, 2])
-def test_conv_fast_in_blocks_matches_naive_on_random_geometry(monkeypatch, seed, block):
+@pytest.mark.parametrize("threads, block", [(1, 1), (1, 2), (3, 2)])
+def test_conv_fast_in_blocks_and_threads_matches_naive_on_random_geometry(monkeypatch, seed,
+                                                                          threads, block):
     # The stride-1 backward lays the images of a block side by side and reads each row of
-    # column gradients shifted back by kw, across image boundaries: random geometry, 5
-    # images, blocks of 1 or 2 (2, 2 and 1: the last block smaller).
+    # column gradients shifted back by kw, across image boundaries. 7 images in blocks of 1
+    # or 2, on 1 thread or 3 (chunks of 2, 2 and 3, each with its own buffers and dw): the
+    # last block of a chunk is smaller. Random geometry, heights and widths of 1 to 3 steps.
     rng = np.random.default_rng(50 + seed)
+    on_threads(monkeypatch, threads)
     blocks_of(monkeypatch, block)
-    for _ in range(10):
+    for _ in range(8):
         x, w, b, conv_param = random_conv_case(rng)
         HH, WW = w.shape[2:]
         pad, stride = conv_param["pad"], conv_param["stride"]
         # The smallest height (width) the windows tile, plus 0 to 2 more steps.
         H, W = (k - 2 * pad + stride * (max(0, -((k - 2 * pad - 1) // stride)) + int(rng.integers(0, 3)))
                 for k in (HH, WW))
-        x = rng.standard_normal((5, x.shape[1], H, W))
+        x = rng.standard_normal((7, x.shape[1], H, W))
         cache = assert_conv_matches_naive(x, w, b, conv_param, rng)
         assert cache["block"] == block
         assert cache["path"] == ("stride1" if stride == 1 else "strided")
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_conv_fast_on_several_threads_matches_naive(monkeypatch, seed):
-    # 7 images on 3 threads (chunks of 2, 2 and 3) in blocks of 2: every chunk has its own
-    # buffers and dw, and the last block of a chunk is smaller.
-    rng = np.random.default_rng(70 + seed)
-    on_threads(monkeypatch, 3)
-    blocks_of(monkeypatch, 2)
-    for _ in range(6):
-        x, w, b, conv_param = random_conv_case(rng)
-        x = rng.standard_normal((7, *x.shape[1:]))
-        assert_conv_matches_naive(x, w, b, conv_param, rng)
 
 
 def float32_bound(terms, magnitude):
