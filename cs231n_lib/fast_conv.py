@@ -33,10 +33,10 @@ How it is made fast, with the same results (to rounding) on every stride, pad an
   gives db together with dw (dout @ [cols; 1]^T = [dw | db]).
 - Matrix products with the filters go in chunks of a few dozen output positions: OpenBLAS
   multiplies matrices that small without repacking them first (_OUTPUT_CHUNK).
-- Stride 1 (cache["path"] == "stride1"): the column gradients w^T @ dout are computed on a
-  grid of H' rows of W_pad = W + 2p positions (output position (i, j) is entry
-  i * W_pad + j; the last WW - 1 positions of each row are extra, where dout is set to
-  zero, so their column gradients are zero too). On that grid, col2im needs no scatter:
+- Stride 1 (cache["path"] == "stride1"): the column gradients w^T @ dout are written, one
+  output row at a time, onto a grid of H' rows of W_pad = W + 2p positions (output
+  position (i, j) is entry i * W_pad + j; the last WW - 1 positions of each row are extra
+  and stay zero). On that grid, col2im needs no scatter:
   the gradient of the flattened padded image at kh * W_pad + t gets, for each kw, column
   gradient (kh, kw) at position t - kw; reading row (kh, kw) shifted back by kw is a
   strided view whose reads outside an image's positions fall on zeros, so one reduction
@@ -60,8 +60,9 @@ _BLOCK_BYTES = 1 << 20
 # The products with the filters are made on chunks of this many output positions (columns):
 # OpenBLAS multiplies such small matrices without first copying them into its own layout,
 # measured 1.2 to 1.5 times faster in float32 than whole images on the benchmark's shapes
-# (bench/bench_conv.py; up to 1.2 times in float64). For the column gradients, w^T @ dout,
-# the chunk keeps C*HH*WW x F x chunk near _DCOLS_CHUNK_WORK multiply-adds.
+# (bench/bench_conv.py; up to 1.2 times in float64). The column gradients, w^T @ dout, go
+# by output rows in the stride-1 backward pass (see _backward_stride1) and otherwise by
+# chunks that keep C*HH*WW x F x chunk near _DCOLS_CHUNK_WORK multiply-adds.
 _OUTPUT_CHUNK = 32
 _DCOLS_CHUNK_WORK = 6e5
 
@@ -263,9 +264,7 @@ def _backward_stride1(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, sta
     block = min(block, stop - start)
     cols = _column_buffer(block, K, P, dtype)
     parts = np.empty((block, K + 1, F), dtype=dtype)
-    grid = np.zeros((F, block, L), dtype=dtype)  # dout on the grid; extra positions stay 0
-    grid_rows = grid.reshape(F, block, H_out, W_pad)[..., :W_out]
-    dcols = np.empty(K * block * L, dtype=dtype)  # flat: a block's rows are adjacent
+    dcols = np.zeros((K, block * L), dtype=dtype)  # extra positions of the grid stay 0
     placed_rows = np.zeros((C, HH, block, H_pad * W_pad), dtype=dtype)
     dout3 = dout.reshape(-1, F, P)
     dx_flat = dx_pad.reshape(dx_pad.shape[0], C, H_pad * W_pad)
@@ -278,12 +277,13 @@ def _backward_stride1(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, sta
         np.matmul(block_cols, dout3[first:last].transpose(0, 2, 1), out=parts[:B])
         for i in range(B):
             dw_b_t += parts[i]
-        for i in range(B):  # image by image: faster than one transposing copy
-            copy_rows(grid_rows[:, i], dout[first + i])
-        block_grid = grid[:, :B].reshape(F, B * L)  # a copy for a last, smaller block
-        block_dcols = dcols[:K * B * L].reshape(K, B * L)
-        _matmul_in_chunks(w_rows_t, block_grid[None], block_dcols[None], _dcols_chunk(K, F))
-        _grid_col2im(block_dcols, HH, WW, W_pad, placed_rows, dx_flat[first:last].transpose(1, 0, 2))
+        if B < block:  # the last, smaller block: its own grid, zero on the extra positions
+            dcols = np.zeros((K, B * L), dtype=dtype)
+        # Column gradients w^T @ dout, one output row (W' positions) at a time, written
+        # straight onto the grid: (B, H', K, W') views of (K, B, H', W_pad) and dout.
+        grid_rows = dcols.reshape(K, B, H_out, W_pad)[..., :W_out].transpose(1, 2, 0, 3)
+        np.matmul(w_rows_t, dout[first:last].transpose(0, 2, 1, 3), out=grid_rows)
+        _grid_col2im(dcols, HH, WW, W_pad, placed_rows, dx_flat[first:last].transpose(1, 0, 2))
     return dw_b_t
 
 
