@@ -15,6 +15,7 @@ every promise against its measurement; these tests read the notebooks without ru
 from __future__ import annotations
 
 import ast
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -301,3 +302,32 @@ def test_rule_b_a_promise_must_be_the_number_stated_just_before():
 def test_rule_c_a_promise_must_print_its_time(code, prints):
     nb = _notebook(("md", "This takes about 30 s."), ("code", code, 30))
     assert (silent_promises("nb", nb) == []) is prints
+
+
+def _executed_cell(source, start, seconds, promise=None):
+    """A code cell as nbclient leaves it: when the kernel began and finished it."""
+    cell = nbformat.v4.new_code_cell(source)
+    begin = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=start)
+    cell.metadata["execution"] = {
+        "iopub.execute_input": begin.isoformat(),
+        "shell.execute_reply": (begin + datetime.timedelta(seconds=seconds)).isoformat()}
+    if promise is not None:
+        cell.metadata["cs231n"] = {"promised_seconds": promise}
+    return cell
+
+
+def test_the_notebook_bench_reports_run_all_the_slowest_cell_and_each_promise():
+    from bench.bench_notebooks import report
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_executed_cell("import numpy as np", 0.0, 1.5),
+                nbformat.v4.new_markdown_cell("The two runs take about 30 s."),
+                _executed_cell('with timer("two runs"):\n    train()', 2.0, 24.5, promise=30),
+                _executed_cell("plot()", 27.0, 3.0),
+                _executed_cell('with timer("more"):\n    more()', 31.0, 6.0, promise=5)]
+    first, *rest = report("05_cnn", nb, None, load=1.0)
+    assert first.split()[:3] == ["05_cnn", "37.0", "0.62"]          # Run All: 0 s to 37 s, of 60 s
+    assert "'with timer(\"two runs\"):'" in first and "24.5" in first and "OVER" in first  # > 20 s
+    assert rest == [
+        "    promise: cell 2 'with timer(\"two runs\"):' promised 30 s, took 24.5 s (0.82 of it): kept",
+        "    promise: cell 4 'with timer(\"more\"):' promised 5 s, took 6.0 s (1.20 of it): BROKEN"]
