@@ -65,6 +65,9 @@ _BLOCK_BYTES = 1 << 20
 # chunks that keep C*HH*WW x F x chunk near _DCOLS_CHUNK_WORK multiply-adds.
 _OUTPUT_CHUNK = 32
 _DCOLS_CHUNK_WORK = 6e5
+# dw^T = [cols; 1] @ dout^T is made on chunks of this many rows of the columns (up to 1.3
+# times faster than whole images in float32, likewise measured).
+_DW_ROW_CHUNK = 16
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -233,6 +236,28 @@ def _matmul_in_chunks(a, b, out, chunk):
     return out
 
 
+def _matmul_row_chunks(a, b, out, chunk):
+    """out = a @ b, image by image, on chunks of `chunk` rows of a (the last may be shorter).
+
+    Inputs:
+    - a: (B, m, k), its last axis contiguous
+    - b: (B, k, n)
+    - out: (B, m, n), its last axis contiguous; receives the product
+
+    Returns:
+    - out
+    """
+    m = a.shape[1]
+    full = m // chunk * chunk
+    if full:
+        B = a.shape[0]
+        np.matmul(a[:, :full].reshape(B, full // chunk, chunk, -1), b[:, None],
+                  out=out[:, :full].reshape(B, full // chunk, chunk, -1))
+    if full < m:
+        np.matmul(a[:, full:], b, out=out[:, full:])
+    return out
+
+
 def _dcols_chunk(K, F):
     """Columns per product of the column gradients, (K, F) @ (F, chunk): a power of two from
     32 such that K * F * chunk is about _DCOLS_CHUNK_WORK."""
@@ -273,8 +298,8 @@ def _backward_stride1(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, sta
         last = min(stop, first + block)
         B = last - first
         block_cols = _im2col(x_pad[first:last], HH, WW, 1, H_out, W_out, cols[:B])
-        # [dw | db]^T = [cols; 1] @ dout^T, image by image (faster than dout @ [cols; 1]^T)
-        np.matmul(block_cols, dout3[first:last].transpose(0, 2, 1), out=parts[:B])
+        # [dw | db]^T = [cols; 1] @ dout^T (faster than dout @ [cols; 1]^T), image by image
+        _matmul_row_chunks(block_cols, dout3[first:last].transpose(0, 2, 1), parts[:B], _DW_ROW_CHUNK)
         for i in range(B):
             dw_b_t += parts[i]
         if B < block:  # the last, smaller block: its own grid, zero on the extra positions
@@ -341,7 +366,7 @@ def _backward_strided(dout, x_pad, w_shape, w_rows_t, stride, block, dx_pad, sta
         B = last - first
         block_dout = dout3[first:last]
         block_cols = _im2col(x_pad[first:last], HH, WW, stride, H_out, W_out, cols[:B])
-        np.matmul(block_cols, block_dout.transpose(0, 2, 1), out=parts[:B])
+        _matmul_row_chunks(block_cols, block_dout.transpose(0, 2, 1), parts[:B], _DW_ROW_CHUNK)
         dw_b_t += parts[:B].sum(axis=0)
         # Column gradients overwrite the columns; the row of ones stays.
         block_dcols = _matmul_in_chunks(w_rows_t, block_dout, block_cols[:, :K], _dcols_chunk(K, F))
