@@ -21,10 +21,13 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
-# Work below this many arithmetic operations runs on the calling thread: starting the other
-# threads and limiting BLAS cost tens of microseconds, and the gradient checks call the
-# layers thousands of times on tiny inputs.
+# Work below this many arithmetic operations (about half a millisecond) runs on the calling
+# thread: starting the other threads and limiting BLAS cost tens of microseconds, and the
+# gradient checks call the layers thousands of times on tiny inputs.
 MIN_PARALLEL_WORK = 2e7
+# What one pass of a memory-bound step (a copy, np.maximum) over one entry counts as, in
+# operations of a matrix product done in the same time (measured here: about 50).
+PASS_WORK = 50
 
 _state = {"blas": None, "pool": None, "pool_key": None}
 _region = threading.Lock()  # one parallel region at a time (BLAS's thread count is global)
@@ -77,7 +80,8 @@ def map_chunks(fn, n, work):
     - fn: function of (start, stop) doing the work of images start..stop-1; calls on
       different chunks must not write to the same memory
     - n: number of images
-    - work: about how many arithmetic operations all of it takes (small work runs on this thread)
+    - work: about how many arithmetic operations all of it takes, a memory-bound pass over
+      an entry counting PASS_WORK (small work runs on this thread)
 
     Returns:
     - the list of fn's results, chunk by chunk in order

@@ -123,8 +123,8 @@ def conv_forward_fast(x, w, b, conv_param):
 def conv_backward_fast(dout, cache):
     """Backward pass of conv_forward_fast, a block of images at a time.
 
-    Each block's columns (with their row of ones) are rebuilt; dout @ cols^T gives dw and,
-    from the row of ones, db; the column gradients w^T @ dout are added back into dx
+    Each block's columns (with their row of ones) are rebuilt; [cols; 1] @ dout^T gives dw
+    and, from the row of ones, db; the column gradients w^T @ dout go back into dx
     (col2im), on the stride-1 grid or strided windows (see the module docstring).
 
     Inputs:
@@ -143,7 +143,7 @@ def conv_backward_fast(dout, cache):
     dtype = np.result_type(dout, x_pad)
     N, F = dout.shape[:2]
     K = w[0].size
-    dout = np.ascontiguousarray(dout, dtype=dtype)  # rows are copied as single items below
+    dout = np.ascontiguousarray(dout, dtype=dtype)  # reshaped and sliced into views below
     w_rows_t = w.astype(dtype, copy=False).reshape(F, K).T
     # The stride-1 pass writes every entry of dx_pad; the strided one adds into zeros.
     stride1 = cache["path"] == "stride1"
@@ -243,6 +243,7 @@ def _matmul_row_chunks(a, b, out, chunk):
     - a: (B, m, k), its last axis contiguous
     - b: (B, k, n)
     - out: (B, m, n), its last axis contiguous; receives the product
+    - chunk: rows of a per matrix product
 
     Returns:
     - out

@@ -43,7 +43,7 @@ such a window goes is unspecified.
 import numpy as np
 
 from cs231n_lib import _validate
-from cs231n_lib._parallel import map_chunks
+from cs231n_lib._parallel import PASS_WORK, map_chunks
 from cs231n_lib._row_copy import copy_rows
 
 # Max pooling goes through a chunk of the batch a block of images at a time, about this many
@@ -88,7 +88,7 @@ def max_pool_forward_fast(x, pool_param):
             _max_along(x[first:last], 3, pw, stride, W_out, row_max[:last - first], cols)
             _max_along(row_max[:last - first], 2, ph, stride, H_out, out[first:last], rows)
 
-    map_chunks(forward, N, work=x.size * (2 + 2 / stride))
+    map_chunks(forward, N, work=x.size * 4 * PASS_WORK)  # about 4 passes over x
     cache = {
         "x_shape": x.shape, "x_dtype": x.dtype, "pool_param": pool_param, "block": block,
         "path": "tiled" if stride == ph == pw else "strided",
@@ -131,7 +131,7 @@ def max_pool_backward_fast(dout, cache):
             _max_along_backward(d, None if cols is None else cols[first:last],
                                 3, pw, stride, tiled, dx[first:last])
 
-    map_chunks(backward, N, work=dx.size * 4)
+    map_chunks(backward, N, work=dx.size * 4 * PASS_WORK)
     return dx
 
 
