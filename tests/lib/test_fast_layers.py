@@ -110,11 +110,36 @@ def float32_bound(terms, magnitude):
     return n * u / (1 - n * u) * magnitude
 
 
+def assert_conv_close_to_exact(x, w, b, conv_param, rng, what):
+    """Fast forward and backward in x's dtype against the loops in float64 on the same values.
+
+    float64: to 1e-9 relative. float32 (out must be float32 too): within the rounding bound of
+    float32 sums (float32_bound): out sums C*HH*WW products and the bias, dx at most F*HH*WW
+    products, dw and db N*H'*W'; the loops in float64 are exact to about 1e-16 here.
+    """
+    out, cache = FL.conv_forward_fast(x, w, b, conv_param)
+    exact, exact_cache = L.conv_forward_naive(*(a.astype(np.float64) for a in (x, w, b)), conv_param)
+    dout = rng.standard_normal(out.shape).astype(x.dtype)
+    got = (out, *FL.conv_backward_fast(dout, cache))
+    want = (exact, *L.conv_backward_naive(dout.astype(np.float64), exact_cache))
+    names = ("out", "dx", "dw", "db")
+    if x.dtype == np.float64:
+        for name, g, e in zip(names, got, want):
+            np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12, err_msg=f"{name} {what}")
+        return
+    size, size_cache = L.conv_forward_naive(*(np.abs(a).astype(np.float64) for a in (x, w, b)),
+                                            conv_param)
+    sizes = (size, *L.conv_backward_naive(np.abs(dout).astype(np.float64), size_cache))
+    F, C, HH, WW = w.shape
+    terms = (C * HH * WW + 1, F * HH * WW, dout[:, 0].size, dout[:, 0].size)
+    for name, g, e, magnitude, n in zip(names, got, want, sizes, terms):
+        assert g.dtype == x.dtype, (name, what)
+        assert np.all(np.abs(g - e) <= float32_bound(n, magnitude)), (name, what)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_conv_fast_float32_is_within_float32_rounding_of_the_exact_result(monkeypatch, seed):
-    # float32 in, float32 out; compared with the loops in float64 on the same float32 values
-    # (exact to about 1e-16), within the rounding bound of float32 sums: out sums C*HH*WW
-    # products and the bias, dx at most F*HH*WW, dw and db N*H'*W'. Threads and blocks on.
+    # float32 in, float32 out, on random geometry, with threads and blocks on.
     rng = np.random.default_rng(90 + seed)
     on_threads(monkeypatch, 2)
     blocks_of(monkeypatch, 2)
@@ -122,21 +147,46 @@ def test_conv_fast_float32_is_within_float32_rounding_of_the_exact_result(monkey
         x, w, b, conv_param = random_conv_case(rng)
         x = rng.standard_normal((5, *x.shape[1:]))
         x, w, b = (a.astype(np.float32) for a in (x, w, b))
-        F, C, HH, WW = w.shape
-        out, cache = FL.conv_forward_fast(x, w, b, conv_param)
-        exact, exact_cache = L.conv_forward_naive(*(a.astype(np.float64) for a in (x, w, b)), conv_param)
-        size, size_cache = L.conv_forward_naive(*(np.abs(a).astype(np.float64) for a in (x, w, b)),
-                                                conv_param)
-        assert out.dtype == np.float32
-        assert np.all(np.abs(out - exact) <= float32_bound(C * HH * WW + 1, size)), conv_param
-        dout = rng.standard_normal(out.shape).astype(np.float32)
-        grads = FL.conv_backward_fast(dout, cache)
-        exact_grads = L.conv_backward_naive(dout.astype(np.float64), exact_cache)
-        size_grads = L.conv_backward_naive(np.abs(dout).astype(np.float64), size_cache)
-        terms = (F * HH * WW, dout[:, 0].size, dout[:, 0].size)
-        for name, got, want, magnitude, n in zip(("dx", "dw", "db"), grads, exact_grads, size_grads, terms):
-            assert got.dtype == np.float32, name
-            assert np.all(np.abs(got - want) <= float32_bound(n, magnitude)), (name, conv_param)
+        assert_conv_close_to_exact(x, w, b, conv_param, rng, conv_param)
+
+
+NAMED_CONV_CASES = {  # name: (x shape, w shape, stride, pad)
+    "stride 2": ((3, 2, 9, 9), (4, 2, 3, 3), 2, 1),
+    "odd sizes": ((3, 3, 7, 11), (5, 3, 3, 5), 1, 2),
+    "C = 1": ((4, 1, 8, 8), (3, 1, 3, 3), 1, 1),
+    "N = 1": ((1, 3, 6, 6), (2, 3, 3, 3), 1, 1),
+    "non-square window": ((2, 3, 8, 9), (4, 3, 2, 5), 1, 0),
+    "non-square window, stride 3": ((2, 2, 10, 7), (3, 2, 4, 1), 3, 0),
+    "1x1 filters": ((2, 5, 4, 4), (3, 5, 1, 1), 1, 0),
+}
+
+
+@pytest.mark.parametrize("name", NAMED_CONV_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_fast_matches_naive_on_named_shapes(name, dtype):
+    x_shape, w_shape, stride, pad = NAMED_CONV_CASES[name]
+    rng = np.random.default_rng(13)
+    x, w, b = (rng.standard_normal(shape).astype(dtype) for shape in (x_shape, w_shape, w_shape[:1]))
+    assert_conv_close_to_exact(x, w, b, {"stride": stride, "pad": pad}, rng, name)
+
+
+@pytest.mark.parametrize("pool_param", [
+    {"pool_height": 3, "pool_width": 3, "stride": 2},   # windows overlap
+    {"pool_height": 2, "pool_width": 3, "stride": 1},   # non-square, overlapping
+    {"pool_height": 2, "pool_width": 2, "stride": 3},   # gaps: the windows do not tile
+    {"pool_height": 1, "pool_width": 4, "stride": 4},   # a window of one row
+], ids=["overlap 3x3/2", "2x3/1", "gaps 2x2/3", "1x4/4"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_fast_matches_naive_on_named_windows(pool_param, dtype):
+    rng = np.random.default_rng(14)
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    x = rng.integers(0, 4, size=(3, 2, ph + 3 * s, pw + 4 * s)).astype(dtype)  # many ties
+    out, cache = FL.max_pool_forward_fast(x, pool_param)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, out_naive)
+    dout = rng.integers(1, 5, size=out.shape).astype(dtype)  # small integers: sums are exact
+    np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache),
+                                  L.max_pool_backward_naive(dout, cache_naive))
 
 
 def test_conv_fast_backward_does_not_read_memory_it_did_not_write(monkeypatch):
