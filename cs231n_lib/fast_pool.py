@@ -156,32 +156,42 @@ def _axis_slice(axis, start, step, count):
     return tuple(index)
 
 
-def _max_along(x, axis, window, stride, count, best, offset):
+def _max_along(x, axis, window, stride, count, best=None, offset=None):
     """Sliding maximum along one axis, and the offset of the first maximum.
 
     Inputs:
     - x: array with 4 dimensions
     - axis: the axis to reduce (2 for the height, 3 for the width)
     - window, stride, count: window length, step and number of windows along the axis
-    - best: array receiving the maxima, x's shape with `count` entries along `axis`
-    - offset: array of best's shape receiving the offset within the window of the first
-      maximum (from _offsets; None for a window of 1)
+    - best: optional array receiving the maxima, x's shape with `count` entries along `axis`
+    - offset: optional array of best's shape receiving the offset within the window of the
+      first maximum (as from _offsets)
+
+    Returns a tuple of:
+    - best: the maxima
+    - offset: the offsets of the first maxima (bool for a window of 2, uint8 or int16 for
+      more, None for a window of 1)
     """
     first = _gathered(x[_axis_slice(axis, 0, stride, count)])
+    if best is None:
+        best = np.empty(first.shape, dtype=x.dtype)
+    if offset is None:
+        offset = _offsets(first.shape, window)
     if window == 1:
         np.copyto(best, first)
-        return
+        return best, None
     second = _gathered(x[_axis_slice(axis, 1, stride, count)])
     if window == 2:
         np.greater(second, first, out=offset)  # strictly: on a tie the first entry wins
         np.maximum(first, second, out=best)
-        return
+        return best, offset
     np.copyto(best, first)
     offset.fill(0)
     for k in range(1, window):
         candidate = _gathered(x[_axis_slice(axis, k, stride, count)])
         offset[np.greater(candidate, best)] = k
         np.maximum(best, candidate, out=best)
+    return best, offset
 
 
 def _gathered(view):
