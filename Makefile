@@ -95,7 +95,7 @@ grades: setup ## Export grading/grades.csv (per student and assignment) and grad
 submit: setup ## Validate your notebook work/<id>.ipynb (or work/zh/<id>.ipynb) and zip it for hand-in (ASSIGNMENT=01_knn)
 	$(PY) -m autograder submit $(GRADER_ARGS) $(if $(LANG_GIVEN),--lang $(EDITION))
 
-bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
+bench: setup ## Print the performance benchmarks (conv and pool vs PyTorch, kNN, training, grading, notebook Run All times)
 	$(PY) -m bench
 
 messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code (pybabel)
