@@ -13,6 +13,8 @@ FORCE      ?=
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
+SCORES_ONLY ?=
+FEEDBACK_ONLY ?=
 # Per-submission limits of make autograde (empty: the defaults, see docs/grading.md)
 MEMORY_MB  ?=
 PROCESSES  ?=
@@ -70,8 +72,8 @@ formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgra
 release: setup ## Generate the student notebooks in assignments/ from grading/source/ (keeps edited ones; FORCE=1 replaces them after a backup)
 	$(PY) -m autograder release $(GRADER_ARGS) $(if $(FORCE),--force)
 
-autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir, MEMORY_MB= PROCESSES= DISK_MB= OUTPUT_MB=)
-	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed) $(LIMIT_ARGS)
+autograde: setup ## Score collected submissions, then run their notebooks for feedback (WORKERS=N SCHEDULER=tcp://... SUBMISSIONS=zips FORCE=1 SCORES_ONLY=1 FEEDBACK_ONLY=1 MEMORY_MB= PROCESSES= DISK_MB= OUTPUT_MB=)
+	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed) $(if $(FORCE),--force) $(if $(SCORES_ONLY),--scores-only) $(if $(FEEDBACK_ONLY),--feedback-only) $(LIMIT_ARGS)
 
 feedback: setup ## Write one HTML feedback report per student and assignment
 	$(PY) -m autograder feedback $(GRADER_ARGS)

@@ -73,7 +73,8 @@ def cmd_autograde(args) -> int:
     try:
         summary = autograde(course, ids, student=args.student, zips=Path(args.zips) if args.zips else None,
                             workers=args.workers, scheduler=args.scheduler, unsandboxed=args.unsandboxed,
-                            limits=_limits(args), force=args.force)
+                            limits=_limits(args), force=args.force, scores_only=args.scores_only,
+                            feedback_only=args.feedback_only)
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -147,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="grading processes on this machine")
     p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--unsandboxed", action="store_true", help="allow grading without bubblewrap (unsafe)")
-    p.add_argument("--force", action="store_true", help="regrade submissions that did not change")
+    p.add_argument("--force", action="store_true",
+                   help="score and run again submissions that did not change")
+    phase = p.add_mutually_exclusive_group()
+    phase.add_argument("--scores-only", action="store_true",
+                       help="only the scores (verification); the notebook runs for feedback wait for a later run")
+    phase.add_argument("--feedback-only", action="store_true",
+                       help="only the notebook runs for feedback, of submissions already scored")
     default = Limits()
     p.add_argument("--memory-mb", type=float, default=default.memory_bytes / 2**20,
                    help="memory of a sandbox's processes together, MiB (default %(default)g)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -29,12 +30,14 @@ import zmq
 import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance, Type, Unicode, default
 
+from autograder.notebook import first_line
 from autograder.sandbox.bwrap import Sandbox
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.watchdog import mib
+from autograder.sandbox.watchdog import cpu_seconds, mib, tree_pids
 
 # Messages from the kernel the client queues before it drops more (each at most the output cap).
 QUEUED_MESSAGES = 32
@@ -43,13 +46,23 @@ MESSAGE_OVERHEAD = 2**20
 
 _LAUNCHED: dict[str, list] = {}
 _TRIPPED: dict[str, str] = {}
+_EVENTS: dict[str, list] = {}
+# A cell interrupted at its time limit with less than this share of one processor in that time
+# was slowed by other work on the grading machine: not the student's doing.
+BUSY_SHARE = 0.5
 _LOCK = threading.Lock()
 _MONITORS = itertools.count()
 
 
-def kill_kernels(workdir: str) -> None:
-    """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside)."""
+def kill_kernels(workdir: str, reason: str | None = None) -> None:
+    """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside).
+
+    reason: why, when it is a limit (the wall-clock limit per submission): limit_reason and the
+    executed notebook's note then say so.
+    """
     with _LOCK:
+        if reason:
+            _TRIPPED.setdefault(str(workdir), reason)
         launched = _LAUNCHED.pop(str(workdir), [])
     for pid, watchdog in launched:
         watchdog.stop()
@@ -60,6 +73,76 @@ def kill_kernels(workdir: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def sandboxed_pids(root: int) -> list[int]:
+    """The processes of the sandbox started as `root` (prlimit exec's bwrap) that are not bwrap itself.
+
+    bwrap runs as two processes (the one started, and the PID namespace's init); the kernel
+    is the init's child. Every process below them is the kernel or one it started.
+    """
+    bwrap = os.path.realpath(shutil.which("bwrap") or "/usr/bin/bwrap")
+    out = []
+    for pid in tree_pids(root):
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == bwrap:
+                continue
+        except OSError:
+            continue
+        out.append(pid)
+    return out
+
+
+def run_events(workdir: str) -> list[dict]:
+    """What happened to the last notebook run in this working folder (once): see `_event`."""
+    with _LOCK:
+        return _EVENTS.pop(str(workdir), [])
+
+
+def _event(kind: str, index: int, cell, limit: str, detail: str, infrastructure: bool, **extra) -> dict:
+    """One thing that happened to a notebook run: kind "interrupted" (a cell at its time limit, the
+    run went on) or "died" (the run ended there); cell, its number in the notebook (from 1) and
+    first line; limit, "time", "memory", "processes", "disk", "signal", "exit" or "unknown";
+    detail, a sentence part ("ran past ..."); infrastructure, True when not the student's doing."""
+    return {"kind": kind, "cell": index + 1, "first_line": first_line(cell.get("source", "")),
+            "limit": limit, "detail": detail, "infrastructure": infrastructure, **extra}
+
+
+def _note(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("stream", name="stderr", text=text + "\n")
+
+
+def death_cause(stop_reason: str | None, status: int | None, sandboxed: bool) -> tuple[str, str, bool]:
+    """Why a kernel died: (limit, what it did as a sentence part, True when not the student's doing).
+
+    stop_reason: the limit that stopped it (watchdog, submission time), if any; status: its exit
+    status (bwrap reports a signal inside as 128 + its number; a negative status is a signal to
+    bwrap itself, from outside the sandbox).
+    """
+    if stop_reason:
+        for limit, word in (("memory", "memory"), ("processes", "processes"), ("disk", "disk"),
+                            ("time", "limit per submission")):
+            if word in stop_reason:
+                return limit, stop_reason, False
+        return "unknown", stop_reason, False
+    if status is None:
+        return "unknown", "stopped answering (the kernel's process was still there)", True
+    if status < 0 or (not sandboxed and status > 128):
+        number = -status if status < 0 else status - 128
+        if not sandboxed:
+            return "signal", f"was killed by signal {_signal_name(number)}", False
+        return ("signal", f"was killed from outside the sandbox by signal {_signal_name(number)} "
+                "(not by a limit of the grader; the machine may have run out of memory)", True)
+    if status > 128:
+        return "signal", f"was killed by signal {_signal_name(status - 128)} (a crash, or the code killed itself)", False
+    return "exit", f"exited with code {status} (os._exit or a crash)", False
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def limit_reason(workdir: str) -> str | None:
@@ -155,6 +238,45 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _sandbox(self) -> Sandbox:
         return Sandbox(enabled=self.sandboxed, limits=self.limits)
 
+    async def _async_signal_kernel(self, signum: int) -> None:
+        """Send `signum` to the kernel itself, inside the sandbox; SIGKILL still goes to bwrap.
+
+        jupyter_client signals the process group of the process it started, which for a
+        sandboxed kernel is the outer bwrap alone (bwrap's --new-session puts the kernel in a
+        session and group of its own, in its own PID namespace). bwrap does not forward the
+        signal: SIGINT's default action ends it, and --die-with-parent then takes the kernel
+        down. So an interrupt (a cell over its time limit) goes to every process of the
+        sandbox but bwrap's own two, as a terminal's Ctrl-C reaches a kernel and its children.
+        """
+        process = getattr(self.provisioner, "process", None)
+        if not self.sandboxed or signum == signal.SIGKILL or process is None:
+            await super()._async_signal_kernel(signum)
+            return
+        for pid in sandboxed_pids(process.pid):
+            try:
+                os.kill(pid, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    signal_kernel = _async_signal_kernel
+
+    def stop_reason(self) -> str | None:
+        """The limit that stopped this kernel's sandbox (a watchdog's, or the submission's time), or None."""
+        with _LOCK:
+            launched = list(_LAUNCHED.get(str(self.workdir), []))
+            tripped = _TRIPPED.get(str(self.workdir))
+        return next((w.reason for _, w in launched if w.reason), None) or tripped
+
+    def cpu_seconds(self) -> float:
+        """Processor time used so far by the kernel's whole tree."""
+        process = getattr(self.provisioner, "process", None)
+        return 0.0 if process is None else cpu_seconds(tree_pids(process.pid))
+
+    def exit_status(self) -> int | None:
+        """The kernel's exit status once it ended (bwrap passes a signal on as 128 + its number), else None."""
+        process = getattr(self.provisioner, "process", None)
+        return None if process is None else process.poll()
+
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # The inline matplotlib backend (instead of the sandbox's MPLBACKEND=Agg) keeps every
         # plot as an image/png output, so the feedback report shows the student's plots.
@@ -192,8 +314,58 @@ class SandboxedExecute(Execute):
         self.dropped = False
 
     def preprocess(self, nb, resources=None, *args, **kwargs):
+        """Execute the notebook; a kernel that dies ends the run with every earlier output kept.
+
+        What happened to the run (a cell interrupted at its time limit, the kernel's death and
+        why) is kept for `run_events(workdir)`.
+        """
         self.kept_bytes, self.dropped = 0, False
-        return super().preprocess(nb, resources, *args, **kwargs)
+        self.events: list[dict] = []
+        self._running: tuple | None = None
+        try:
+            return super().preprocess(nb, resources, *args, **kwargs)
+        except DeadKernelError:
+            if not any(e["kind"] == "died" for e in self.events):  # before or between cells
+                self._record_death(-1, {"source": ""})
+            return self.nb, self.resources
+        finally:
+            with _LOCK:
+                _EVENTS[str(self.config.SandboxedKernelManager.get("workdir", ""))] = list(self.events)
+
+    def preprocess_cell(self, cell, resources, index):
+        self._running = (index, cell, time.monotonic(), self._cpu())
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._record_death(index, cell)
+            raise
+
+    def _cpu(self) -> float:
+        return self.km.cpu_seconds() if isinstance(self.km, SandboxedKernelManager) else 0.0
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        if self._running is not None and self._running[1] is cell:
+            index, _, started, cpu = self._running
+            wall = time.monotonic() - started
+            share = (self._cpu() - cpu) / wall if wall > 0 else 1.0
+            busy = share < BUSY_SHARE
+            detail = f"ran past the {timeout:g} s limit per cell and was interrupted; the cells after it still ran"
+            if busy:
+                detail += (f" (it had {share:.0%} of a processor in that time: the grading machine was busy, "
+                           "so this is not the student's doing)")
+            self.events.append(_event("interrupted", index, cell, "time", detail, busy, cpu_share=round(share, 3)))
+            cell.outputs.append(_note(f"[the grader: this cell {detail}]"))
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _record_death(self, index: int, cell) -> None:
+        km = self.km if isinstance(self.km, SandboxedKernelManager) else None
+        limit, detail, infrastructure = death_cause(km.stop_reason() if km else None,
+                                                    km.exit_status() if km else None,
+                                                    bool(km and km.sandboxed))
+        self.events.append(_event("died", index, cell, limit, detail, infrastructure))
+        if index >= 0:
+                cell.outputs.append(_note(f"[the grader: the notebook stopped while this cell ran: it {detail}; "
+                                      "the cells after it did not run]"))
 
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)

@@ -150,6 +150,20 @@ def private_tmp_bytes(pids: list[int]) -> int:
     return 0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """Processor time (user + system, with that of their waited-for children) of these processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read(2048).rsplit(b")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
+
+
 def mib(n: int) -> str:
     return f"{n / 2**20:g} MiB"
 
