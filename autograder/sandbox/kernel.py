@@ -103,7 +103,7 @@ def _event(kind: str, index: int, cell, limit: str, detail: str, infrastructure:
     """One thing that happened to a notebook run: kind "interrupted" (a cell at its time limit, the
     run went on) or "died" (the run ended there); cell, its number in the notebook (from 1) and
     first line; limit, "time", "memory", "processes", "disk", "signal", "exit" or "unknown";
-    detail, a sentence part ("ran past ..."); infrastructure, True when not the student's doing."""
+    detail, a sentence part ("ran past ..." for the cell, "was killed by ..." for the notebook); infrastructure, True when not the student's doing."""
     return {"kind": kind, "cell": index + 1, "first_line": first_line(cell.get("source", "")),
             "limit": limit, "detail": detail, "infrastructure": infrastructure, **extra}
 
@@ -351,8 +351,7 @@ class SandboxedExecute(Execute):
             busy = share < BUSY_SHARE
             detail = f"ran past the {timeout:g} s limit per cell and was interrupted; the cells after it still ran"
             if busy:
-                detail += (f" (it had {share:.0%} of a processor in that time: the grading machine was busy, "
-                           "so this is not the student's doing)")
+                detail += f" (it had {share:.0%} of a processor in that time: the grading machine was busy)"
             self.events.append(_event("interrupted", index, cell, "time", detail, busy, cpu_share=round(share, 3)))
             cell.outputs.append(_note(f"[the grader: this cell {detail}]"))
         return await super()._async_handle_timeout(timeout, cell)
@@ -364,7 +363,7 @@ class SandboxedExecute(Execute):
                                                     bool(km and km.sandboxed))
         self.events.append(_event("died", index, cell, limit, detail, infrastructure))
         if index >= 0:
-                cell.outputs.append(_note(f"[the grader: the notebook stopped while this cell ran: it {detail}; "
+                cell.outputs.append(_note(f"[the grader: the notebook {detail} while this cell ran; "
                                       "the cells after it did not run]"))
 
     def on_cell_executed(self, **kwargs):

@@ -180,8 +180,11 @@ class _WorkerProcess:
                 pass
 
 
-def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
-    """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises."""
+def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
+    """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises.
+
+    The same for every submission of an assignment: a grading process may compute it once.
+    """
     prepared = []
     for gid, check in checks.items():
         rng = np.random.default_rng(case_seed(assignment, gid))
@@ -196,13 +199,15 @@ def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
-                     workdir: str | Path | None = None, build_timeout: float = 120.0) -> Verification:
+                     workdir: str | Path | None = None, build_timeout: float = 120.0,
+                     prepared: list | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
     checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
     workdir, a folder for the job files (default: a fresh temporary folder, removed after);
-    build_timeout, seconds for the setup and exercise cells to run.
+    build_timeout, seconds for the setup and exercise cells to run; prepared, what
+    `prepare(assignment, checks)` returned for these checks (computed here when None).
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -215,7 +220,7 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     if not any(c["kind"] == "exercise" for c in exercises) and lay.exercises:
         notes.append("no exercise cells found in the submission")
     groups: dict[tuple[str, ...], list[_Prepared]] = {}
-    for item in _prepare(assignment, checks):
+    for item in prepared if prepared is not None else prepare(assignment, checks):
         groups.setdefault(tuple(sorted(item.check.forbidden)), []).append(item)
 
     results: dict[str, CheckResult] = {}
