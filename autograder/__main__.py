@@ -55,13 +55,15 @@ def cmd_release(args) -> int:
 def _limits(args):
     from autograder.sandbox.limits import Limits
 
-    for option in ("memory_mb", "processes", "disk_mb", "output_mb", "cell_timeout", "submission_timeout"):
+    for option in ("memory_mb", "processes", "disk_mb", "output_mb", "cell_timeout", "submission_timeout",
+                   "blas_threads"):
         value = getattr(args, option)
         if not value > 0:
             raise ValueError(f"--{option.replace('_', '-')} must be a positive number, got {value:g}")
     return Limits(memory_bytes=int(args.memory_mb * 2**20), processes=args.processes,
                   disk_bytes=int(args.disk_mb * 2**20), output_bytes=int(args.output_mb * 2**20),
-                  cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
+                  cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                  blas_threads=args.blas_threads)
 
 
 def cmd_autograde(args) -> int:
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per notebook cell (default %(default)g)")
     p.add_argument("--submission-timeout", type=float, default=default.submission_timeout,
                    help="seconds per submission (default %(default)g)")
+    p.add_argument("--blas-threads", type=int, default=default.blas_threads,
+                   help="BLAS threads of each kernel and verifier (default %(default)d: one submission per core)")
     for name, func, text in (("feedback", cmd_feedback, "write one HTML feedback report per student and assignment"),
                              ("grades", cmd_grades, "export grading/grades.csv and print the grade table")):
         p = add(name, func, text)

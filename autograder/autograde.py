@@ -232,8 +232,11 @@ def _failure(task: dict, reason: str) -> dict:
 
 
 def _safe_grade(task: dict) -> dict:
+    from threadpoolctl import threadpool_limits
+
     try:
-        return grade_submission(task)
+        with threadpool_limits(task["limits"].blas_threads):  # the grader's own numpy, one per core too
+            return grade_submission(task)
     except Exception as exc:
         return _failure(task, f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
 

@@ -35,9 +35,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance, Type, Unicode, default
 
 from autograder.notebook import first_line
-from autograder.sandbox.bwrap import Sandbox
+from autograder.sandbox.bwrap import Sandbox, blas_env
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.watchdog import cpu_seconds, mib, tree_pids
+from autograder.sandbox.watchdog import mib, run_queue_seconds, tree_pids
 
 # Messages from the kernel the client queues before it drops more (each at most the output cap).
 QUEUED_MESSAGES = 32
@@ -47,9 +47,10 @@ MESSAGE_OVERHEAD = 2**20
 _LAUNCHED: dict[str, list] = {}
 _TRIPPED: dict[str, str] = {}
 _EVENTS: dict[str, list] = {}
-# A cell interrupted at its time limit with less than this share of one processor in that time
-# was slowed by other work on the grading machine: not the student's doing.
-BUSY_SHARE = 0.5
+# A cell interrupted at its time limit that spent at least this share of that time waiting for a
+# processor (runnable, while other work held the cores) was stopped by a busy grading machine,
+# not by the student's code.
+BUSY_WAIT_SHARE = 0.25
 _LOCK = threading.Lock()
 _MONITORS = itertools.count()
 
@@ -228,6 +229,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         kw["stdout"] = subprocess.DEVNULL  # the kernel's own chatter is not the student's output
         kw["stderr"] = subprocess.DEVNULL
+        if not self.sandboxed:  # the sandbox sets its own environment (bwrap.sandbox_env)
+            kw["env"] = {**(kw.get("env") or os.environ), **blas_env(self.limits.blas_threads)}
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:
@@ -267,10 +270,13 @@ class SandboxedKernelManager(AsyncKernelManager):
             tripped = _TRIPPED.get(str(self.workdir))
         return next((w.reason for _, w in launched if w.reason), None) or tripped
 
-    def cpu_seconds(self) -> float:
-        """Processor time used so far by the kernel's whole tree."""
+    def waited_seconds(self) -> float:
+        """Seconds the kernel's main thread has spent ready to run but waiting for a processor."""
         process = getattr(self.provisioner, "process", None)
-        return 0.0 if process is None else cpu_seconds(tree_pids(process.pid))
+        if process is None:
+            return 0.0
+        pids = sandboxed_pids(process.pid) if self.sandboxed else [process.pid]
+        return run_queue_seconds(pids[0]) if pids else 0.0
 
     def exit_status(self) -> int | None:
         """The kernel's exit status once it ended (bwrap passes a signal on as 128 + its number), else None."""
@@ -333,26 +339,28 @@ class SandboxedExecute(Execute):
                 _EVENTS[str(self.config.SandboxedKernelManager.get("workdir", ""))] = list(self.events)
 
     def preprocess_cell(self, cell, resources, index):
-        self._running = (index, cell, time.monotonic(), self._cpu())
+        self._running = (index, cell, time.monotonic(), self._waited())
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._record_death(index, cell)
             raise
 
-    def _cpu(self) -> float:
-        return self.km.cpu_seconds() if isinstance(self.km, SandboxedKernelManager) else 0.0
+    def _waited(self) -> float:
+        return self.km.waited_seconds() if isinstance(self.km, SandboxedKernelManager) else 0.0
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if self._running is not None and self._running[1] is cell:
-            index, _, started, cpu = self._running
+            index, _, started, waited = self._running
             wall = time.monotonic() - started
-            share = (self._cpu() - cpu) / wall if wall > 0 else 1.0
-            busy = share < BUSY_SHARE
+            waited = self._waited() - waited
+            busy = waited >= BUSY_WAIT_SHARE * wall
             detail = f"ran past the {timeout:g} s limit per cell and was interrupted; the cells after it still ran"
             if busy:
-                detail += f" (it had {share:.0%} of a processor in that time: the grading machine was busy)"
-            self.events.append(_event("interrupted", index, cell, "time", detail, busy, cpu_share=round(share, 3)))
+                detail += (f" (it spent {waited:.0f} s of that time waiting for a processor: the grading machine "
+                           "was busy)")
+            self.events.append(_event("interrupted", index, cell, "time", detail, busy, waited=round(waited, 1),
+                                      seconds=round(wall, 1)))
             cell.outputs.append(_note(f"[the grader: this cell {detail}]"))
         return await super()._async_handle_timeout(timeout, cell)
 

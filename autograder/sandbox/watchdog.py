@@ -150,18 +150,13 @@ def private_tmp_bytes(pids: list[int]) -> int:
     return 0
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """Processor time (user + system, with that of their waited-for children) of these processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read(2048).rsplit(b")", 1)[1].split()
-            total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-        except (OSError, IndexError, ValueError):
-            continue
-    return total / tick
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the main thread of `pid` has been ready to run but waiting for a processor (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def mib(n: int) -> str:

@@ -101,7 +101,7 @@ class _WorkerProcess:
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
-            env = {**os.environ, **sandbox_env(jobdir)}
+            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads)}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
