@@ -19,9 +19,11 @@ from autograder.course import Course
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
 from autograder.sandbox.bwrap import bwrap_status
 
-# What one simulated submission costs one core (kernel run plus verification): the whole demo,
-# 21 submissions, took 516 s on a busy 2-core machine. Used for the estimate printed first.
-SECONDS_PER_SUBMISSION = 45
+# What one simulated submission costs one core, on average over the eight notebooks' three
+# students (measured on a busy 2-core machine): its scores (the verification) and its notebook
+# run for feedback. Used for the estimate printed first.
+SCORES_SECONDS_PER_SUBMISSION = 8
+RUN_SECONDS_PER_SUBMISSION = 40
 MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
 
 
@@ -68,9 +70,12 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
         shutil.copytree(course.source_notebook(aid).parent, demo_course.source_notebook(aid).parent)
         shutil.copy(course.spec(aid), demo_course.spec(aid))
     n = len(ids) * 3
-    minutes = math.ceil(n * SECONDS_PER_SUBMISSION / max(1, min(workers, n)) / 60)
-    log(f"demo: {n} simulated submissions on {workers} worker(s); expect about {minutes} minutes "
-        f"(~{SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
+    cores = max(1, min(workers, n))
+    to_scores = math.ceil(n * SCORES_SECONDS_PER_SUBMISSION / cores / 60)
+    to_runs = math.ceil(n * (SCORES_SECONDS_PER_SUBMISSION + RUN_SECONDS_PER_SUBMISSION) / cores / 60)
+    log(f"demo: {n} simulated submissions on {workers} worker(s); expect the scores after about {to_scores} "
+        f"minute(s) and every feedback run after about {to_runs} (~{SCORES_SECONDS_PER_SUBMISSION} s and "
+        f"~{RUN_SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
     log(f"== release: {', '.join(ids)} (into {demo_course.assignments_dir})")
     release(demo_course, ids, log=log)
     for aid in ids:
@@ -83,9 +88,10 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     status = bwrap_status()
     if status:
         log(f"NOTE: no sandbox here ({status}); the demo grades its own solutions unsandboxed")
-    log(f"== autograde ({len(ids) * 3} submissions, {workers} workers)")
+    log(f"== autograde ({len(ids) * 3} submissions, {workers} workers): scores first, then the notebook runs")
     summary = autograde(demo_course, ids, workers=workers, unsandboxed=status is not None)
     log("\n".join(summary.lines()))
+    log(f"time to final scores: {summary.scores_seconds:.0f} s; every feedback run done after {summary.seconds:.0f} s")
     log("== feedback")
     paths = feedback(demo_course, ids, log=log)
     log("== grades")

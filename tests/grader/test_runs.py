@@ -161,3 +161,18 @@ def test_reasons_are_cut_at_a_word():
         assert text.startswith(cut[:-3]) and text[len(cut) - 3] in " ,;:)"  # the next character ends a word
     assert clip_words(text, len(text)) == text
     assert first_line("\n\n   x = 1  \ny = 2") == "x = 1"
+
+
+def test_make_autograde_passes_force_and_the_phase_options():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("no make here")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(["make", "-n", "autograde", "FORCE=1", "STUDENT=ada", "ASSIGNMENT=01_knn",
+                          "SCORES_ONLY=1", "BLAS_THREADS=2"], cwd=root, capture_output=True, text=True).stdout
+    line = next(line for line in out.splitlines() if "-m autograder autograde" in line)
+    for option in ("--force", "--student ada", "--assignment 01_knn", "--scores-only", "--blas-threads 2"):
+        assert option in line, line
