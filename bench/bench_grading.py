@@ -56,6 +56,7 @@ def machine() -> str:
                 break
     blas = "unknown BLAS"
     with contextlib.suppress(Exception):
+        import numpy  # noqa: F401  (loads its BLAS, which threadpoolctl then finds)
         from threadpoolctl import threadpool_info
 
         libs = [f"{i['internal_api']} {i.get('version') or ''} ({i['num_threads']} thread(s))".replace("  ", " ")
