@@ -200,6 +200,7 @@ def _tasks(course: Course, ids: list[str], subs: list[Submission], force: bool, 
         task = {"course": str(course.root), "assignment": sub.assignment, "student": sub.student,
                 "notebook": sub.notebook, "reject": sub.reject, "hash": h,
                 "course_hash": hashes[sub.assignment], **common}
+        queued = len(scores) + len(runs)
         if feedback_only or (not force and is_done(course, h, sub.student, sub.assignment)):
             summary.skipped += 1
         else:
@@ -218,7 +219,7 @@ def _tasks(course: Course, ids: list[str], subs: list[Submission], force: bool, 
             runs.append({**task, "phase": "run"})
         if sub.notebook is not None and not sub.origin.startswith(str(course.root / "submitted")):
             target = course.root / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
-            if scores and scores[-1]["hash"] == h or runs and runs[-1]["hash"] == h:
+            if len(scores) + len(runs) > queued:  # graded or run now: from this zip
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_atomically(target, sub.notebook)
     return scores + runs
