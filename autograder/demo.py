@@ -19,11 +19,13 @@ from autograder.course import Course
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
 from autograder.sandbox.bwrap import bwrap_status
 
-# What one simulated submission costs one core, on average over the eight notebooks' three
-# students (measured on a busy 2-core machine): its scores (the verification) and its notebook
-# run for feedback. Used for the estimate printed first.
-SCORES_SECONDS_PER_SUBMISSION = 8
-RUN_SECONDS_PER_SUBMISSION = 40
+# What one simulated submission costs one core on a quiet 2-core machine, on average over the
+# eight notebooks' three students: its scores (the verification; 04, 05 and 06 train the
+# open-ended model) and its notebook run for feedback (the notebooks' own Run All times).
+# A busy machine takes several times as long (make bench, at load 16: 18 s and 350 s for the
+# complete students). Used for the estimate printed first.
+SCORES_SECONDS_PER_SUBMISSION = 5
+RUN_SECONDS_PER_SUBMISSION = 50
 MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
 
 
