@@ -197,3 +197,21 @@ def test_a_cell_slowed_by_a_busy_machine_is_not_stopped(batch):
     assert int(printed.split()[1]) > LIMITS.cell_timeout, printed   # the premise: over the limit on the clock
     assert execution["events"] == [] and execution["reason"] == "" and execution["state"] == "done"
     assert "PASS" in _text(_executed(course, "slowed").cells[9])
+
+
+@pytest.mark.parametrize("stop_reason, status, sandboxed, limit, words, not_students", [
+    ("used more than 6144 MiB of memory (all its processes together)", -9, True, "memory", "6144 MiB", False),
+    ("started more than 64 processes at once", -9, True, "processes", "64 processes", False),
+    ("wrote more than 1024 MiB to disk (its working folder and /tmp)", -9, True, "disk", "1024 MiB to disk", False),
+    ("ran past the 1200 s limit per submission", -9, True, "time", "1200 s limit per submission", False),
+    (None, 128 + 11, True, "signal", "killed by signal SIGSEGV", False),
+    (None, -9, True, "signal", "from outside the sandbox by signal SIGKILL", True),
+    (None, -11, False, "signal", "killed by signal SIGSEGV", False),
+    (None, 3, True, "exit", "exited with code 3", False),
+    (None, None, True, "unknown", "stopped answering", True),
+])
+def test_why_a_kernel_died(stop_reason, status, sandboxed, limit, words, not_students):
+    from autograder.sandbox.kernel import death_cause
+
+    got_limit, detail, infrastructure = death_cause(stop_reason, status, sandboxed)
+    assert (got_limit, infrastructure) == (limit, not_students) and words in detail
