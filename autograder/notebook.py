@@ -132,3 +132,17 @@ def without_hidden_tests(nb):
         if cell.cell_type == "code":
             cell.source = HIDDEN_RE.sub(HIDDEN_PLACEHOLDER, cell.source)
     return nb
+
+
+def first_line(source: str, width: int = 80) -> str:
+    """A cell's first non-empty line, cut at a word (with "...") when longer than `width`."""
+    line = next((ln.strip() for ln in str(source).splitlines() if ln.strip()), "")
+    return clip_words(line, width)
+
+
+def clip_words(text: str, width: int) -> str:
+    """`text`, or its first words and "..." when it is longer than `width` (never cut mid-word)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3].rsplit(" ", 1)[0] if " " in text[: width - 3] else text[: width - 3]
+    return cut.rstrip(" ,;:") + "..."

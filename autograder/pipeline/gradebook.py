@@ -1,10 +1,13 @@
 """The course gradebook: nbgrader's gradebook.db plus autograded/<student>/<id>/result.json.
 
-Only the batch's own process writes here, one transaction per submission, and
-result.json last: a batch that stops is resumed by skipping submissions whose
-result.json matches their content hash, unless that result is an infrastructure failure
-(not the student's doing: it is graded again). An infrastructure failure never replaces a
-genuine result of the same content.
+Only the batch's own process writes here. A scores result (`merge`): one gradebook
+transaction, then result.json; a notebook run for feedback (`merge_run`): the executed
+notebook autograded/<student>/<id>/<id>.ipynb, then result.json's "execution" part (the
+gradebook is not touched: scores never come from the run). result.json is written last
+and holds the content hash: a batch that stops is resumed by skipping submissions whose
+result.json matches their content hash (and, for the run, whose "execution" does), unless
+that result is an infrastructure failure (not the student's doing: it is done again). An
+infrastructure failure never replaces a genuine result of the same content.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def is_done(course: Course, sub_hash: str, student: str, aid: str) -> bool:
     """True when this exact content was graded already, genuinely (not an infrastructure failure)."""
     merged = _merged(course, student, aid)
     return bool(merged) and merged.get("hash") == sub_hash and not merged.get("infrastructure")
+
+
+def run_done(course: Course, sub_hash: str, student: str, aid: str) -> bool:
+    """True when this exact content's notebook run for feedback is done, genuinely."""
+    execution = (_merged(course, student, aid) or {}).get("execution") or {}
+    return execution.get("hash") == sub_hash and not execution.get("infrastructure")
+
+
+def scored(course: Course, sub_hash: str, student: str, aid: str) -> bool:
+    """True when result.json holds scores for this exact content (a failed grading included)."""
+    return (_merged(course, student, aid) or {}).get("hash") == sub_hash
 
 
 def open_gradebook(course: Course):
@@ -97,10 +111,39 @@ def merge(course: Course, result: dict) -> bool:
             raise
     folder = result_path(course, student, aid).parent
     folder.mkdir(parents=True, exist_ok=True)
-    if result.get("autograded"):
-        write_atomically(folder / f"{aid}.ipynb", result["autograded"])
-    record = {k: v for k, v in result.items() if k != "autograded"}
+    record = {k: v for k, v in result.items() if k not in ("autograded", "phase")}
+    before = _merged(course, student, aid) or {}
+    execution = before.get("execution") or {}
+    if execution.get("hash") == result["hash"]:  # the run of this very notebook is kept
+        record["execution"], record["kernel_scores"] = execution, before.get("kernel_scores", {})
+    else:  # not run yet; an executed notebook of other content must not be shown with these scores
+        record.pop("execution", None)
+        (folder / f"{aid}.ipynb").unlink(missing_ok=True)
     write_atomically(folder / "result.json", json.dumps(record, indent=1, sort_keys=True))
+    return True
+
+
+def merge_run(course: Course, run: dict) -> bool | None:
+    """Keep one notebook run for feedback: the executed notebook, then result.json's "execution".
+
+    Returns: None when result.json does not hold this content's scores yet (merge it after
+    them), False when the run is an infrastructure failure and this content already has a
+    genuine run (nothing changes), else True.
+    """
+    aid, student = run["assignment"], run["student"]
+    result = _merged(course, student, aid)
+    if not result or result.get("hash") != run["hash"]:
+        return None
+    before = result.get("execution") or {}
+    if run["execution"]["infrastructure"] and before.get("hash") == run["hash"] and not before.get("infrastructure"):
+        return False
+    folder = result_path(course, student, aid).parent
+    if run.get("autograded"):
+        write_atomically(folder / f"{aid}.ipynb", run["autograded"])
+    elif not before or before.get("hash") != run["hash"] or before.get("state") == "failed":
+        (folder / f"{aid}.ipynb").unlink(missing_ok=True)
+    result["execution"], result["kernel_scores"] = run["execution"], run["kernel_scores"]
+    write_atomically(folder / "result.json", json.dumps(result, indent=1, sort_keys=True))
     return True
 
 
