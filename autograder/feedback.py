@@ -65,20 +65,24 @@ def run_state(result: dict, course: Course | None = None) -> tuple[bool, str]:
     """
     execution = result.get("execution")
     if "execution" not in result and course is not None and _executed(course, result).exists():
-        return True, "below, with its outputs."
+        return True, _("below, with its outputs.")
     if not execution or execution.get("hash") != result.get("hash"):
-        return False, ("not run yet (the scores above are final; the next make autograde runs it, and this page "
-                       "then shows its outputs). Below: the notebook as submitted, without outputs.")
+        return False, _("not run yet (the scores above are final; the next make autograde runs it, and this "
+                        "page then shows its outputs). Below: the notebook as submitted, without outputs.")
     why = execution.get("reason", "")
-    then = " This is not your doing: the next make autograde runs it again." if execution.get("infrastructure") else ""
+    then = (" " + _("This is not your doing: the next make autograde runs it again.")
+            if execution.get("infrastructure") else "")
     if execution.get("state") == "failed":
-        return False, f"it could not be run: {why}.{then} Below: the notebook as submitted, without outputs."
+        return False, _("it could not be run: {why}.").format(why=why) + then + " " + _(
+            "Below: the notebook as submitted, without outputs.")
     if execution.get("state") == "stopped":
-        return True, f"below, with the outputs of every cell that ran; it stopped: {why}.{then}"
-    return True, "below, with its outputs" + (f"; {why}." if why else ".") + then
+        return True, _("below, with the outputs of every cell that ran; it stopped: {why}.").format(why=why) + then
+    if why:
+        return True, _("below, with its outputs; {why}.").format(why=why) + then
+    return True, _("below, with its outputs.") + then
 
 
-def report_html(exporter, result: dict, nb, manual: dict, state: str = "below, with its outputs.") -> str:
+def report_html(exporter, result: dict, nb, manual: dict, state: str | None = None) -> str:
     """One feedback page: the score table, then the executed notebook `nb` (changed in place).
 
     Inputs: exporter, feedback_html.exporter(); result, a graded result (gradebook.graded_results);
@@ -86,6 +90,7 @@ def report_html(exporter, result: dict, nb, manual: dict, state: str = "below, w
     (run_state). Returns: the HTML text.
     """
     with use(result.get("lang") or language(nb)):
+        state = state if state is not None else run_state(result)[1]
         nb.cells.insert(0, _summary_cell(result, manual, state))
     body, _resources = exporter.from_notebook_node(nb)
     return body
@@ -129,7 +134,7 @@ def _write_report(course: Course, exporter, result: dict) -> Path:
     aid, who = result["assignment"], result["student"]
     executed = _executed(course, result)
     submitted = course.root / "submitted" / who / aid / f"{aid}.ipynb"
-    shows_run, state = run_state(result, course)
+    shows_run = run_state(result, course)[0]
     use_executed = shows_run and executed.exists()
     try:
         # Notebooks graded before the kernel ran without hidden tests may still hold them.
@@ -142,6 +147,8 @@ def _write_report(course: Course, exporter, result: dict) -> Path:
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
+    with use(result.get("lang") or language(nb)):  # what the page says in the student's language
+        state = run_state(result, course)[1]
     body = report_html(exporter, result, nb, manual_scores(course, aid, who), state)
     out = course.root / "feedback" / who / aid / f"{aid}.html"
     out.parent.mkdir(parents=True, exist_ok=True)
