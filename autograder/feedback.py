@@ -19,20 +19,24 @@ from autograder.course import Course, list_problems
 from autograder.i18n.edition import ZH, language, restore_chinese
 from autograder.i18n.messages import _
 from autograder.notebook import read_notebook, without_hidden_tests
-from autograder.pipeline.gradebook import graded_results, manual_scores
+from autograder.pipeline.gradebook import autograded_scores, graded_results, manual_scores
 from cs231n_lib.i18n import use
 
 
 def _summary_cell(result: dict, manual: dict, state: str) -> nbformat.NotebookNode:
     e = html.escape
-    got = sum(result["scores"].values())
+    scores = autograded_scores(result, manual)  # the instructor's changes in the formgrader count
+    got = sum(scores.values())
     total = sum(result["max_scores"].values())
     rows = []
     for gid, points in result["max_scores"].items():
         check = result["checks"].get(gid, {})
         msg = check.get("message", _("not verified"))
         verdict = _("PASS") if check.get("passed") else _("FAIL")
-        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{result['scores'].get(gid, 0):g} / {points:g}</td>"
+        if manual.get(gid) is not None:
+            msg += " " + _("(score changed by the instructor from {before:g})").format(
+                before=result["scores"].get(gid, 0))
+        rows.append(f"<tr><td><code>{e(gid)}</code></td><td>{scores[gid]:g} / {points:g}</td>"
                     f"<td>{e(verdict)}</td><td>{e(msg)}</td></tr>")
     for gid, points in result.get("manual_max", {}).items():
         score = manual.get(gid)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from autograder.course import Course, list_problems
 from autograder.notebook import clip_words
-from autograder.pipeline.gradebook import graded_results, manual_scores
+from autograder.pipeline.gradebook import autograded_scores, graded_results, manual_scores
 from cs231n_lib.atomic import write_atomically
 
 # Added to the reason of a failure that is not the student's doing.
@@ -40,7 +40,7 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
     """
     rows = []
     for r, manual in _graded(course, ids, student, failed):
-        auto = sum(r["scores"].values())
+        auto = sum(autograded_scores(r, manual).values())
         written_max = r.get("manual_max", {})
         written = [manual.get(g) for g in written_max]
         pending = sum(v is None for v in written)
@@ -52,11 +52,17 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
                      "written_max": sum(written_max.values()), "written_pending": pending,
                      "needs_manual_grade": pending > 0, "status": r["status"],
                      "reason": reason(r),
-                     "flags": flags(r)})
+                     "flags": flags(r), "overrides": overrides(r, manual)})
     header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
               "written_score", "written_max", "written_pending", "needs_manual_grade", "status",
-              "reason", "flags"]
+              "reason", "flags", "overrides"]
     return header, rows
+
+
+def overrides(result: dict, manual: dict) -> str:
+    """The formgrader's changes to autograded scores ("grade_id: 2 -> 1; ..."), for grades.csv."""
+    return "; ".join(f"{gid}: {result['scores'].get(gid, 0):g} -> {manual[gid]:g}"
+                     for gid in result["max_scores"] if manual.get(gid) is not None)
 
 
 def flags(result: dict) -> str:
@@ -72,9 +78,10 @@ def question_rows(course: Course, ids: list[str], student: str | None = None,
     rows = []
     for r, manual in _graded(course, ids, student, failed):
         who = {"student": r["student"], "assignment": r["assignment"]}
+        points = autograded_scores(r, manual)
         for gid, most in r["max_scores"].items():
             rows.append({**who, "question": gid, "kind": "autograded",
-                         "points": r["scores"].get(gid, 0), "max_points": most})
+                         "points": points[gid], "max_points": most})
         for gid, most in r.get("manual_max", {}).items():
             points = manual.get(gid)
             rows.append({**who, "question": gid, "kind": "written",

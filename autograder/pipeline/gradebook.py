@@ -75,8 +75,9 @@ def ensure_assignment(course: Course, aid: str) -> None:
 def merge(course: Course, result: dict) -> bool:
     """Write one result into the gradebook (one transaction) and its files under autograded/.
 
-    The autograded cells get the verification's points as auto_score; written answers keep
-    any manual score and are flagged needs_manual_grade until the instructor grades them.
+    The autograded cells get the verification's points as auto_score (an instructor's override,
+    manual_score, is kept for the same content and cleared for new content); written answers
+    keep any manual score and are flagged needs_manual_grade until the instructor grades them.
     An infrastructure failure for content that already has a genuine result changes nothing.
     Returns: False when the result was not merged for that reason, else True.
     """
@@ -85,10 +86,13 @@ def merge(course: Course, result: dict) -> bool:
     from nbgrader.api import MissingEntry
 
     aid, student = result["assignment"], result["student"]
+    before = _merged(course, student, aid) or {}
     if result.get("infrastructure"):
-        merged = _merged(course, student, aid)
-        if merged and merged.get("hash") == result["hash"] and not merged.get("infrastructure"):
+        if before.get("hash") == result["hash"] and not before.get("infrastructure"):
             return False
+    # An instructor's change to an autograded score (the formgrader's manual_score) judged
+    # the content it was made for: it stays through a regrade of that content, not of new work.
+    new_content = bool(before) and before.get("hash") != result["hash"]
     with warnings.catch_warnings(), open_gradebook(course) as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
         try:
@@ -102,6 +106,8 @@ def merge(course: Course, result: dict) -> bool:
                 if grade.name in result["scores"]:
                     grade.auto_score = float(result["scores"][grade.name])
                     grade.needs_manual_grade = False
+                    if new_content:
+                        grade.manual_score = None
                 elif grade.name in result.get("manual_max", {}):
                     grade.auto_score = None
                     grade.needs_manual_grade = grade.manual_score is None
@@ -112,7 +118,6 @@ def merge(course: Course, result: dict) -> bool:
     folder = result_path(course, student, aid).parent
     folder.mkdir(parents=True, exist_ok=True)
     record = {k: v for k, v in result.items() if k not in ("autograded", "phase")}
-    before = _merged(course, student, aid) or {}
     execution = before.get("execution") or {}
     if execution.get("hash") == result["hash"]:  # the run of this very notebook is kept
         record["execution"], record["kernel_scores"] = execution, before.get("kernel_scores", {})
@@ -173,3 +178,13 @@ def manual_scores(course: Course, aid: str, student: str) -> dict[str, float | N
         except MissingEntry:
             return {}
         return {g.name: g.manual_score for g in nb.grades}
+
+
+def autograded_scores(result: dict, manual: dict) -> dict[str, float]:
+    """Each autograded test's points: the verification's, unless the instructor changed the
+    score in the formgrader (its manual_score in the gradebook), which then counts.
+
+    result: a graded result; manual: manual_scores' {grade_id: manual score or None}.
+    """
+    return {gid: manual[gid] if manual.get(gid) is not None else result["scores"].get(gid, 0)
+            for gid in result["max_scores"]}
