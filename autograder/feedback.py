@@ -18,7 +18,7 @@ import nbformat
 from autograder.course import Course, list_problems
 from autograder.i18n.edition import ZH, language, restore_chinese
 from autograder.i18n.messages import _
-from autograder.notebook import read_notebook, without_hidden_tests
+from autograder.notebook import drop_malformed_outputs, read_notebook, without_hidden_tests
 from autograder.pipeline.gradebook import autograded_scores, graded_results, manual_scores
 from cs231n_lib.i18n import use
 
@@ -147,6 +147,9 @@ def _write_report(course: Course, exporter, result: dict) -> Path:
         nb = nbformat.v4.new_notebook()
     if (result.get("lang") or language(nb)) == ZH:
         restore_chinese(nb, read_notebook(course.source_notebook(aid)))
+    with use(result.get("lang") or language(nb)):
+        drop_malformed_outputs(nb, _("[the grader: an output of this cell broke the notebook format "
+                                     "and is not shown]"))
     if not use_executed:  # what the student's own run left is not what the grader saw
         for cell in nb.cells:
             if cell.cell_type == "code":

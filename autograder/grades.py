@@ -182,6 +182,6 @@ def format_table(rows: list[dict]) -> str:
         if r["written_pending"]:
             written += f" ({r['written_pending']} pending)"
         status = r["status"] + (f" ({clip_words(r['reason'], 70)})" if r["reason"] else "")
-        status += " [FLAGGED: see grades.csv]" if r["flags"] else ""
+        status += " [FLAGGED: see grades.csv]" if r.get("flags") else ""
         lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11} {written:>22}  {status}")
     return "\n".join(lines)
