@@ -3,6 +3,9 @@
 ``get_cifar10_data()`` is what notebooks call: CIFAR-10 if ``make data`` was run,
 otherwise the small embedded dataset (real handwritten digits drawn over patches of real
 photographs, both bundled with scikit-learn; see ``cs231n_lib.embedded``) with a one-line notice.
+It never returns the last ``num_heldout(N_test)`` images of CIFAR-10's test batch: the grader
+keeps them to score the open-ended tasks on images the notebooks have not seen
+(``autograder/verify/heldout.py``). ``load_cifar10`` and ``read_batch`` read the files as they are.
 
 CIFAR-10's python batches are Python 2 cPickle files (protocol 2). Each is a
 dict with keys ``batch_label``, ``labels``, ``data`` and ``filenames``; ``data``
@@ -36,6 +39,8 @@ __all__ = [
     "load_cifar10",
     "load_embedded",
     "get_cifar10_data",
+    "num_heldout",
+    "layout_images",
 ]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -48,6 +53,9 @@ META_FILE = "batches.meta"
 
 IMAGE_SHAPE = (32, 32, 3)
 _ROW_SIZE = 3 * 32 * 32
+
+# At most this many CIFAR-10 test images are held out for grading (see num_heldout).
+HELDOUT_MAX = 1000
 
 # The standard CS231n split sizes, used when they fit the data.
 _CS231N_SIZES = {"num_training": 49000, "num_validation": 1000, "num_test": 1000, "num_dev": 500}
@@ -292,6 +300,23 @@ _DEFAULT_TEST = _Default(1000)
 _DEFAULT_DEV = _Default(500)
 
 
+def num_heldout(n_test):
+    """How many images at the end of CIFAR-10's test batch are held out for grading.
+
+    Half of the test batch, at most 1000: of CIFAR-10's 10000 test images the last 1000 (the
+    notebooks keep CS231n's first 1000 as their test split), of a 600-image subset the last
+    300. No split of ``get_cifar10_data`` includes them: the grader scores the open-ended tasks
+    on them (mirrored, in an order of its own), so their labels never reach a notebook through
+    the course's loader.
+
+    Inputs:
+    - n_test: number of images in the test batch.
+
+    Returns: an int, 0 <= num_heldout(n_test) <= n_test // 2.
+    """
+    return min(HELDOUT_MAX, int(n_test) // 2)
+
+
 def _default_sizes(n_train, n_test):
     """Split sizes used when left at default: CS231n's when they fit, else scaled to the data."""
     if n_train >= 50000 and n_test >= 1000:
@@ -320,11 +345,15 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
     subset of ``num_dev`` training images drawn with ``np.random.default_rng(seed)``.
     The mean image of the training split is subtracted from every split.
 
+    CIFAR-10's test images available to the splits are those of its test batch but the last
+    ``num_heldout(N)``, which the grader keeps: 9000 of the official 10000, 300 of a
+    600-image subset. (The embedded dataset's held-out images are drawn by the grader.)
+
     Sizes left at their defaults are CS231n's (49000 / 1000 / 1000 / 500) when the
     data is full CIFAR-10, else scaled to the data: validation = N_train // 10,
-    training = the rest, test = min(1000, N_test), dev = min(500, N_train // 10).
-    For the embedded dataset that is 4053 / 450 / 296 / 450. Sizes given
-    explicitly must fit, else ValueError.
+    training = the rest, test = min(1000, test images available), dev = min(500, N_train // 10).
+    For the embedded dataset that is 4053 / 450 / 296 / 450; for a CIFAR-10 subset of
+    3000 / 600 images, 2700 / 300 / 300 / 300. Sizes given explicitly must fit, else ValueError.
 
     Inputs:
     - num_training, num_validation, num_test, num_dev: split sizes (ints >= 0).
@@ -356,7 +385,9 @@ def get_cifar10_data(num_training=_DEFAULT_TRAINING, num_validation=_DEFAULT_VAL
         _check_size(name, value)
 
     (X_all, y_all, X_test_all, y_test_all, class_names), source = _load_source(source, root)
-    sizes = _split_sizes(requested, len(y_all), len(y_test_all), source)
+    held = num_heldout(len(y_test_all)) if source == "cifar10" else 0
+    X_test_all, y_test_all = X_test_all[:len(y_test_all) - held], y_test_all[:len(y_test_all) - held]
+    sizes = _split_sizes(requested, len(y_all), len(y_test_all), source, held)
     ntr, nva = sizes["num_training"], sizes["num_validation"]
     dev_idx = np.random.default_rng(seed).choice(ntr, sizes["num_dev"], replace=False)
     splits = {
@@ -406,8 +437,10 @@ def _load_embedded_or_explain():
                           f"to get CIFAR-10 instead.", name=exc.name) from None
 
 
-def _split_sizes(requested, n_train, n_test, source):
-    """The split sizes: defaults scaled to the data, explicit ones checked to fit (ValueError)."""
+def _split_sizes(requested, n_train, n_test, source, held=0):
+    """The split sizes: defaults scaled to the data, explicit ones checked to fit (ValueError).
+
+    n_test: the test images available (held: how many more the grader keeps)."""
     defaults = _default_sizes(n_train, n_test)
     sizes = {name: defaults[name] if isinstance(value, _Default) else int(value)
              for name, value in requested.items()}
@@ -420,7 +453,8 @@ def _split_sizes(requested, n_train, n_test, source):
                          f"{sizes['num_training'] + sizes['num_validation']} exceeds the {n_train} "
                          f"training images available ({source})")
     if sizes["num_test"] > n_test:
-        raise ValueError(f"{describe('num_test')} exceeds the {n_test} test images available ({source})")
+        kept = f"; the last {held} of its {n_test + held} are held out for grading" if held else ""
+        raise ValueError(f"{describe('num_test')} exceeds the {n_test} test images available ({source}{kept})")
     if sizes["num_dev"] > sizes["num_training"]:
         raise ValueError(f"{describe('num_dev')} exceeds num_training={sizes['num_training']}: "
                          f"the dev set is a subset of the training split")
@@ -437,22 +471,57 @@ def _prepare_splits(splits, dt, subtract_mean, flatten, add_bias, channels_first
     """
     out = {}
     for key, (X, y) in splits.items():
-        X = X.astype(dt)
-        if channels_first:
-            X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))
-        if flatten:
-            X = X.reshape(X.shape[0], -1)
-        out[f"X_{key}"], out[f"y_{key}"] = X, y.astype(np.int64)
+        out[f"X_{key}"], out[f"y_{key}"] = _arrange(X, dt, flatten, channels_first), y.astype(np.int64)
 
     mean_image = None
     if subtract_mean:
         if len(out["y_train"]) == 0:
             raise ValueError("subtract_mean=True needs num_training >= 1 to compute the mean image")
         mean_image = out["X_train"].mean(axis=0)
-        for key in splits:
-            out[f"X_{key}"] -= mean_image
-    if add_bias:
-        for key in splits:
-            X = out[f"X_{key}"]
-            out[f"X_{key}"] = np.hstack([X, np.ones((X.shape[0], 1), dtype=dt)])
+    for key in splits:
+        out[f"X_{key}"] = _centre_and_extend(out[f"X_{key}"], mean_image, add_bias)
     return out, mean_image
+
+
+def _arrange(X, dt, flatten, channels_first):
+    """uint8 images (n, 32, 32, 3) cast to dt, channels first and/or flattened."""
+    X = X.astype(dt)
+    if channels_first:
+        X = np.ascontiguousarray(X.transpose(0, 3, 1, 2))
+    if flatten:
+        X = X.reshape(X.shape[0], -1)
+    return X
+
+
+def _centre_and_extend(X, mean_image, add_bias):
+    """X minus mean_image (in place; None: unchanged), then a column of ones when add_bias."""
+    if mean_image is not None:
+        X -= mean_image
+    if add_bias:
+        X = np.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)])
+    return X
+
+
+def layout_images(X, mean_image=None, dtype=np.float64, flatten=False, add_bias=False,
+                  channels_first=False):
+    """Raw images laid out as ``get_cifar10_data`` lays out its splits with the same options.
+
+    The grader uses it to give held-out images the layout of the notebook's data.
+
+    Inputs:
+    - X: (N, 32, 32, 3) uint8 images, as ``read_batch`` and ``load_cifar10(dtype=np.uint8)`` give them.
+    - mean_image: the ``mean_image`` get_cifar10_data returned with these options (None: no
+      mean subtracted).
+    - dtype, flatten, add_bias, channels_first: as for ``get_cifar10_data``.
+
+    Returns: (N, 32, 32, 3), (N, 3, 32, 32), (N, 3072) or (N, 3073) array of ``dtype``.
+    """
+    dt = _as_float_dtype(dtype)
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[1:] != IMAGE_SHAPE:
+        raise ValueError(f"X must be images of shape (N, 32, 32, 3), got shape {X.shape}")
+    X = _arrange(X, dt, flatten or add_bias, channels_first)
+    if mean_image is not None and np.shape(mean_image) != X.shape[1:]:
+        raise ValueError(f"mean_image must have shape {X.shape[1:]} for these options, "
+                         f"got {np.shape(mean_image)}")
+    return _centre_and_extend(X, mean_image, add_bias)

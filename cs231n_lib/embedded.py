@@ -17,7 +17,8 @@ little about the class: kNN on pixels is weak, a linear classifier better, a two
 network better still and a convolutional network best (tests/test_lessons.py).
 
 Everything is drawn from one ``numpy.random.Generator`` with a fixed seed: the same
-arrays on every machine.
+arrays on every machine. ``redraw_test_digits`` draws the test digits again, the same way, from
+a generator of the caller's: the grader's held-out images (autograder/verify/heldout.py).
 """
 
 import functools
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays"]
+__all__ = ["SEED", "NUM_RENDERS", "render_embedded", "embedded_arrays", "redraw_test_digits", "source_files"]
 
 SEED = 2024
 NUM_RENDERS = 3          # renderings of each training digit (test digits are rendered once)
@@ -38,6 +39,7 @@ _BACKGROUND_OFFSET = 120.0      # largest random brightness added to a photo pat
 _BACKGROUND_ZOOM = (1, 3)       # range of photo pixels per patch pixel (larger: smoother patches)
 _MAX_SHIFT = 4                  # largest distance of a digit from the centre, in pixels
 _TINT = 0.3                     # largest random change of a patch's colour balance, per channel
+_PHOTOS = ("china.jpg", "flower.jpg")   # scikit-learn's sample images, the backgrounds
 
 
 def _sklearn_dir():
@@ -47,13 +49,19 @@ def _sklearn_dir():
     return Path(spec.origin).parent
 
 
+def source_files():
+    """The files the dataset is drawn from: the digits' CSV and the two photographs (Paths)."""
+    folder = _sklearn_dir() / "datasets"
+    return [folder / "data" / "digits.csv.gz"] + [folder / "images" / name for name in _PHOTOS]
+
+
 def read_digits():
     """The 1797 digits as (images (1797, 8, 8) float64 in 0..16, labels (1797,) int64).
 
     Reads the CSV that ships inside scikit-learn directly (importing scikit-learn takes
     over a second).
     """
-    table = np.loadtxt(_sklearn_dir() / "datasets" / "data" / "digits.csv.gz", delimiter=",")
+    table = np.loadtxt(source_files()[0], delimiter=",")
     return table[:, :64].reshape(-1, 8, 8), table[:, 64].astype(np.int64)
 
 
@@ -61,10 +69,9 @@ def read_photos():
     """The two sample photographs of scikit-learn as a list of uint8 arrays (427, 640, 3)."""
     from PIL import Image  # installed with matplotlib
 
-    folder = _sklearn_dir() / "datasets" / "images"
     photos = []
-    for name in ("china.jpg", "flower.jpg"):
-        with Image.open(folder / name) as im:
+    for path in source_files()[1:]:
+        with Image.open(path) as im:
             photos.append(np.asarray(im.convert("RGB"), dtype=np.uint8))
     return photos
 
@@ -160,6 +167,37 @@ def render_embedded(digits, labels, photos, rng):
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
 
+def _is_test_digit(y):
+    """(N,) bool: within each class, every sixth digit in the file's order is a test digit."""
+    rank = np.empty_like(y)
+    for c in range(10):
+        idx = np.flatnonzero(y == c)
+        rank[idx] = np.arange(idx.size)
+    return rank % 6 == 5
+
+
+def redraw_test_digits(rng, renders=1):
+    """The test digits drawn again like the test images of ``embedded_arrays``, from ``rng``.
+
+    New images of the same 296 digits (another size, place, colour, background and noise
+    each time), in a shuffled order: what a model is graded on when its test images must be
+    ones nobody has seen. Without the generator's seed, nobody can know them.
+
+    Inputs:
+    - rng: numpy.random.Generator, the only source of randomness.
+    - renders: how many images of each test digit (an int >= 1).
+
+    Returns:
+    - X: (296 * renders, 32, 32, 3) uint8, y: (296 * renders,) int64
+    """
+    if isinstance(renders, bool) or not isinstance(renders, int | np.integer) or renders < 1:
+        raise ValueError(f"renders must be an int >= 1, got {renders!r}")
+    digits, y = read_digits()
+    idx = np.tile(np.flatnonzero(_is_test_digit(y)), int(renders))
+    idx = idx[rng.permutation(idx.size)]
+    return render_embedded(digits[idx], y[idx], read_photos(), rng), y[idx]
+
+
 @functools.lru_cache(maxsize=1)
 def embedded_arrays():
     """The embedded dataset as read-only arrays (X_train, y_train, X_test, y_test).
@@ -175,11 +213,7 @@ def embedded_arrays():
     digits, y = read_digits()
     photos = read_photos()
     rng = np.random.default_rng(SEED)
-    rank = np.empty_like(y)
-    for c in range(10):
-        idx = np.flatnonzero(y == c)
-        rank[idx] = np.arange(idx.size)
-    test = rank % 6 == 5
+    test = _is_test_digit(y)
     train_idx = np.tile(np.flatnonzero(~test), NUM_RENDERS)
     train_idx = train_idx[rng.permutation(train_idx.size)]
     X_train = render_embedded(digits[train_idx], y[train_idx], photos, rng)

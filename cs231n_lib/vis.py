@@ -210,6 +210,46 @@ def show_filters(weights, image_shape=None, padding=1, title=None):
     return _finish(fig)
 
 
+
+def show_filter_rows(rows, image_shape, num_filters=10):
+    """Show the first few templates of several versions of affine weights, one row per version.
+
+    E.g. {"initial": W1_init, "trained": W1, "change": W1 - W1_init}: column j shows hidden
+    unit j's template in every row. Each tile is rescaled to [0, 1] on its own.
+
+    Inputs:
+    - rows: dict {row title: affine weights of shape (D, M)}, every array of the same shape,
+      whose columns are images of image_shape (flattened in (H, W, C) order)
+    - image_shape: (H, W, C) with H * W * C = D
+    - num_filters: how many templates (the first ones) each row shows, at most M
+
+    Returns:
+    - matplotlib Figure with len(rows) * num_filters axes
+    """
+    if not isinstance(rows, Mapping) or not rows:
+        raise ValueError(f"rows must be a non-empty dict {{title: (D, M) array}}, got {rows!r:.80}")
+    arrays = {str(title): np.asarray(w) for title, w in rows.items()}
+    shape = next(iter(arrays.values())).shape
+    if len(shape) != 2 or any(w.shape != shape for w in arrays.values()):
+        raise ValueError(f"rows must hold (D, M) arrays of one shape, got shapes "
+                         f"{[w.shape for w in arrays.values()]}")
+    if image_shape is None or int(np.prod(image_shape)) != shape[0]:
+        raise ValueError(f"image_shape must be (H, W, C) with H * W * C = D = {shape[0]}, "
+                         f"got {image_shape!r}")
+    if isinstance(num_filters, bool) or not isinstance(num_filters, int | np.integer) or not (
+            1 <= num_filters <= shape[1]):
+        raise ValueError(f"num_filters must be an integer from 1 to M = {shape[1]}, got {num_filters!r}")
+    fig = plt.figure(figsize=(1.1 * num_filters, 1.25 * len(arrays)))
+    axes = fig.subplots(len(arrays), num_filters, squeeze=False)
+    for axes_row, (title, w) in zip(axes, arrays.items()):
+        tiles = w[:, :num_filters].T.reshape(num_filters, *image_shape)
+        low = tiles.min(axis=(1, 2, 3), keepdims=True)
+        high = tiles.max(axis=(1, 2, 3), keepdims=True)
+        for ax, tile in zip(axes_row, (tiles - low) / np.maximum(high - low, 1e-12)):
+            _imshow(ax, tile)
+        axes_row[0].set_title(title, fontsize=9, loc="left")
+    return _finish(fig)
+
 def show_class_templates(W, class_names, image_shape=(32, 32, 3)):
     """Show each column of a linear classifier's weights as an image (its class template).
 

@@ -21,6 +21,11 @@ class Accepted(str):
     """A compare's verdict "right, with a note" (e.g. a (1, D) array where (D,) was expected)."""
 
 
+class Flagged(Accepted):
+    """A compare's verdict "right, but for the instructor to look at": the case scores, and the
+    note goes to the batch summary and grades.csv, not to the student's message."""
+
+
 def _broadcast_equivalent(got_shape: tuple, expected_shape: tuple) -> bool:
     """True when the shapes differ only by leading axes of length 1: (1, D) and (D,)."""
     a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)

@@ -4,7 +4,8 @@ For one student notebook, `run_verification` builds the student's namespace in a
 (sandboxed) process -- the source notebook's `verify-setup` cells, then the student's
 exercise cells, run by `autograder.verify.worker` -- evaluates each check's `call` on the cases,
 receives plain arrays back (see `plain.py`) and compares them here with `expected(case)`,
-in the grader's own process and numpy. The spec API itself is in `spec.py`.
+in the grader's own process and numpy. The spec API itself is in `spec.py`. Checks that forbid
+or hide different things run in different processes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,10 +28,10 @@ import numpy as np
 
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
-from autograder.verify.compare import Accepted
+from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
 from autograder.verify.rules import RULE_BROKEN
-from autograder.verify.spec import Check, SpecError, case_seed
+from autograder.verify.spec import Check, SpecError, case_seed, student_case
 from autograder.verify.stubs import forbidden_mounts
 from cs231n_lib.checks import describe
 
@@ -38,7 +40,7 @@ MAX_STUDENT_TEXT = 400
 
 @dataclass
 class CheckResult:
-    """The outcome of one Check for one student."""
+    """The outcome of one Check for one student; `flag`, a note for the instructor only."""
 
     grade_id: str
     passed: bool
@@ -46,6 +48,7 @@ class CheckResult:
     cases_passed: int = 0
     cases_total: int = 0
     seconds: float = 0.0
+    flag: str = ""
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -81,7 +84,7 @@ def _clip(text: str, n: int = MAX_STUDENT_TEXT) -> str:
 
 def _case_label(case: dict) -> str:
     parts = []
-    for k, v in case.items():
+    for k, v in student_case(case).items():
         parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={describe(v)[:40]}")
     return ", ".join(parts)
 
@@ -101,7 +104,7 @@ class _WorkerProcess:
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
-            env = {**os.environ, **sandbox_env(jobdir)}
+            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads)}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
@@ -180,11 +183,17 @@ class _WorkerProcess:
                 pass
 
 
-def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
-    """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises."""
+def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
+    """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises.
+
+    The same for every submission of an assignment: a grading process may compute it once.
+    A secret check is seeded with its held-out key (from load_spec); one without a key (built
+    by hand, not loaded from a course) gets a fresh random key, never the public seed.
+    """
     prepared = []
     for gid, check in checks.items():
-        rng = np.random.default_rng(case_seed(assignment, gid))
+        key = (check.key or secrets.token_bytes(32)) if check.secret else None
+        rng = np.random.default_rng(case_seed(assignment, gid, key))
         try:
             cases = list(check.cases(rng))
             expected = [check.expected(dict(c)) for c in cases]
@@ -196,13 +205,15 @@ def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
-                     workdir: str | Path | None = None, build_timeout: float = 120.0) -> Verification:
+                     workdir: str | Path | None = None, build_timeout: float = 120.0,
+                     prepared: list | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
     checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
     workdir, a folder for the job files (default: a fresh temporary folder, removed after);
-    build_timeout, seconds for the setup and exercise cells to run.
+    build_timeout, seconds for the setup and exercise cells to run; prepared, what
+    `prepare(assignment, checks)` returned for these checks (computed here when None).
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -214,21 +225,23 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     notes: list[str] = []
     if not any(c["kind"] == "exercise" for c in exercises) and lay.exercises:
         notes.append("no exercise cells found in the submission")
-    groups: dict[tuple[str, ...], list[_Prepared]] = {}
-    for item in _prepare(assignment, checks):
-        groups.setdefault(tuple(sorted(item.check.forbidden)), []).append(item)
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[_Prepared]] = {}
+    for item in prepared if prepared is not None else prepare(assignment, checks):
+        key = (tuple(sorted(item.check.forbidden)), tuple(sorted(item.check.hidden)))
+        groups.setdefault(key, []).append(item)
 
     results: dict[str, CheckResult] = {}
     outputs = []
     with tempfile.TemporaryDirectory(prefix="verify-", dir=workdir) as tmp:
-        for gi, (forbidden, items) in enumerate(groups.items()):
+        for gi, ((forbidden, hidden), items) in enumerate(groups.items()):
             jobdir = Path(tmp) / f"group{gi}"
             jobdir.mkdir()
-            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, items, sandbox)
+            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, hidden, items, sandbox)
             mounts = ()
-            if forbidden and sandbox.enabled:
+            if (forbidden or hidden) and sandbox.enabled:
                 (Path(tmp) / f"stubs{gi}").mkdir()
                 mounts = forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
+                mounts += _hiding_mounts(hidden, Path(tmp) / f"stubs{gi}")
             _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
             log = jobdir / "output.log"
             if log.exists():
@@ -238,17 +251,32 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     return Verification(ordered, notes, _clip("".join(outputs), 20_000))
 
 
+def _hiding_mounts(hidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Path], ...]:
+    """Read-only bind mounts that hide each existing hidden path: an empty folder over a
+    folder, an empty file over a file."""
+    mounts = []
+    for k, path in enumerate(Path(p).resolve() for p in hidden):
+        if path.is_dir():
+            (where / f"hidden{k}").mkdir()
+            mounts.append((where / f"hidden{k}", path))
+        elif path.exists():
+            (where / f"hidden{k}").touch()
+            mounts.append((where / f"hidden{k}", path))
+    return tuple(mounts)
+
+
 def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forbidden: tuple,
-               items: list[_Prepared], sandbox: Sandbox) -> None:
-    """job.json and cases_<i>.npz: everything the worker reads."""
-    job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden),
+               hidden: tuple, items: list[_Prepared], sandbox: Sandbox) -> None:
+    """job.json and cases_<i>.npz (what of each case the student's process may see): everything
+    the worker reads."""
+    job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden), "hidden": list(hidden),
            "cell_timeout": sandbox.limits.cell_timeout,
            "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed)}
                       for it in items]}
     (jobdir / "job.json").write_text(json.dumps(job))
     for i, it in enumerate(items):
         try:
-            save_plain(jobdir / f"cases_{i}.npz", it.cases)
+            save_plain(jobdir / f"cases_{i}.npz", [student_case(c) for c in it.cases])
         except NotPlainError as exc:
             raise SpecError(f"{assignment} check {it.grade_id}: cases must be plain values ({exc})") from None
 
@@ -344,10 +372,13 @@ def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
         return CheckResult(gid, False, f"the answer could not be read: {exc}", 0, len(cases), seconds)
     if not isinstance(answers, list) or len(answers) != len(cases):
         return CheckResult(gid, False, "the answer file is malformed", 0, len(cases), seconds)
-    passed, first, note = 0, None, None
+    passed, first, note, flag = 0, None, None, ""
     for k, (case, answer, want) in enumerate(zip(cases, answers, it.expected)):
         msg = _case_message(it.check, case, answer, want)
-        if msg is None or isinstance(msg, Accepted):
+        if isinstance(msg, Flagged):
+            passed += 1
+            flag = flag or _clip(msg)
+        elif msg is None or isinstance(msg, Accepted):
             passed += 1
             note = note or msg
         elif first is None:
@@ -356,7 +387,7 @@ def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
     message = f"all {len(cases)} cases pass" if ok else first
     if ok and note:
         message += f" (note: {_clip(note)})"
-    return CheckResult(gid, ok, message, passed, len(cases), seconds)
+    return CheckResult(gid, ok, message, passed, len(cases), seconds, flag if ok else "")
 
 
 def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | None:

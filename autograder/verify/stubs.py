@@ -10,6 +10,18 @@ import ast
 import importlib.util
 from pathlib import Path
 
+# Modules whose functions read the course's datasets: their stubs say so.
+DATA_MODULES = ("cs231n_lib.data.", "cs231n_lib.embedded.")
+
+
+def stub_message(dotted: str) -> str:
+    """What calling the stub of a forbidden name says (the stubbed module's and the worker's)."""
+    if dotted.startswith(DATA_MODULES):
+        return (f"{dotted} reads the course's datasets, which an open-ended task may not do: "
+                "train on the data it is given (its `data`)")
+    return (f"{dotted} is the library's reference for the function you are asked to write; "
+            "it cannot be used to answer this exercise")
+
 
 def _module_of(dotted: str) -> tuple[Path, list[str]] | None:
     """(source file of the module, attribute path inside it) for a dotted name, or None."""
@@ -40,7 +52,7 @@ def stub_functions(text: str, targets: dict[str, list[str]]) -> str:
                 break
             body = node.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            message = f"{dotted} is the library's reference for the function you are asked to write"
+            message = stub_message(dotted)
             node.body = [ast.Raise(exc=ast.Call(func=ast.Name("RuntimeError", ast.Load()),
                                                 args=[ast.Constant(message)], keywords=[]), cause=None)]
     return ast.unparse(ast.fix_missing_locations(tree))

@@ -3,8 +3,8 @@
     python -m autograder.verify.worker JOBDIR
 
 JOBDIR/job.json holds the setup cells, the student's exercise cells, the checks to
-run (`call` strings) and the dotted names to forbid; JOBDIR/cases_<i>.npz the plain
-inputs. The grader drives it over stdin/stdout with one line per message:
+run (`call` strings), the dotted names to forbid and the paths to guard (`guard.py`: opening
+one from the student's code scores every check 0); JOBDIR/cases_<i>.npz the plain inputs. The grader drives it over stdin/stdout with one line per message:
 the worker answers `ready` once the namespace is built, then for each line `run <i>`
 writes JOBDIR/result_<i>.npz (a list with one {"value": ...} or {"error": "..."} per
 case) and answers `done <i>`. The student's own prints go to JOBDIR/output.log.
@@ -20,6 +20,12 @@ import signal
 import sys
 import traceback
 import types
+from typing import TYPE_CHECKING
+
+from autograder.verify.stubs import stub_message
+
+if TYPE_CHECKING:
+    from autograder.verify.guard import DatasetGuard
 
 MAX_MESSAGE = 400
 
@@ -41,8 +47,7 @@ def _make_stub(name: str):
     """A function that raises ForbiddenCallError (compiled as notebook-like code, so the rule's
     profile hook lets the call through and the student reads this message)."""
     holder: dict = {"__cs231n_forbidden__": ForbiddenCallError}
-    message = (f"{name} is the library's reference for the function you are asked to write; "
-               "it cannot be used to answer this exercise")
+    message = stub_message(name)
     exec(compile(f"def stub(*args, **kwargs):\n    raise __cs231n_forbidden__({message!r})\n",
                  "<forbidden>", "exec"), holder)
     stub = holder["stub"]
@@ -75,8 +80,7 @@ def forbid(dotted: str) -> None:
     stub = _make_stub(dotted)
     target = original.__func__ if isinstance(original, (staticmethod, classmethod)) else original
     if isinstance(target, types.FunctionType) and not target.__code__.co_freevars:
-        message = (f"{dotted} is the library's reference for the function you are asked to "
-                   "write; it cannot be used to answer this exercise")
+        message = stub_message(dotted)
         holder: dict = {}
         exec(compile(f"def _stub(*args, **kwargs):\n    raise __cs231n_forbidden__({message!r})\n",
                      "<forbidden>", "exec"), holder)
@@ -246,13 +250,15 @@ def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float
     return ns, notes
 
 
-def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = ()) -> list[dict]:
+def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = (),
+             guard: DatasetGuard | None = None) -> list[dict]:
     """One {"value": ...} or {"error": "..."} per case: `call` evaluated in ns with the case's names.
 
     numpy's global random state is reseeded before each case, so code that draws from it
     gives the same answer for every student. Each case runs under `rules.Watch(allowed)`: a
     call outside numpy, the standard library, the notebook's cells and `allowed` makes the
-    case an error naming that call and the rule.
+    case an error naming that call and the rule. Once `guard` has seen a hidden file opened
+    (in a cell or in the call), every case is an error saying so.
     """
     import numpy as np
 
@@ -271,7 +277,11 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
                 result = {"value": eval(code, ns, dict(case))}
         except BaseException as exc:  # noqa: B036 - the student's code may raise anything
             result = {"error": _short(exc)}
-        results.append({"error": watch.violation} if watch.violation else result)
+        if guard is not None and guard.read is not None:
+            result = {"error": guard.message}
+        elif watch.violation:
+            result = {"error": watch.violation}
+        results.append(result)
     return results
 
 
@@ -318,11 +328,17 @@ def main(jobdir: str) -> int:
         except Exception as exc:
             notes.append(f"could not forbid {dotted}: {_short(exc)}")
 
+    from autograder.verify.guard import DatasetGuard
+
+    guard = DatasetGuard(job["hidden"])
+
     def announce(k: int) -> None:
+        guard.arm()                       # the setup cells are the course's; the student's start here
         proto_out.write(f"cell {k}\n")
         proto_out.flush()
     skip = {int(k) for k in sys.argv[2].split(",") if k} if len(sys.argv) > 2 else set()
     ns, cell_notes = build_namespace(job["setup"], job["exercises"], job["cell_timeout"], skip, announce)
+    guard.arm()
     proto_out.write(json.dumps({"ready": True, "notes": notes + cell_notes}) + "\n")
     proto_out.flush()
 
@@ -333,7 +349,7 @@ def main(jobdir: str) -> int:
         index = int(parts[1])
         cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
         check = job["checks"][index]
-        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())))
+        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())), guard)
         _save_results(os.path.join(jobdir, f"result_{index}.npz"), results)
         proto_out.write(f"done {index}\n")
         proto_out.flush()

@@ -1,7 +1,8 @@
 """Verification spec of 04_two_layer_net (see docs/authoring.md): one Check per autograded test cell.
 
 Expected answers come from the library's reference layers (cs231n_lib.layers) and its
-TwoLayerNet. Cases: seeded random shapes, one example (N = 1), image-shaped inputs that must be
+TwoLayerNet; `score_gradients` is checked against the library's affine and sigmoid layers, and
+`count_parameters` against the sizes of FullyConnectedNet's parameter arrays. Cases: seeded random shapes, one example (N = 1), image-shaped inputs that must be
 flattened, a single output unit, ReLU inputs exactly at 0 (either subgradient, 0 or 1, is right there), classes absent from
 the batch, equal scores, scores in the thousands (a softmax must not overflow), SVM margins
 exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
@@ -10,13 +11,15 @@ exactly at the kink (0 by the max(0, .) convention), reg = 0 and a large reg.
 import numpy as np
 
 from autograder.verify.heldout import heldout_check
-from autograder.verify.spec import Check, allclose
-from cs231n_lib.classifiers.fc_net import TwoLayerNet
+from autograder.verify.spec import Check, allclose, equal
+from cs231n_lib.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 from cs231n_lib.layers import (
     affine_backward,
     affine_forward,
     relu_backward,
     relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
     softmax_loss,
     svm_loss,
 )
@@ -189,6 +192,60 @@ CHECKS.update({
         cases=_wx_norm_cases,
         expected=_wx_norm,
         compare=allclose(rtol=1e-9, atol=1e-12),
+    ),
+})
+
+
+# ------------------------------------------------------------------ error signals, CS224n's network (part 2)
+
+def _score_cases(rng):
+    cases = [{"x": np.array([1.0, 2.0, -1.0, 3.0]),                 # the 4-2-1 network worked by hand
+              "W": np.array([[1.0, -1.0, 1.0, 0.5], [0.5, 0.25, 0.0, 0.0]]),
+              "b": np.array([0.5, 0.0]), "U": np.array([2.0, -1.0])}]
+    for n, m, scale in [(1, 1, 1.0), (20, 8, 0.3), (4, 2, 1.0), (50, 3, 0.2), (7, 30, 2.0)]:
+        cases.append({"x": rng.standard_normal(n), "W": scale * rng.standard_normal((m, n)),
+                      "b": rng.standard_normal(m), "U": rng.standard_normal(m)})
+    return cases
+
+
+def _score(case):
+    """The score and its gradients through the library's affine and sigmoid layers."""
+    x, W, b, U = case["x"], case["W"], case["b"], case["U"]
+    z, affine_cache = affine_forward(x[None], W.T, b)
+    a, sigmoid_cache = sigmoid_forward(z)
+    _, dW_rows, db = affine_backward(sigmoid_backward(U[None], sigmoid_cache), affine_cache)
+    return float(a[0] @ U), dW_rows.T, db, a[0]
+
+
+# ------------------------------------------------------------------ neurons, weights, biases (part 4)
+
+def _count_cases(rng):
+    sizes = [[3, 4, 2], [3, 4, 4, 1], [4, 2, 1], [20, 8, 1], [3072, 50, 10], [3072, 10], [5, 1], [1, 1]]
+    sizes += [rng.integers(1, 300, size=depth) for depth in (2, 3, 5, 8)]
+    return [{"layer_sizes": np.asarray(s, dtype=np.int64)} for s in sizes]
+
+
+def _count(case):
+    """Counted from the parameter arrays of the library's FullyConnectedNet of those sizes."""
+    sizes = [int(n) for n in case["layer_sizes"]]
+    arrays = FullyConnectedNet(sizes[1:-1], input_dim=sizes[0], num_classes=sizes[-1], seed=0).params
+    weights = sum(a.size for k, a in arrays.items() if k.startswith("W"))
+    biases = sum(a.size for k, a in arrays.items() if k.startswith("b"))
+    return (biases, weights, biases)
+
+
+CHECKS.update({
+    "test_score_gradients": Check(
+        call="score_gradients(x, W, b, U)",
+        cases=_score_cases,
+        expected=_score,
+        compare=allclose(rtol=1e-7, atol=1e-12),
+    ),
+    "test_count_parameters": Check(
+        call="count_parameters(layer_sizes.tolist())",
+        cases=_count_cases,
+        expected=_count,
+        compare=equal(),
     ),
 })
 

@@ -12,7 +12,7 @@ import pytest
 from cs231n_lib import data as D
 
 SUBSET = fx.SUBSET
-N_PER_BATCH, N_TEST = 40, 50
+N_PER_BATCH, N_TEST = 40, 100   # the last 50 test images are held out for grading (num_heldout)
 
 
 @pytest.fixture(scope="module")
@@ -281,9 +281,66 @@ def test_defaults_on_full_cifar10_are_cs231n_sizes():
 def test_real_subset_splits(subset_dir):
     d = D.get_cifar10_data(root=subset_dir)
     assert d["source"] == "cifar10"
-    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [2700, 300, 600, 300]
-    X_train, y_train, *_ = D.load_cifar10(subset_dir)
+    assert [len(d[k]) for k in ("y_train", "y_val", "y_test", "y_dev")] == [2700, 300, 300, 300]
+    X_train, y_train, X_test, _, _ = D.load_cifar10(subset_dir)
     np.testing.assert_allclose(d["X_val"] + d["mean_image"], X_train[2700:3000], atol=1e-9)
+    np.testing.assert_allclose(d["X_test"] + d["mean_image"], X_test[:300], atol=1e-9)   # the last 300: held out
+
+
+# --------------------------------------------------------------------------- the held-out test images
+
+@pytest.mark.parametrize("n_test, held", [(10000, 1000), (4000, 1000), (600, 300), (101, 50), (1, 0), (0, 0)])
+def test_num_heldout_is_half_the_test_batch_at_most_1000(n_test, held):
+    assert D.num_heldout(n_test) == held
+
+
+def test_no_split_holds_a_held_out_image(cifar_dir, raw):
+    _, _, Xt, yt = raw
+    d = D.get_cifar10_data(root=cifar_dir, num_test=N_TEST // 2, subtract_mean=False)
+    np.testing.assert_array_equal(d["X_test"], Xt[:N_TEST // 2])     # every image available
+    kept = {x.tobytes() for x in Xt[N_TEST // 2:]}
+    for key in ("X_train", "X_val", "X_test", "X_dev"):
+        assert not kept & {x.astype(np.uint8).tobytes() for x in d[key]}, key
+    with pytest.raises(ValueError) as info:
+        D.get_cifar10_data(root=cifar_dir, num_test=N_TEST // 2 + 1)
+    assert f"the last {N_TEST // 2} of its {N_TEST} are held out for grading" in str(info.value)
+
+
+def test_embedded_test_split_is_whole():
+    d = D.get_cifar10_data(source="embedded", num_test=296)      # its held-out images are drawn apart
+    assert len(d["y_test"]) == 296
+
+
+@pytest.mark.parametrize("options", [{}, {"channels_first": True, "dtype": np.float32}, {"flatten": True},
+                                     {"add_bias": True}, {"subtract_mean": False, "channels_first": True}])
+def test_layout_images_lays_out_like_the_splits(cifar_dir, raw, options):
+    """The grader lays held-out images out with layout_images: the very arrays of the splits."""
+    _, _, Xt, _ = raw
+    d = D.get_cifar10_data(root=cifar_dir, num_test=40, **options)
+    kept = {k: v for k, v in options.items() if k != "subtract_mean"}
+    got = D.layout_images(Xt[:40], d["mean_image"], **kept)
+    assert got.dtype == d["X_test"].dtype
+    np.testing.assert_array_equal(got, d["X_test"])
+    by_hand = Xt[:40].astype(np.float64)                               # independent: numpy by hand
+    if options.get("channels_first"):
+        by_hand = by_hand.transpose(0, 3, 1, 2)
+    if options.get("flatten") or options.get("add_bias"):
+        by_hand = by_hand.reshape(40, -1)
+    if d["mean_image"] is not None:
+        by_hand = by_hand - d["mean_image"]
+    if options.get("add_bias"):
+        by_hand = np.hstack([by_hand, np.ones((40, 1))])
+    np.testing.assert_allclose(got, by_hand, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("X, mean, needle", [
+    (np.zeros((2, 32, 32), np.uint8), None, "X must be images of shape (N, 32, 32, 3), got shape (2, 32, 32)"),
+    (np.zeros((2, 32, 32, 3), np.uint8), np.zeros(3072), "mean_image must have shape (32, 32, 3)"),
+])
+def test_layout_images_names_bad_arguments(X, mean, needle):
+    with pytest.raises(ValueError) as info:
+        D.layout_images(X, mean)
+    assert needle in str(info.value)
 
 
 @pytest.mark.parametrize("kwargs,needles", [

@@ -79,3 +79,28 @@ def test_the_digit_is_drawn_where_its_mask_is(monkeypatch):
 @pytest.mark.parametrize("name", ["_NOISE", "_HUE_SPREAD"])
 def test_constants_are_positive(name):
     assert getattr(E, name) > 0
+
+
+def test_redrawn_test_digits_are_new_images_of_the_test_digits():
+    """The grader's held-out images: the test digits drawn again by render_embedded, shuffled."""
+    digits, labels = E.read_digits()
+    rank = np.array([np.sum(labels[:i] == t) for i, t in enumerate(labels)])
+    test_idx = np.flatnonzero(rank % 6 == 5)
+    X, y = E.redraw_test_digits(np.random.default_rng(11), renders=2)
+    assert X.shape == (2 * test_idx.size, 32, 32, 3) and X.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(y), 2 * np.bincount(labels[test_idx]))
+    rng = np.random.default_rng(11)                        # the same stream, drawn by hand
+    order = np.tile(test_idx, 2)[rng.permutation(2 * test_idx.size)]
+    np.testing.assert_array_equal(y, labels[order])
+    np.testing.assert_array_equal(X, E.render_embedded(digits[order], labels[order], E.read_photos(), rng))
+    X_train, _, X_test, _ = E.embedded_arrays()
+    seen = {x.tobytes() for x in np.concatenate([X_train, X_test])}
+    assert not seen & {x.tobytes() for x in X}
+    other, _ = E.redraw_test_digits(np.random.default_rng(12))
+    assert np.mean(other != X[:len(other)]) > 0.5
+
+
+@pytest.mark.parametrize("renders", [0, 1.5, True, "2"])
+def test_redraw_names_a_bad_count(renders):
+    with pytest.raises(ValueError, match="renders must be an int >= 1"):
+        E.redraw_test_digits(np.random.default_rng(0), renders=renders)

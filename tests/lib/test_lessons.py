@@ -202,7 +202,7 @@ def softmax_accuracy(source, linear_rows, softmax_search):
 
 
 @pytest.fixture(scope="module")
-def net_accuracy(source, pixel_data):
+def net_solver(source, pixel_data):
     """04: the best network's final run, with the first run's setting in place of the searched one.
 
     Hidden layer 100, learning rate 1e-3, reg 0.1, batch 200, 40 epochs on the embedded data or
@@ -215,18 +215,28 @@ def net_accuracy(source, pixel_data):
                     lr_decay=0.95 ** (1 / epoch_scale), num_epochs=15 * epoch_scale if on_cifar else 40,
                     batch_size=200, verbose=False, seed=0)
     solver.train()
-    return record(source, "two-layer net test accuracy", solver.check_accuracy(data["X_test"], data["y_test"]))
+    return solver
 
 
 @pytest.fixture(scope="module")
-def first_net_accuracy(source, pixel_data):
+def net_accuracy(source, pixel_data, net_solver):
+    return record(source, "two-layer net test accuracy", net_solver.check_accuracy(pixel_data["X_test"], pixel_data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def first_net_solver(pixel_data):
     """04 Part 5's "first real run": hidden 100, learning rate 1e-3 decayed by 0.95, 10 epochs of batch 100."""
-    data = pixel_data
     model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0)
-    solver = Solver(model, data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
+    solver = Solver(model, pixel_data, update_rule="sgd", optim_config={"learning_rate": 1e-3}, lr_decay=0.95,
                     num_epochs=10, batch_size=100, verbose=False, seed=0)
     solver.train()
-    return record(source, "04's first real run test accuracy", solver.check_accuracy(data["X_test"], data["y_test"]))
+    return solver
+
+
+@pytest.fixture(scope="module")
+def first_net_accuracy(source, pixel_data, first_net_solver):
+    return record(source, "04's first real run test accuracy",
+                  first_net_solver.check_accuracy(pixel_data["X_test"], pixel_data["y_test"]))
 
 
 @pytest.fixture(scope="module")
@@ -331,6 +341,124 @@ def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy
 def test_convnet_beats_two_layer_net(net_accuracy, convnet_accuracy):
     # 05 Part 6: "the small network's 8 epochs end clearly above the two-layer network of notebook 04"
     assert convnet_accuracy > net_accuracy + MARGIN
+
+
+# --------------------------------------------------------------------------- 04: babysitting a two-layer net
+
+@pytest.fixture(scope="module")
+def learning_rate_runs(source, pixel_data):
+    """04 Part 5, step 3: learning rates 1e-6 and 3, reg 1e-3, 3 epochs (CIFAR-10) or 5 (embedded)."""
+    runs = {}
+    for lr in (1e-6, 3.0):
+        model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=1e-3, seed=0)
+        solver = Solver(model, pixel_data, update_rule="sgd", optim_config={"learning_rate": lr},
+                        num_epochs=3 if source[1] else 5, batch_size=100, num_train_samples=500,
+                        verbose=False, seed=0)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            solver.train()
+        runs[lr] = solver
+    return runs
+
+
+def test_two_layer_net_overfits_50_images(source, pixel_data):
+    # 04 Part 5, step 2: 50 images without regularisation reach "(nearly) 100 % training accuracy"
+    # and a loss "far below its starting 2.30"; validation accuracy stays low.
+    small = {"X_train": pixel_data["X_train"][:50], "y_train": pixel_data["y_train"][:50],
+             "X_val": pixel_data["X_val"], "y_val": pixel_data["y_val"]}
+    model = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.0, seed=0)
+    solver = Solver(model, small, update_rule="sgd", optim_config={"learning_rate": 1e-3},
+                    num_epochs=40, batch_size=25, verbose=False, seed=0)
+    solver.train()
+    train = record(source, "04 tiny set: final training accuracy", solver.train_acc_history[-1])
+    loss = record(source, "04 tiny set: final loss", solver.loss_history[-1])
+    assert train >= 0.96 and loss < 0.3
+    assert solver.val_acc_history[-1] < train - 0.5
+
+
+def test_a_too_low_learning_rate_leaves_loss_and_accuracy_at_chance(source, learning_rate_runs):
+    # 04 Part 5: with 1e-6 the loss is "still about 2.30, within 0.01 of where it started" and the
+    # training accuracy "still at chance (about 10 %, a few points either way)".
+    solver = learning_rate_runs[1e-6]
+    losses = solver.loss_history
+    start, end = np.mean(losses[:10]), record(source, "04 lr 1e-6: loss over the last 10 iterations", np.mean(losses[-10:]))
+    accuracy = record(source, "04 lr 1e-6: final training accuracy", solver.train_acc_history[-1])
+    assert not solver.diverged
+    assert abs(end - start) < 0.01 and abs(end - np.log(10)) < 0.02
+    assert abs(accuracy - 0.1) <= 0.05
+
+
+def test_a_too_high_learning_rate_overflows_within_a_few_dozen_iterations(source, learning_rate_runs):
+    # 04 Part 5: with 3 the loss becomes inf or nan after "a few dozen iterations" and the Solver stops.
+    solver = learning_rate_runs[3.0]
+    iterations = record(source, "04 lr 3: iterations before the loss overflowed", len(solver.loss_history))
+    assert solver.diverged and not np.isfinite(solver.loss_history[-1])
+    assert 20 <= iterations <= 100
+
+
+def test_first_real_run(source, pixel_data, first_net_solver):
+    # 04 Part 5, "A first real run": 400 steps on the embedded data, 270 on the 3,000-image subset;
+    # best validation accuracy "about 50 %" (embedded) and "about 40 %" (subset); the final
+    # training accuracy already above the validation accuracy.
+    solver, on_cifar = first_net_solver, source[1]
+    assert len(solver.loss_history) == (270 if on_cifar else 400) == 10 * (len(pixel_data["y_train"]) // 100)
+    best_val = record(source, "04 first run: best validation accuracy", solver.best_val_acc)
+    train = record(source, "04 first run: final training accuracy", solver.train_acc_history[-1])
+    assert abs(best_val - (0.40 if on_cifar else 0.50)) <= 0.05
+    assert train > best_val
+
+
+def test_coarse_search_finds_a_band_of_good_learning_rates(source, pixel_data):
+    # 04 Part 6, the coarse search (its seed, ranges and epochs): "a band of good learning rates,
+    # with accuracy falling off sharply above it (the loss diverges) and gently below it".
+    on_cifar, data = source[1], pixel_data
+    epoch_scale = max(1, round(49_000 / len(data["y_train"]))) if on_cifar else 1
+    rng, trials = np.random.default_rng(1), []
+    for _ in range(10):
+        lr, reg = 10 ** rng.uniform(-5, -1.5), 10 ** rng.uniform(-4, 1)
+        hidden = int(rng.choice([50, 100, 200]))
+        solver = Solver(TwoLayerNet(input_dim=3072, hidden_dim=hidden, weight_scale=1e-3, reg=reg, seed=0), data,
+                        update_rule="sgd", optim_config={"learning_rate": lr}, lr_decay=0.95 ** (1 / epoch_scale),
+                        num_epochs=epoch_scale if on_cifar else 3, batch_size=100, num_train_samples=500,
+                        stop_if_loss_exceeds=3.0, verbose=False, seed=0)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            solver.train()
+        trials.append((lr, np.nan if solver.diverged else solver.best_val_acc))
+    finite = sorted((lr, val) for lr, val in trials if np.isfinite(val))
+    diverged = [lr for lr, val in trials if not np.isfinite(val)]
+    best_lr, best_val = max(finite, key=lambda t: t[1])
+    record(source, "04 coarse search: best learning rate", best_lr)
+    assert diverged and min(diverged) > max(lr for lr, _ in finite)         # sharply above: diverges
+    assert finite[0][1] < best_val - 0.05 and finite[0][0] < best_lr       # gently below
+    assert 1e-4 < best_lr < 1e-2
+
+
+def neighbour_correlation(W1):
+    """smoothness() of first-layer weights (3072, H): their columns as (H, 3, 32, 32) filters."""
+    return smoothness(W1.T.reshape(-1, 32, 32, 3).transpose(0, 3, 1, 2))
+
+
+def test_first_layer_learns_smooth_templates_on_top_of_the_initial_noise(source, net_solver):
+    # 04 Part 6, the first-layer weights: the change training made is smooth (neighbouring weights
+    # strongly correlated), the initial weights are noise, the trained weights in between; the
+    # initial noise stays larger than the change.
+    start = TwoLayerNet(input_dim=3072, hidden_dim=100, weight_scale=1e-3, reg=0.1, seed=0).params["W1"]
+    change = net_solver.model.params["W1"] - start
+    smooth = {name: record(source, f"04 first-layer {name}: neighbour correlation", neighbour_correlation(W))
+              for name, W in (("initial", start), ("trained", start + change), ("change", change))}
+    sizes = {name: record(source, f"04 first-layer {name}: Frobenius norm", np.linalg.norm(W))
+             for name, W in (("initial", start), ("change", change))}
+    assert abs(smooth["initial"]) < 0.05
+    assert smooth["change"] > 0.6 and smooth["change"] > smooth["trained"] + 0.2 > smooth["initial"] + 0.2
+    assert sizes["change"] < sizes["initial"]
+
+
+def test_best_two_layer_net_on_a_cifar_subset_stays_below_the_full_cifar_target(source, net_solver):
+    # 04 Part 6: "with only part of CIFAR-10 expect less" than the course's 48 % on full CIFAR-10.
+    if not source[1]:
+        pytest.skip("a statement about CIFAR-10")
+    assert record(source, "04 best net: best validation accuracy", net_solver.best_val_acc) < 0.48
 
 
 # --------------------------------------------------------------------------- colour, filters, augmentation

@@ -101,6 +101,29 @@ def test_show_filters_and_class_templates():
         vis.show_class_templates(rng.standard_normal((47, 10)), names, (4, 4, 3))
 
 
+
+def test_show_filter_rows_puts_each_unit_in_one_column():
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((4 * 4 * 3, 6))
+    trained = start + np.linspace(0, 1, 48)[:, None]
+    fig = vis.show_filter_rows({"initial": start, "trained": trained, "change": trained - start},
+                               image_shape=(4, 4, 3), num_filters=4)
+    _check_figure(fig, num_axes=12)
+    assert [fig.axes[k].get_title(loc="left") for k in (0, 4, 8)] == ["initial", "trained", "change"]
+    for row, w in enumerate((start, trained, trained - start)):
+        for j in range(4):
+            tile = w[:, j].reshape(4, 4, 3)
+            expected = (tile - tile.min()) / (tile.max() - tile.min())
+            np.testing.assert_allclose(fig.axes[4 * row + j].images[0].get_array(), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="rows must be a non-empty dict"):
+        vis.show_filter_rows({}, image_shape=(4, 4, 3))
+    with pytest.raises(ValueError, match="one shape"):
+        vis.show_filter_rows({"a": start, "b": start[:, :5]}, image_shape=(4, 4, 3))
+    with pytest.raises(ValueError, match="H \\* W \\* C = D = 48"):
+        vis.show_filter_rows({"a": start}, image_shape=(4, 4, 1))
+    with pytest.raises(ValueError, match="num_filters must be an integer from 1 to M = 6"):
+        vis.show_filter_rows({"a": start}, image_shape=(4, 4, 3), num_filters=7)
+
 def test_plot_training_from_solver_histories_and_comparisons():
     class FakeSolver:
         loss_history = list(np.linspace(2.3, 0.5, 40))

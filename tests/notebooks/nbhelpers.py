@@ -29,7 +29,7 @@ from autograder.notebook import (
 )
 from autograder.verify.compare import Accepted
 from autograder.verify.runner import _case_message
-from autograder.verify.spec import case_seed, load_spec
+from autograder.verify.spec import case_seed, load_spec, student_case
 from autograder.verify.worker import build_namespace, evaluate
 
 COURSE = Course()
@@ -107,12 +107,14 @@ def appended(aid, gid, code):
 
 def failures(aid, gid, ns):
     """Messages of the cases of check `gid` that the namespace gets wrong (empty: all pass; a
-    right answer with a note, such as a (1, D) shape for (D,), passes)."""
+    right answer with a note, such as a (1, D) shape for (D,), passes). A secret check's cases
+    are drawn from the public seed here (the grader uses the course's held-out key)."""
     check = load_spec(COURSE.spec(aid))[gid]
     cases = check.cases(np.random.default_rng(case_seed(aid, gid)))
     expected = [check.expected(copy.deepcopy(case)) for case in cases]
     with np.errstate(all="ignore"):
-        answers = evaluate(check.call, ns, copy.deepcopy(cases), check.allowed)  # the grader sends copies too
+        # the grader sends copies of what the student's process may see
+        answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed)
     messages = [_case_message(check, case, answer, want)
                 for case, answer, want in zip(cases, answers, expected)]
     return [m for m in messages if m and not isinstance(m, Accepted)]

@@ -35,6 +35,10 @@ TEACHING = {
         r"cache", r"tanh", r"leaky ReLU", r"ELU", r"maxout", r"saturat", r"zero-centred",
         r"dead ReLU", r"overfit", r"[Tt]oo low", r"`nan`", r"log space", r"[Cc]oarse, then fine",
         r"3 times its initial loss", r"48 %", r"test set",
+        r"1986", r"2006", r"restricted Boltzmann machine", r"2012", r"AlexNet", r"4-2-1",
+        r"[Ee]rror sharing", r"x \\in \\mathbb\{R\}\^\{20\}", r"\$W\$ is \$8 \\times 20\$",
+        r"J = \\max\(0,\\; 1 \+ s_c - s\)", r"corrupted window", r"\*\*neurons\*\*", r"\*\*weights\*\*",
+        r"\*\*biases\*\*", r"26 learnable parameters", r"41 parameters", r"168 weights",
     ],
     "05_cnn": [
         r"\(W - F \+ 2P\)/S \+ 1", r"7 \\times 7", r"does not fit", r"[Zz]ero padding",
@@ -76,6 +80,70 @@ def test_backprop_worked_examples():
     local = (1 - s) * s
     np.testing.assert_allclose(np.round([xs[0] * local, xs[1] * local, local], 2), [-0.2, -0.39, 0.2])
     np.testing.assert_allclose(np.round(w[:2] * local, 2), [0.39, -0.59])
+
+
+
+def test_opening_has_the_generated_points_table_and_no_patch_notes():
+    """04's points table is generated at release from the marker; no "Added ..." notes remain."""
+    nb = source("04_two_layer_net")
+    assert "<!-- points-table -->" in nb.cells[0].source
+    assert "| points |" not in nb.cells[0].source
+    assert not any(c.source.lstrip().startswith(("*Added", "*Added to this notebook")) for c in nb.cells)
+
+
+def test_error_sharing_worked_example():
+    """The 4-2-1 network's five steps, the numbers 04's text quotes, by the chain rule in full."""
+    x = np.array([1.0, 2.0, -1.0, 3.0])
+    W1 = np.array([[1.0, -1.0, 1.0, 0.5], [0.5, 0.25, 0.0, 0.0]])
+    b1, W2 = np.array([0.5, 0.0]), np.array([2.0, -1.0])
+    z = W1 @ x + b1
+    assert z[0] == 0.0 and z[1] == 1.0
+    sigma = 1 / (1 + np.exp(-z))
+    delta = sigma * (1 - sigma) * W2                    # ds/dz, sigma'(0) = 0.25
+    assert delta[0] == 0.5 and delta[0] * x[3] == 1.5
+
+    def score(W):
+        return W2 @ (1 / (1 + np.exp(-(W @ x + b1))))
+
+    h, E = 1e-6, np.zeros_like(W1)
+    E[0, 3] = h
+    assert abs((score(W1 + E) - score(W1 - E)) / (2 * h) - 1.5) < 1e-8
+    assert score(W1) == pytest.approx(1 - 1 / (1 + np.exp(-1.0)), abs=1e-12)
+
+
+def test_window_classifier_and_network_sizes():
+    """CS224n's window classifier and the networks whose sizes 04 quotes, counted from the parameter
+    arrays of the library's FullyConnectedNet (one bias per neuron) and by hand where the score has none."""
+    from cs231n_lib.classifiers.fc_net import FullyConnectedNet
+
+    def arrays(sizes):
+        params = FullyConnectedNet(sizes[1:-1], input_dim=sizes[0], num_classes=sizes[-1], seed=0).params
+        return (sum(v.size for k, v in params.items() if k.startswith("b")),
+                sum(v.size for k, v in params.items() if k.startswith("W")))
+
+    assert arrays([3, 4, 2]) == (6, 20) and 20 + 6 == 26
+    assert arrays([3, 4, 4, 1]) == (9, 32) and 32 + 9 == 41
+    assert arrays([3072, 50, 10]) == (60, 154_100)
+    assert arrays([3072, 100, 10]) == (110, 308_200) and arrays([3072, 10]) == (10, 30_720)
+    assert round((308_200 + 110) / (30_720 + 10)) == 10                       # "ten times the parameters"
+    # CS224n: no bias on the score, so one bias fewer than the neurons.
+    assert arrays([4, 2, 1]) == (3, 10) and arrays([20, 8, 1]) == (9, 168)
+    assert 5 * 4 == 20                                                         # 5 words of 4 numbers
+    # The window cell, with the solution's score_gradients and with the library's layers instead.
+    cell = code_cell(source("04_two_layer_net"), "true_window = ").source
+    solved = dict(namespace("04_two_layer_net"))
+
+    def not_written(*args):
+        raise NotImplementedError()
+
+    results = []
+    for score_gradients in (solved["score_gradients"], not_written):
+        ns = dict(solved, score_gradients=score_gradients)
+        exec(cell, ns)
+        assert ns["x_true"].shape == (20,) and ns["W_win"].shape == (8, 20) and ns["U_win"].shape == (8,)
+        assert ns["J"] > 0 and np.abs(ns["dW_J"] - ns["numeric"]).max() < 1e-8
+        results.append(ns["dW_J"])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-15)
 
 
 def test_conv_worked_examples():
@@ -141,6 +209,37 @@ def two_layer_net_loss(params, X, y=None, reg=0.0):
         loss += 0.5 * reg * np.sum(params[k] ** 2)
         grads[k] = grads[k] + reg * params[k]
     return loss, grads
+"""),
+    ("04_two_layer_net", "ex_score_gradients", "test_score_gradients", "sigmoid' taken as sigma(z)", """
+def score_gradients(x, W, b, U):
+    a = 1 / (1 + np.exp(-(W @ x + b)))
+    return float(U @ a), np.outer(a * U, x), a * U, a
+"""),
+    ("04_two_layer_net", "ex_score_gradients", "test_score_gradients", "dW transposed (x delta^T)", """
+def score_gradients(x, W, b, U):
+    a = 1 / (1 + np.exp(-(W @ x + b)))
+    delta = a * (1 - a) * U
+    return float(U @ a), np.outer(x, delta).reshape(W.shape), delta, a
+"""),
+    ("04_two_layer_net", "ex_score_gradients", "test_score_gradients", "dU = U", """
+def score_gradients(x, W, b, U):
+    a = 1 / (1 + np.exp(-(W @ x + b)))
+    delta = a * (1 - a) * U
+    return float(U @ a), np.outer(delta, x), delta, U
+"""),
+    ("04_two_layer_net", "ex_count_parameters", "test_count_parameters", "inputs counted as neurons", """
+def count_parameters(layer_sizes):
+    weights = sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    return sum(layer_sizes), weights, sum(layer_sizes[1:])
+"""),
+    ("04_two_layer_net", "ex_count_parameters", "test_count_parameters", "weights as one product", """
+def count_parameters(layer_sizes):
+    return sum(layer_sizes[1:]), int(np.prod(layer_sizes)), sum(layer_sizes[1:])
+"""),
+    ("04_two_layer_net", "ex_count_parameters", "test_count_parameters", "no bias on the scores", """
+def count_parameters(layer_sizes):
+    weights = sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
+    return sum(layer_sizes[1:]), weights, sum(layer_sizes[1:-1])
 """),
     ("05_cnn", "ex_conv_forward", "test_conv_forward", "padding ignored", """
 _right = conv_forward_naive
