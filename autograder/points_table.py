@@ -19,9 +19,9 @@ MARKER = "<!-- points-table -->"
 
 LABELS = {
     "en": {"part": "part", "what": "what you write", "points": "points", "total": "**total**",
-           "opening": "(before the first part)", "question": r"\*\*(Question \d+)\*\*"},
+           "opening": "(before the first part)", "sep": ", ", "question": r"\*\*(Question \d+)\*\*"},
     ZH: {"part": "部分", "what": "你要完成的", "points": "分值", "total": "**合计**",
-           "opening": "（第一部分之前）", "question": r"\*\*(问题 ?\d+)\*\*"},
+           "opening": "（第一部分之前）", "sep": "、", "question": r"\*\*(问题 ?\d+)\*\*"},
 }
 
 _DEF = re.compile(r"^def (\w+)\(", re.M)
@@ -78,7 +78,7 @@ def points_table(nb, lang: str = "en") -> str:
         sum_text = " + ".join(_points(p) for p in points)
         if len(points) > 1:
             sum_text += f" = {_points(sum(points))}"
-        lines.append(f"| {title} | {', '.join(items)} | {sum_text} |")
+        lines.append(f"| {title} | {labels['sep'].join(items)} | {sum_text} |")
     lines.append(f"| {labels['total']} | | **{_points(total)}** |")
     return "\n".join(lines)
 
