@@ -13,11 +13,14 @@ FORCE      ?=
 SCHEDULER  ?=
 SUBMISSIONS ?=
 UNSANDBOXED ?=
+SCORES_ONLY ?=
+FEEDBACK_ONLY ?=
 # Per-submission limits of make autograde (empty: the defaults, see docs/grading.md)
 MEMORY_MB  ?=
 PROCESSES  ?=
 DISK_MB    ?=
 OUTPUT_MB  ?=
+BLAS_THREADS ?=
 COURSE     ?=
 # `make lab LANG=zh`: the Chinese edition (work/zh/). LANG is also the locale variable: the edition is
 # read from it (zh, zh_CN, zh_CN.UTF-8, ...), and the recipes get the C.UTF-8 locale instead when LANG
@@ -29,7 +32,7 @@ override LANG := C.UTF-8
 export LANG
 endif
 
-LIMIT_ARGS = $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(OUTPUT_MB),--output-mb $(OUTPUT_MB))
+LIMIT_ARGS = $(if $(MEMORY_MB),--memory-mb $(MEMORY_MB)) $(if $(PROCESSES),--processes $(PROCESSES)) $(if $(DISK_MB),--disk-mb $(DISK_MB)) $(if $(OUTPUT_MB),--output-mb $(OUTPUT_MB)) $(if $(BLAS_THREADS),--blas-threads $(BLAS_THREADS))
 GRADER_ARGS = $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(COURSE),--course $(COURSE))
 
 .DEFAULT_GOAL := help
@@ -39,7 +42,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Variables: ASSIGNMENT=01_knn STUDENT=alice COURSE=grading-dir WORKERS=N (default: $(NPROC), the cores) SCHEDULER=tcp://host:8786 SUBMISSIONS=dir FORCE=1"
 	@echo "  Students: LANG=zh (make lab, make submit) for the Chinese edition, 中文版: make lab LANG=zh"
-	@echo "  Limits per submission (make autograde): MEMORY_MB=6144 PROCESSES=64 DISK_MB=1024 OUTPUT_MB=8"
+	@echo "  Limits per submission (make autograde): MEMORY_MB=6144 PROCESSES=64 DISK_MB=1024 OUTPUT_MB=8 BLAS_THREADS=1"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s); set PYTHON_SYS=python3.11" % sys.version.split()[0])'
@@ -83,8 +86,8 @@ formgrader: setup ## Instructors: JupyterLab on grading/ with nbgrader's formgra
 release: setup ## Generate the student notebooks in assignments/ from grading/source/ (keeps edited ones; FORCE=1 replaces them after a backup)
 	$(PY) -m autograder release $(GRADER_ARGS) $(if $(FORCE),--force)
 
-autograde: setup ## Grade collected submissions (WORKERS=N, SCHEDULER=tcp://..., SUBMISSIONS=zips dir, MEMORY_MB= PROCESSES= DISK_MB= OUTPUT_MB=)
-	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed) $(LIMIT_ARGS)
+autograde: setup ## Score collected submissions, then run their notebooks for feedback (WORKERS=N SCHEDULER=tcp://... SUBMISSIONS=zips FORCE=1 SCORES_ONLY=1 FEEDBACK_ONLY=1 MEMORY_MB= PROCESSES= DISK_MB= OUTPUT_MB=)
+	$(PY) -m autograder autograde $(GRADER_ARGS) --workers $(WORKERS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SUBMISSIONS),--zips $(SUBMISSIONS)) $(if $(UNSANDBOXED),--unsandboxed) $(if $(FORCE),--force) $(if $(SCORES_ONLY),--scores-only) $(if $(FEEDBACK_ONLY),--feedback-only) $(LIMIT_ARGS)
 
 feedback: setup ## Write one HTML feedback report per student and assignment
 	$(PY) -m autograder feedback $(GRADER_ARGS)
@@ -95,7 +98,7 @@ grades: setup ## Export grading/grades.csv (per student and assignment) and grad
 submit: setup ## Validate your notebook work/<id>.ipynb (or work/zh/<id>.ipynb) and zip it for hand-in (ASSIGNMENT=01_knn)
 	$(PY) -m autograder submit $(GRADER_ARGS) $(if $(LANG_GIVEN),--lang $(EDITION))
 
-bench: setup ## Print the performance benchmarks (conv, pool, kNN, training, grading)
+bench: setup ## Print the performance benchmarks (conv and pool vs PyTorch, kNN, training, grading, notebook Run All times)
 	$(PY) -m bench
 
 messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code (pybabel)

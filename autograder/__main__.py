@@ -55,13 +55,15 @@ def cmd_release(args) -> int:
 def _limits(args):
     from autograder.sandbox.limits import Limits
 
-    for option in ("memory_mb", "processes", "disk_mb", "output_mb", "cell_timeout", "submission_timeout"):
+    for option in ("memory_mb", "processes", "disk_mb", "output_mb", "cell_timeout", "submission_timeout",
+                   "blas_threads"):
         value = getattr(args, option)
         if not value > 0:
             raise ValueError(f"--{option.replace('_', '-')} must be a positive number, got {value:g}")
     return Limits(memory_bytes=int(args.memory_mb * 2**20), processes=args.processes,
                   disk_bytes=int(args.disk_mb * 2**20), output_bytes=int(args.output_mb * 2**20),
-                  cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout)
+                  cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                  blas_threads=args.blas_threads)
 
 
 def cmd_autograde(args) -> int:
@@ -73,7 +75,8 @@ def cmd_autograde(args) -> int:
     try:
         summary = autograde(course, ids, student=args.student, zips=Path(args.zips) if args.zips else None,
                             workers=args.workers, scheduler=args.scheduler, unsandboxed=args.unsandboxed,
-                            limits=_limits(args), force=args.force)
+                            limits=_limits(args), force=args.force, scores_only=args.scores_only,
+                            feedback_only=args.feedback_only)
     except SandboxUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -154,7 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="grading processes on this machine")
     p.add_argument("--scheduler", help="address of a Dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--unsandboxed", action="store_true", help="allow grading without bubblewrap (unsafe)")
-    p.add_argument("--force", action="store_true", help="regrade submissions that did not change")
+    p.add_argument("--force", action="store_true",
+                   help="score and run again submissions that did not change")
+    phase = p.add_mutually_exclusive_group()
+    phase.add_argument("--scores-only", action="store_true",
+                       help="only the scores (verification); the notebook runs for feedback wait for a later run")
+    phase.add_argument("--feedback-only", action="store_true",
+                       help="only the notebook runs for feedback, of submissions already scored")
     default = Limits()
     p.add_argument("--memory-mb", type=float, default=default.memory_bytes / 2**20,
                    help="memory of a sandbox's processes together, MiB (default %(default)g)")
@@ -169,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per notebook cell (default %(default)g)")
     p.add_argument("--submission-timeout", type=float, default=default.submission_timeout,
                    help="seconds per submission (default %(default)g)")
+    p.add_argument("--blas-threads", type=int, default=default.blas_threads,
+                   help="BLAS threads of each kernel and verifier (default %(default)d: one submission per core)")
     for name, func, text in (("feedback", cmd_feedback, "write one HTML feedback report per student and assignment"),
                              ("grades", cmd_grades, "export grading/grades.csv and print the grade table")):
         p = add(name, func, text)

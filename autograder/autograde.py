@@ -1,5 +1,13 @@
-"""Running a batch: grade every collected submission (serially, in a process pool or on a
-Dask cluster) and merge each result into the gradebook as it arrives.
+"""Running a batch in two phases, serially, in a process pool or on a Dask cluster, each
+result merged into the gradebook as it arrives:
+
+1. scores: the verification of every submission (what the grades are made of);
+2. feedback runs: real nbgrader executes each notebook in the sandboxed kernel, for the
+   feedback page. It never changes a score.
+
+Both phases share one queue of tasks on the same workers, scores first: the workers start
+the first notebook runs as soon as the last verifications are handed out, and the scores are
+final (gradebook and result.json) before the first run ends.
 """
 
 from __future__ import annotations
@@ -15,8 +23,21 @@ from pathlib import Path
 from autograder.course import Course
 from autograder.grades import flags
 from autograder.pipeline.collect import Submission, collect
-from autograder.pipeline.gradebook import ensure_assignment, is_done, merge
-from autograder.pipeline.submission import content_hash, course_hash, grade_submission, new_result
+from autograder.pipeline.gradebook import (
+    ensure_assignment,
+    is_done,
+    merge,
+    merge_run,
+    run_done,
+    scored,
+)
+from autograder.pipeline.submission import (
+    content_hash,
+    course_hash,
+    grade_submission,
+    new_result,
+    new_run,
+)
 from autograder.sandbox.bwrap import SandboxUnavailable, bwrap_status
 from autograder.sandbox.limits import Limits
 from cs231n_lib.atomic import write_atomically
@@ -24,7 +45,12 @@ from cs231n_lib.atomic import write_atomically
 
 @dataclass
 class Summary:
-    """What a batch did: graded, failed (with reasons), flagged for the instructor, skipped, seconds."""
+    """What a batch did: graded, failed (with reasons), flagged for the instructor, skipped, seconds;
+    then the notebook runs.
+
+    graded/failed/flagged/skipped are about scores; runs holds (student, id, state, reason,
+    infrastructure) per notebook run for feedback; scores_seconds is the time to final scores.
+    """
 
     graded: list[tuple[str, str, float, float]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
@@ -32,16 +58,29 @@ class Summary:
     problems: list[str] = field(default_factory=list)
     skipped: int = 0
     seconds: float = 0.0
+    scores_seconds: float = 0.0
+    runs: list[tuple[str, str, str, str, bool]] = field(default_factory=list)
+    runs_skipped: int = 0
+    runs_pending: int = 0
 
     def lines(self) -> list[str]:
-        out = [f"graded {len(self.graded)}, failed {len(self.failed)}, skipped (unchanged) {self.skipped}, "
-               f"in {self.seconds:.1f} s"]
+        out = [f"scores: graded {len(self.graded)}, failed {len(self.failed)}, skipped (unchanged) "
+               f"{self.skipped}, final after {self.scores_seconds:.1f} s"]
         for student, aid, why in self.failed:
             out.append(f"  FAILED {student} {aid}: {why}")
         for student, aid, why in self.flagged:
             out.append(f"  FLAGGED {student} {aid} (graded; for you to look at): {why}")
         for p in self.problems:
             out.append(f"  NOT GRADED {p}")
+        states = [r[2] for r in self.runs]
+        out.append(f"feedback runs: {states.count('done')} ran to the end, {states.count('stopped')} stopped "
+                   f"at a cell, {states.count('failed')} failed, skipped (unchanged) {self.runs_skipped}"
+                   + (f", not run (--scores-only) {self.runs_pending}" if self.runs_pending else "")
+                   + f"; all done after {self.seconds:.1f} s")
+        for student, aid, state, why, infrastructure in self.runs:
+            if why and (state != "done" or infrastructure):
+                then = " [not the student's doing: the next run runs it again]" if infrastructure else ""
+                out.append(f"  {state.upper()} {student} {aid}: {why}{then}")
         return out
 
 
@@ -65,24 +104,44 @@ def _record_merge(course: Course, summary: Summary, result: dict) -> None:
         summary.failed.append((result["student"], result["assignment"], result["reason"]))
 
 
+def _record_run(course: Course, summary: Summary, run: dict) -> bool:
+    """Merge one notebook run; False when its scores are not merged yet (try again later)."""
+    execution = run["execution"]
+    try:
+        merged = merge_run(course, run)
+    except Exception as exc:
+        summary.runs.append((run["student"], run["assignment"], "failed",
+                             f"the notebook run could not be saved ({type(exc).__name__}: {str(exc)[:200]})", True))
+        return True
+    if merged is None:
+        return False
+    reason = execution["reason"] if merged else f"{execution['reason']} (the earlier run is kept)"
+    summary.runs.append((run["student"], run["assignment"], execution["state"], reason,
+                         execution["infrastructure"]))
+    return True
+
+
 def autograde(course: Course, ids: list[str], student: str | None = None, zips: Path | None = None,
               workers: int = 1, scheduler: str | None = None, unsandboxed: bool = False,
-              limits: Limits | None = None, force: bool = False, execute: bool = True,
-              progress: bool = True, log=print) -> Summary:
-    """Grade all collected submissions of `ids` and merge them into the course gradebook.
+              limits: Limits | None = None, force: bool = False, scores_only: bool = False,
+              feedback_only: bool = False, progress: bool = True, log=print) -> Summary:
+    """Score all collected submissions of `ids`, then run their notebooks for feedback.
 
     Inputs: course; ids, assignment ids; student, only this student; zips, a folder of
     <student>_<id>.zip; workers, processes on this machine; scheduler, a Dask scheduler
     address (then workers is ignored); unsandboxed, allow grading without bwrap; limits;
-    force, regrade unchanged submissions; execute, run the notebook through nbgrader
-    (False: verification only). Returns: a Summary. Raises SandboxUnavailable when no
-    sandbox works and unsandboxed is False.
+    force, score and run again submissions that did not change; scores_only, skip the
+    notebook runs (a later plain run does them); feedback_only, only the notebook runs (of
+    submissions whose scores are merged). Returns: a Summary. Raises SandboxUnavailable when
+    no sandbox works and unsandboxed is False; ValueError for bad arguments.
     """
     from tqdm import tqdm
 
     start = time.monotonic()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if scores_only and feedback_only:
+        raise ValueError("scores_only and feedback_only exclude each other: pass at most one")
     status = bwrap_status()
     if status is not None and not unsandboxed:
         raise SandboxUnavailable(f"{status}. Refusing to run student code unsandboxed; "
@@ -93,13 +152,29 @@ def autograde(course: Course, ids: list[str], student: str | None = None, zips: 
     summary = Summary(problems=problems)
     for aid in sorted({s.assignment for s in subs}):
         ensure_assignment(course, aid)
-    common = {"sandboxed": status is None, "limits": limits or Limits(), "execute": execute}
-    tasks = _tasks(course, ids, subs, force, common, summary)
-    bar = tqdm(total=len(tasks), desc="autograde", unit="submission", disable=not progress or not tasks)
+    common = {"sandboxed": status is None, "limits": limits or Limits()}
+    tasks = _tasks(course, ids, subs, force, common, summary, scores_only, feedback_only)
+    bar = tqdm(total=len(tasks), desc="autograde", unit="task", disable=not progress or not tasks)
+    scores_left = sum(t["phase"] == "scores" for t in tasks)
+    waiting: list[dict] = []  # runs that arrived before their submission's scores
 
     def done(result: dict) -> None:
-        _record_merge(course, summary, result)
-        bar.set_postfix_str(f"{result['student']} {result['assignment']}", refresh=False)
+        nonlocal scores_left
+        if result.get("phase") == "run":
+            if not _record_run(course, summary, result):
+                waiting.append(result)
+        else:
+            _record_merge(course, summary, result)
+            scores_left -= 1
+            if scores_left == 0:
+                summary.scores_seconds = time.monotonic() - start
+            for run in [r for r in waiting if (r["student"], r["assignment"]) == (result["student"], result["assignment"])]:
+                waiting.remove(run)
+                if not _record_run(course, summary, run):
+                    summary.runs.append((run["student"], run["assignment"], "failed",
+                                         "its scores were not saved, so the run was not kept", True))
+        bar.set_postfix_str(f"{result.get('phase', 'scores')} {result['student']} {result['assignment']}",
+                            refresh=False)
         bar.update(1)
 
     try:
@@ -112,40 +187,70 @@ def autograde(course: Course, ids: list[str], student: str | None = None, zips: 
             _run_pool(tasks, workers, done)
     finally:
         bar.close()
+    for run in waiting:
+        summary.runs.append((run["student"], run["assignment"], "failed",
+                             "its scores were not saved, so the run was not kept", True))
     summary.seconds = time.monotonic() - start
+    if not any(t["phase"] == "scores" for t in tasks):
+        summary.scores_seconds = 0.0
     return summary
 
 
 def _tasks(course: Course, ids: list[str], subs: list[Submission], force: bool, common: dict,
-           summary: Summary) -> list[dict]:
-    """One task dict per submission that needs grading; zipped notebooks are copied to submitted/."""
+           summary: Summary, scores_only: bool = False, feedback_only: bool = False) -> list[dict]:
+    """The tasks of a batch, every scores task before every run task; zipped notebooks are
+    copied to submitted/."""
     hashes = {aid: course_hash(course, aid) for aid in ids}
-    tasks = []
+    scores, runs = [], []
     for sub in subs:
         h = content_hash(sub.notebook, sub.reject, hashes[sub.assignment])
-        if not force and is_done(course, h, sub.student, sub.assignment):
+        task = {"course": str(course.root), "assignment": sub.assignment, "student": sub.student,
+                "notebook": sub.notebook, "reject": sub.reject, "hash": h,
+                "course_hash": hashes[sub.assignment], **common}
+        queued = len(scores) + len(runs)
+        if feedback_only or (not force and is_done(course, h, sub.student, sub.assignment)):
             summary.skipped += 1
-            continue
+        else:
+            scores.append({**task, "phase": "scores"})
+        runnable = sub.notebook is not None and not sub.reject
+        if not runnable:
+            pass
+        elif not force and run_done(course, h, sub.student, sub.assignment):
+            summary.runs_skipped += 1
+        elif scores_only:
+            summary.runs_pending += 1
+        elif feedback_only and not scored(course, h, sub.student, sub.assignment):
+            summary.problems.append(f"{sub.student} {sub.assignment}: no scores for this notebook yet, so no "
+                                    "feedback run (run make autograde first)")
+        else:
+            runs.append({**task, "phase": "run"})
         if sub.notebook is not None and not sub.origin.startswith(str(course.root / "submitted")):
             target = course.root / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(target, sub.notebook)
-        tasks.append({"course": str(course.root), "assignment": sub.assignment, "student": sub.student,
-                      "notebook": sub.notebook, "reject": sub.reject, "hash": h,
-                      "course_hash": hashes[sub.assignment], **common})
-    return tasks
+            if len(scores) + len(runs) > queued:  # graded or run now: from this zip
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_atomically(target, sub.notebook)
+    return scores + runs
+
+
+def _failure(task: dict, reason: str) -> dict:
+    """The result of a task that failed for a reason that is not the student's doing."""
+    if task.get("phase") == "run":
+        return new_run(task, state="failed", reason=reason, infrastructure=True)
+    return new_result(task, status="failed", reason=reason, infrastructure=True)
 
 
 def _safe_grade(task: dict) -> dict:
+    from threadpoolctl import threadpool_limits
+
     try:
-        return grade_submission(task)
+        with threadpool_limits(task["limits"].blas_threads):  # the grader's own numpy, one per core too
+            return grade_submission(task)
     except Exception as exc:
-        return new_result(task, status="failed", reason=f"grading error: {type(exc).__name__}: {str(exc)[:300]}",
-                          infrastructure=True)
+        return _failure(task, f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
 
 
 def _task_key(task: dict) -> str:
-    return f"{task['student']}/{task['assignment']}/{task['hash'][:16]}"
+    return f"{task.get('phase', 'scores')}/{task['student']}/{task['assignment']}/{task['hash'][:16]}"
 
 
 def _tracked_grade(task: dict, track_dir: str, grade) -> dict:
@@ -196,8 +301,7 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
                         except BrokenProcessPool:
                             raise
                         except Exception as exc:
-                            result = new_result(task, status="failed", reason=f"worker error: {exc!r}"[:300],
-                                                infrastructure=True)
+                            result = _failure(task, f"worker error: {exc!r}"[:300])
                         remaining.pop(_task_key(task), None)
                         done(result)
                 except BrokenProcessPool:
@@ -210,13 +314,11 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
                     blind_breaks = 0 if alone or running & remaining.keys() else blind_breaks + 1
                     if blind_breaks >= 3:
                         for key in list(remaining):
-                            done(new_result(remaining.pop(key), status="failed", infrastructure=True,
-                                            reason="the grading worker processes keep dying"))
+                            done(_failure(remaining.pop(key), "the grading worker processes keep dying"))
                     elif alone or len(running & remaining.keys()) == 1:
                         for key in (alone[:1] if alone else running & remaining.keys()):
-                            done(new_result(remaining.pop(key), status="failed", infrastructure=True,
-                                            reason="the grading worker process died while grading this "
-                                                   "submission"))
+                            done(_failure(remaining.pop(key), "the grading worker process died while "
+                                                              "grading this submission"))
                     else:
                         suspects |= running & remaining.keys()
 
@@ -225,13 +327,18 @@ def _run_dask(tasks: list[dict], scheduler: str, done) -> None:
     from dask.distributed import Client, as_completed
 
     with Client(scheduler, timeout="30s") as client:
-        futures = client.map(_safe_grade, tasks, pure=False, key=[f"grade-{t['student']}-{t['assignment']}-"
-                                                                   f"{t['hash'][:12]}" for t in tasks])
-        by_key = {f.key: t for f, t in zip(futures, tasks)}
+        futures = []
+        for phase, priority in (("scores", 1), ("run", 0)):  # scores first, wherever they run
+            batch = [t for t in tasks if t["phase"] == phase]
+            if batch:
+                futures += client.map(_safe_grade, batch, pure=False, priority=priority,
+                                      key=[f"{phase}-{t['student']}-{t['assignment']}-{t['hash'][:12]}"
+                                           for t in batch])
+        by_key = {f.key: t for f, t in zip(futures, [t for p in ("scores", "run") for t in tasks
+                                                     if t["phase"] == p])}
         for fut in as_completed(futures):
             try:
                 result = fut.result()
             except Exception as exc:
-                result = new_result(by_key[fut.key], status="failed", reason=f"dask task failed: {exc!r}"[:300],
-                                    infrastructure=True)
+                result = _failure(by_key[fut.key], f"dask task failed: {exc!r}"[:300])
             done(result)

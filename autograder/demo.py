@@ -24,9 +24,13 @@ from autograder.i18n.report import translated_ids
 from autograder.notebook import is_exercise, nbgrader_meta, read_notebook
 from autograder.sandbox.bwrap import bwrap_status
 
-# What one simulated submission costs one core (kernel run plus verification): the whole demo,
-# 21 submissions, took 516 s on a busy 2-core machine. Used for the estimate printed first.
-SECONDS_PER_SUBMISSION = 45
+# What one simulated submission costs one core on a quiet 2-core machine, on average over the
+# eight notebooks' three students: its scores (the verification; 04, 05 and 06 train the
+# open-ended model) and its notebook run for feedback (the notebooks' own Run All times).
+# A busy machine takes several times as long (make bench, at load 16: 18 s and 350 s for the
+# complete students). Used for the estimate printed first.
+SCORES_SECONDS_PER_SUBMISSION = 5
+RUN_SECONDS_PER_SUBMISSION = 50
 MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
 
 
@@ -76,9 +80,12 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
         shutil.copytree(glossary_dir(course.root), glossary_dir(demo_course.root), dirs_exist_ok=True)
     chinese = [aid for aid in ids if aid in translated_ids(glossary_dir(demo_course.root))]
     n = len(ids) * 3 + len(chinese)
-    minutes = math.ceil(n * SECONDS_PER_SUBMISSION / max(1, min(workers, n)) / 60)
-    log(f"demo: {n} simulated submissions on {workers} worker(s); expect about {minutes} minutes "
-        f"(~{SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
+    cores = max(1, min(workers, n))
+    to_scores = math.ceil(n * SCORES_SECONDS_PER_SUBMISSION / cores / 60)
+    to_runs = math.ceil(n * (SCORES_SECONDS_PER_SUBMISSION + RUN_SECONDS_PER_SUBMISSION) / cores / 60)
+    log(f"demo: {n} simulated submissions on {workers} worker(s); expect the scores after about {to_scores} "
+        f"minute(s) and every feedback run after about {to_runs} (~{SCORES_SECONDS_PER_SUBMISSION} s and "
+        f"~{RUN_SECONDS_PER_SUBMISSION} s per submission per core). Working in {root.parent}/")
     log(f"== release: {', '.join(ids)} (into {demo_course.assignments_dir})")
     release(demo_course, ids, log=log)
     for aid in ids:
@@ -96,9 +103,10 @@ def demo(ids: list[str] | None = None, workers: int = 2, course: Course | None =
     status = bwrap_status()
     if status:
         log(f"NOTE: no sandbox here ({status}); the demo grades its own solutions unsandboxed")
-    log(f"== autograde ({n} submissions, {workers} workers)")
+    log(f"== autograde ({n} submissions, {workers} workers): scores first, then the notebook runs")
     summary = autograde(demo_course, ids, workers=workers, unsandboxed=status is not None)
     log("\n".join(summary.lines()))
+    log(f"time to final scores: {summary.scores_seconds:.0f} s; every feedback run done after {summary.seconds:.0f} s")
     log("== feedback")
     paths = feedback(demo_course, ids, log=log)
     log("== grades")

@@ -9,11 +9,25 @@ import io
 from pathlib import Path
 
 from autograder.course import Course, list_problems
-from autograder.pipeline.gradebook import graded_results, manual_scores
+from autograder.notebook import clip_words
+from autograder.pipeline.gradebook import autograded_scores, graded_results, manual_scores
 from cs231n_lib.atomic import write_atomically
 
 # Added to the reason of a failure that is not the student's doing.
 INFRASTRUCTURE_NOTE = " [not the student's doing: the next make autograde grades it again]"
+RUN_INFRASTRUCTURE_NOTE = " [not the student's doing: the next make autograde runs it again]"
+
+
+def reason(result: dict) -> str:
+    """Why points were lost, then what happened to the notebook run for feedback (where it
+    stopped and why, cells interrupted at their time limit), each marked when it is not the
+    student's doing."""
+    parts = [result.get("reason", "") + (INFRASTRUCTURE_NOTE if result.get("infrastructure") else "")]
+    execution = result.get("execution") or {}
+    if execution.get("hash") == result.get("hash") and execution.get("reason"):
+        parts.append(f"notebook run: {execution['reason']}"
+                     + (RUN_INFRASTRUCTURE_NOTE if execution.get("infrastructure") else ""))
+    return "; ".join(p for p in parts if p)
 
 
 def grade_rows(course: Course, ids: list[str], student: str | None = None,
@@ -26,7 +40,7 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
     """
     rows = []
     for r, manual in _graded(course, ids, student, failed):
-        auto = sum(r["scores"].values())
+        auto = sum(autograded_scores(r, manual).values())
         written_max = r.get("manual_max", {})
         written = [manual.get(g) for g in written_max]
         pending = sum(v is None for v in written)
@@ -37,12 +51,18 @@ def grade_rows(course: Course, ids: list[str], student: str | None = None,
                      "written_score": sum(v for v in written if v is not None),
                      "written_max": sum(written_max.values()), "written_pending": pending,
                      "needs_manual_grade": pending > 0, "status": r["status"],
-                     "reason": r.get("reason", "") + (INFRASTRUCTURE_NOTE if r.get("infrastructure") else ""),
-                     "flags": flags(r)})
+                     "reason": reason(r),
+                     "flags": flags(r), "overrides": overrides(r, manual)})
     header = ["student", "assignment", "score", "max_score", "autograded_score", "autograded_max",
               "written_score", "written_max", "written_pending", "needs_manual_grade", "status",
-              "reason", "flags"]
+              "reason", "flags", "overrides"]
     return header, rows
+
+
+def overrides(result: dict, manual: dict) -> str:
+    """The formgrader's changes to autograded scores ("grade_id: 2 -> 1; ..."), for grades.csv."""
+    return "; ".join(f"{gid}: {result['scores'].get(gid, 0):g} -> {manual[gid]:g}"
+                     for gid in result["max_scores"] if manual.get(gid) is not None)
 
 
 def flags(result: dict) -> str:
@@ -58,9 +78,10 @@ def question_rows(course: Course, ids: list[str], student: str | None = None,
     rows = []
     for r, manual in _graded(course, ids, student, failed):
         who = {"student": r["student"], "assignment": r["assignment"]}
+        points = autograded_scores(r, manual)
         for gid, most in r["max_scores"].items():
             rows.append({**who, "question": gid, "kind": "autograded",
-                         "points": r["scores"].get(gid, 0), "max_points": most})
+                         "points": points[gid], "max_points": most})
         for gid, most in r.get("manual_max", {}).items():
             points = manual.get(gid)
             rows.append({**who, "question": gid, "kind": "written",
@@ -160,7 +181,7 @@ def format_table(rows: list[dict]) -> str:
         written = f"{r['written_score']:g}/{r['written_max']:g}" if r["written_max"] else "-"
         if r["written_pending"]:
             written += f" ({r['written_pending']} pending)"
-        status = r["status"] + (f" ({r['reason'][:70]})" if r["reason"] else "")
-        status += " [FLAGGED: see grades.csv]" if r["flags"] else ""
+        status = r["status"] + (f" ({clip_words(r['reason'], 70)})" if r["reason"] else "")
+        status += " [FLAGGED: see grades.csv]" if r.get("flags") else ""
         lines.append(f"{r['student']:<18} {r['assignment']:<22} {score:>11} {written:>22}  {status}")
     return "\n".join(lines)

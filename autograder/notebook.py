@@ -132,3 +132,41 @@ def without_hidden_tests(nb):
         if cell.cell_type == "code":
             cell.source = HIDDEN_RE.sub(HIDDEN_PLACEHOLDER, cell.source)
     return nb
+
+
+def first_line(source: str, width: int = 80) -> str:
+    """A cell's first non-empty line, cut at a word (with "...") when longer than `width`."""
+    line = next((ln.strip() for ln in str(source).splitlines() if ln.strip()), "")
+    return clip_words(line, width)
+
+
+def clip_words(text: str, width: int) -> str:
+    """`text`, or its first words and "..." when it is longer than `width` (never cut mid-word)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 3].rsplit(" ", 1)[0] if " " in text[: width - 3] else text[: width - 3]
+    return cut.rstrip(" ,;:") + "..."
+
+
+def drop_malformed_outputs(nb, note: str) -> int:
+    """Replace every output of `nb` that breaks the notebook format (a stream whose text is a
+    number, say) by a stream output reading `note`, so the rest of the notebook can still be
+    shown. Changes `nb` in place; returns how many outputs were replaced.
+    """
+    import nbformat
+    from nbformat.v4.nbbase import validate as validate_node
+
+    dropped = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("outputs"), list):
+            continue
+        kept = []
+        for output in cell.outputs:
+            try:
+                validate_node(output, "output")
+                kept.append(output)
+            except Exception:
+                dropped += 1
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=note))
+        cell.outputs = kept
+    return dropped

@@ -27,6 +27,7 @@ from autograder.i18n.messages import _
 from autograder.i18n.report import translated_ids
 from autograder.i18n.source import without_translations
 from autograder.notebook import HIDDEN_RE, MARKERS, SOLUTION_RE, is_manual, read_notebook
+from autograder.points_table import fill_points_table
 from cs231n_lib.i18n import use
 
 HEADER_ID = "generated-header"
@@ -184,6 +185,7 @@ def release(course: Course, ids: list[str], log=print, force: bool = False) -> l
         if aid in translated:
             editions.append((ZH, chinese_edition(generated, source)))
         for lang, nb in editions:
+            fill_points_table(nb, lang)  # the marker line of the opening cell, from nbgrader's points
             nb.cells.insert(0, header_cell(course, aid, lang))
             text = normalise(with_release_record(nb))
             leaks = find_leaks(source, released_sources(text))

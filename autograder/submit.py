@@ -137,58 +137,17 @@ def submit(course: Course, assignment: str, student: str | None = None, out_dir:
 
 def _submit(course: Course, assignment: str, path: Path, nb, name: str, out_dir: Path | None,
             validate: bool, log) -> Path:
-    """submit's work on the chosen notebook, in its language."""
-    from nbgrader.validator import Validator
-    from traitlets.config import Config
-
+    """submit's work on the chosen notebook, in its language: the check, then always the zip."""
     log(_("Checking {path}").format(path=path))
     if validate:
-        ensure_venv_on_path()
-        # The kernel nbgrader starts to run the notebook talks to it over local TCP, and
-        # recent ipykernels warn about that on the terminal; to a student that reads like
-        # something is wrong with their work. Only errors from that kernel are shown.
-        log(_("Running your notebook top to bottom, as the grader will (up to two minutes)..."))
-        hook = progress_hook(len(nb.cells), log=log)
-        quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
-                                    "on_cell_complete": hook}})
-        validator = Validator(config=quiet)
-        # The kernel prints its checks in the notebook's language (cs231n_lib.i18n).
-        validator.preprocessors = VALIDATOR_PREPROCESSORS
-        validator.ignore_checksums = False
-        results = validator.validate(str(path))
-        if sys.stdout.isatty():
-            print()
-        for cell in results.get("type_changed", []):
-            log(_("WARNING: a graded cell changed type ({old} -> {new}): "
-                  "restore it from the released notebook").format(old=cell["old_type"], new=cell["new_type"]))
-        for cell in results.get("changed", []):
-            log(_("WARNING: a locked test cell was edited; it will be replaced when grading:\n  {source}"
-                  ).format(source=cell["source"][:100]))
-        # Unanswered written questions also come back as failures; they are reported once, below.
-        failed = [c for c in results.get("failed", [])
-                  if c["source"].strip() not in (EN_STUB, ZH_STUB)]
-        # Test cells often start alike: name each by its grade_id, found by its source
-        # (which nbgrader hands back without trailing whitespace).
-        grade_ids = {c.source.strip(): c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
-        # The grader's own checks decide what is reported as failing (a public check that fails
-        # where the grader's pass is not reported; a rule broken is, with the grader's message).
-        findings = grader_findings(course, assignment, nb)
-        for gid, message in (findings or {}).items():
-            log(_("WARNING: the grader would score {gid} 0: {message}").format(gid=gid, message=message))
-        reported = 0
-        for cell in failed:
-            first = cell["source"].splitlines()[0] if cell["source"] else ""
-            gid = grade_ids.get(cell["source"].strip())
-            if findings is not None and gid is not None and gid not in findings:
-                continue
-            reported += 1
-            named = (_("{gid} (starting {first!r})").format(gid=gid, first=first[:60]) if gid
-                     else _("starting {first!r}").format(first=first[:70]))
-            error = cell.get("raw_error") or cell.get("error") or ""
-            log(_("WARNING: failing test cell {named}: {headline}").format(
-                named=named, headline=headline(error)[:200]))
-        if not reported and not findings and not results.get("changed") and not results.get("type_changed"):
-            log(_("All public tests pass."))
+        try:
+            _validate(course, assignment, path, nb, log)
+        except Exception as exc:  # a busy machine, a dying kernel: warn, and hand in all the same
+            if sys.stdout.isatty():
+                print()
+            reason = " ".join(f"{type(exc).__name__}: {_ANSI_RE.sub('', str(exc))}".split())
+            log(_("WARNING: the check of your notebook could not finish ({reason}); "
+                  "it is handed in as it is, and the grader runs it on its own.").format(reason=reason[:160]))
     for gid in unanswered(nb):
         log(_("WARNING: written question {gid} is unanswered (still reads YOUR ANSWER HERE)").format(gid=gid))
     out_dir = out_dir or course.assignments_dir.parent / "submissions"
@@ -198,3 +157,60 @@ def _submit(course: Course, assignment: str, path: Path, nb, name: str, out_dir:
         zf.write(path, arcname=f"{assignment}.ipynb")
     log(_("Wrote {target}: hand this file in.").format(target=target))
     return target
+
+
+def _validate(course: Course, assignment: str, path: Path, nb, log) -> None:
+    """Run the notebook as nbgrader's Validator does and log one line per problem the grader would see.
+
+    Raises whatever the run raises (a cell or IOPub timeout, a dead kernel): submit warns and zips.
+    """
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    ensure_venv_on_path()
+    # The kernel nbgrader starts to run the notebook talks to it over local TCP, and
+    # recent ipykernels warn about that on the terminal; to a student that reads like
+    # something is wrong with their work. Only errors from that kernel are shown.
+    log(_("Running your notebook top to bottom, as the grader will (up to two minutes)..."))
+    hook = progress_hook(len(nb.cells), log=log)
+    # nbgrader raises on an IOPub timeout, 4 s by default: too short for a busy machine.
+    quiet = Config({"Execute": {"extra_arguments": ["--IPKernelApp.log_level=ERROR"],
+                                "on_cell_complete": hook, "iopub_timeout": 60}})
+    validator = Validator(config=quiet)
+    # The kernel prints its checks in the notebook's language (cs231n_lib.i18n).
+    validator.preprocessors = VALIDATOR_PREPROCESSORS
+    validator.ignore_checksums = False
+    results = validator.validate(str(path))
+    if sys.stdout.isatty():
+        print()
+    for cell in results.get("type_changed", []):
+        log(_("WARNING: a graded cell changed type ({old} -> {new}): "
+              "restore it from the released notebook").format(old=cell["old_type"], new=cell["new_type"]))
+    for cell in results.get("changed", []):
+        log(_("WARNING: a locked test cell was edited; it will be replaced when grading:\n  {source}"
+              ).format(source=cell["source"][:100]))
+    # Unanswered written questions also come back as failures; they are reported once, below.
+    failed = [c for c in results.get("failed", [])
+              if c["source"].strip() not in (EN_STUB, ZH_STUB)]
+    # Test cells often start alike: name each by its grade_id, found by its source
+    # (which nbgrader hands back without trailing whitespace).
+    grade_ids = {c.source.strip(): c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    # The grader's own checks decide what is reported as failing (a public check that fails
+    # where the grader's pass is not reported; a rule broken is, with the grader's message).
+    findings = grader_findings(course, assignment, nb)
+    for gid, message in (findings or {}).items():
+        log(_("WARNING: the grader would score {gid} 0: {message}").format(gid=gid, message=message))
+    reported = 0
+    for cell in failed:
+        first = cell["source"].splitlines()[0] if cell["source"] else ""
+        gid = grade_ids.get(cell["source"].strip())
+        if findings is not None and gid is not None and gid not in findings:
+            continue
+        reported += 1
+        named = (_("{gid} (starting {first!r})").format(gid=gid, first=first[:60]) if gid
+                 else _("starting {first!r}").format(first=first[:70]))
+        error = cell.get("raw_error") or cell.get("error") or ""
+        log(_("WARNING: failing test cell {named}: {headline}").format(
+            named=named, headline=headline(error)[:200]))
+    if not reported and not findings and not results.get("changed") and not results.get("type_changed"):
+        log(_("All public tests pass."))

@@ -1,147 +1,224 @@
-"""Benchmark: fast conv and max pool against this machine's matmul rate and memory pass.
+"""Benchmark: the fast conv and max pool layers against PyTorch's CPU layers and this machine.
 
     python -m bench conv
 
-Every figure is measured in the same run, and the times that form a ratio are taken in
-turn (forward, backward, forward, ...) so that they see the same machine speed. Conv rates are useful FLOPs
-2*N*F*C*HH*WW*H'*W' per second, reported as a ratio to (a) a square GEMM of the same
-dtype and (b) the GEMM the conv reduces to, (F, C*HH*WW) @ (C*HH*WW, N*H'*W'), timed on
-its own. The naive loops are timed on a slice of the batch and scaled per image.
-Max pool is compared with one pass over the same input: np.copy and np.sum, and with a
-single np.maximum of each window's top and bottom rows (the first step of any separable
-pool in numpy).
+Measured side by side in one process, as ratios:
+
+- convolution forward+backward (dx, dw, db) against PyTorch's (torch.nn.functional.conv2d
+  and .backward() with gradients for input, weight and bias), when torch is installed
+  (`pip install torch==2.13.0`, the CPU build: see README, "Benchmarks"); targets: at least
+  1.0x PyTorch's speed in float32 and 1.5x in float64 on every shape;
+- the same work against a square matrix product (GEMM) of the same dtype (the conv's
+  3 * 2*N*F*C*HH*WW*H'*W' useful operations per second over the GEMM's) and against the
+  naive loops (timed on one image, scaled to the batch);
+- max pooling forward+backward against one np.copy of its input (target: at most 3x in
+  float32), and against PyTorch's max_pool2d.
+
+PyTorch runs with as many threads as numpy's BLAS, and the fast layers use that many (see
+cs231n_lib/_parallel.py). The times behind a ratio are taken in turn (ours, torch, ours, ...;
+cs231n_lib.timing.best_times), because a shared machine's speed drifts by a factor of two
+within seconds. When BLAS has more than one thread, everything is measured again on one
+thread, in CPU time: on a busy machine a thread waits for a core, which wall time counts and
+CPU time does not, so the one-thread ratios are the ones to trust there.
 """
 
+from __future__ import annotations
+
+import contextlib
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
+from bench.machine import describe
 from cs231n_lib import fast_layers as FL
 from cs231n_lib import layers as L
+from cs231n_lib._parallel import blas_threads
+from cs231n_lib.timing import best_times
 
-CONV_CASES = [  # (label, N, C, F, H, filter, pad)
+CONV_CASES = [  # (label, N, C, F, H = W, filter size, pad); stride 1
     ("N=100 3->32 32x32 f7 p3", 100, 3, 32, 32, 7, 3),
     ("N=100 3->32 32x32 f3 p1", 100, 3, 32, 32, 3, 1),
     ("N=50 32->64 16x16 f3 p1", 50, 32, 64, 16, 3, 1),
+    ("05 convnet, embedded: N=50 3->16 f5", 50, 3, 16, 32, 5, 2),  # ThreeLayerConvNet's conv
+    ("05 convnet, CIFAR-10: N=50 3->32 f7", 50, 3, 32, 32, 7, 3),  # (05_cnn, batch 50)
 ]
-NAIVE_IMAGES = 1  # images the naive loops run on, scaled to the full batch
+POOL_CASES = [  # (label, input shape); 2x2 windows, stride 2
+    ("(100, 32, 32, 32)", (100, 32, 32, 32)),
+    ("05 convnet, embedded (50, 16, 32, 32)", (50, 16, 32, 32)),
+    ("05 convnet, CIFAR-10 (50, 32, 32, 32)", (50, 32, 32, 32)),
+]
+POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
+DTYPES = (np.float32, np.float64)
+TARGET = {"float32": 1.0, "float64": 1.5}  # torch time / our time, convolution
+POOL_TARGET = 3.0  # (forward + backward) / copy, float32
+REPEATS = 7
 
 
-def best_time(fn, repeat=5, min_total=0.3):
-    """Best wall time of fn() over at least `repeat` calls and about `min_total` seconds."""
-    fn()  # warm up (allocations, BLAS threads)
-    times, start = [], time.perf_counter()
-    while len(times) < repeat or time.perf_counter() - start < min_total:
-        t0 = time.perf_counter()
+def import_torch():
+    """torch, or None when it is not installed (the course never needs it)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def square_gemm_rate(dtype, rng, clock):
+    """Operations per second of a 1024^3 matrix product in `dtype`."""
+    a = rng.standard_normal((1024, 1024)).astype(dtype)
+    b = rng.standard_normal((1024, 1024)).astype(dtype)
+    return 2 * 1024 ** 3 / best_times({"gemm": lambda: a @ b}, repeats=5, clock=clock)["gemm"]
+
+
+def naive_seconds(case, rng):
+    """Seconds of the naive loops' forward+backward on one float64 image, times the batch."""
+    _, N, C, F, H, k, pad = case
+    x, w, b = rng.standard_normal((1, C, H, H)), rng.standard_normal((F, C, k, k)), rng.standard_normal(F)
+    start = time.perf_counter()
+    out, cache = L.conv_forward_naive(x, w, b, {"stride": 1, "pad": pad})
+    L.conv_backward_naive(np.ones_like(out), cache)
+    return (time.perf_counter() - start) * N
+
+
+def conv_row(case, dtype, rng, torch, clock):
+    """Times of one case in one dtype: ours forward, backward, torch forward+backward."""
+    _, N, C, F, H, k, pad = case
+    conv_param = {"stride": 1, "pad": pad}
+    x = rng.standard_normal((N, C, H, H)).astype(dtype)
+    w = (rng.standard_normal((F, C, k, k)) * 0.1).astype(dtype)
+    b = rng.standard_normal(F).astype(dtype)
+    out, cache = FL.conv_forward_fast(x, w, b, conv_param)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    calls = {"fwd": lambda: FL.conv_forward_fast(x, w, b, conv_param),
+             "bwd": lambda: FL.conv_backward_fast(dout, cache)}
+    if torch is not None:
+        tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+        tdout = torch.from_numpy(dout)
+
+        def torch_fwd_bwd():
+            tx.grad = tw.grad = tb.grad = None
+            torch.nn.functional.conv2d(tx, tw, tb, stride=1, padding=pad).backward(tdout)
+
+        calls["torch"] = torch_fwd_bwd
+    for fn in calls.values():
+        fn()  # warm up (allocations, threads)
+    return best_times(calls, repeats=REPEATS, clock=clock)
+
+
+def pool_row(shape, dtype, rng, torch, clock):
+    """Times of max pooling on one shape in one dtype, with np.copy of the input."""
+    x = rng.standard_normal(shape).astype(dtype)
+    out, cache = FL.max_pool_forward_fast(x, POOL_PARAM)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    calls = {"copy": lambda: np.copy(x),
+             "fwd": lambda: FL.max_pool_forward_fast(x, POOL_PARAM),
+             "bwd": lambda: FL.max_pool_backward_fast(dout, cache)}
+    if torch is not None:
+        tx, tdout = torch.from_numpy(x).requires_grad_(), torch.from_numpy(dout)
+
+        def torch_fwd_bwd():
+            tx.grad = None
+            torch.nn.functional.max_pool2d(tx, 2, 2).backward(tdout)
+
+        calls["torch"] = torch_fwd_bwd
+    for fn in calls.values():
         fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 50:
-            break
-    return min(times)
+    return best_times(calls, repeats=3 * REPEATS, clock=clock)
 
 
-def best_times(fns, rounds=15, min_total=0.5):
-    """Best wall time of each function, calling them in turn (fn0, fn1, ..., fn0, ...).
-
-    Interleaving means the times compared in a ratio come from the same stretch of the
-    run: on a shared machine, speed can drift by a factor of 2 over a few seconds.
-    """
-    for fn in fns:
-        fn()  # warm up
-    times, start = [[] for _ in fns], time.perf_counter()
-    while len(times[0]) < rounds or time.perf_counter() - start < min_total:
-        for fn, seen in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            seen.append(time.perf_counter() - t0)
-        if len(times[0]) >= 50:
-            break
-    return [min(seen) for seen in times]
-
-
-def gemm_rate(m, k, n, dtype, rng):
-    """FLOP/s of an (m, k) @ (k, n) product in `dtype`."""
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
-    return 2 * m * k * n / best_time(lambda: a @ b)
-
-
-def conv_rows(rng):
-    """One row per (case, dtype) with the conv timings and ratios."""
-    rows = []
-    square = {dt: gemm_rate(1536, 1536, 1536, dt, rng) for dt in (np.float64, np.float32)}
-    for dt, rate in square.items():
-        print(f"square GEMM 1536^3 {np.dtype(dt).name}: {rate / 1e9:.1f} GFLOP/s")
-    for label, N, C, F, H, k, pad in CONV_CASES:
-        conv_param = {"stride": 1, "pad": pad}
-        x64 = rng.standard_normal((N, C, H, H))
-        w64 = rng.standard_normal((F, C, k, k)) * 0.1
-        b64 = rng.standard_normal(F)
-        H_out = 1 + (H + 2 * pad - k)
-        flops = 2 * N * F * C * k * k * H_out * H_out
-
-        xs, ws, bs = x64[:NAIVE_IMAGES], w64, b64
-        t0 = time.perf_counter()
-        out_naive, cache_naive = L.conv_forward_naive(xs, ws, bs, conv_param)
-        naive_fwd = (time.perf_counter() - t0) * N / NAIVE_IMAGES
-        t0 = time.perf_counter()
-        L.conv_backward_naive(np.ones_like(out_naive), cache_naive)
-        naive_bwd = (time.perf_counter() - t0) * N / NAIVE_IMAGES
-
-        for dt in (np.float64, np.float32):
-            x, w, b = x64.astype(dt), w64.astype(dt), b64.astype(dt)
-            out, cache = FL.conv_forward_fast(x, w, b, conv_param)
-            dout = rng.standard_normal(out.shape).astype(dt)
-            fwd, bwd = best_times([
-                lambda x=x, w=w, b=b, p=conv_param: FL.conv_forward_fast(x, w, b, p),
-                lambda dout=dout, cache=cache: FL.conv_backward_fast(dout, cache),
-            ])
-            shape_rate = gemm_rate(F, C * k * k, N * H_out * H_out, dt, rng)
-            rows.append((label, np.dtype(dt).name, fwd, bwd, flops / fwd, flops / fwd / square[dt],
-                         flops / fwd / shape_rate, bwd / fwd, naive_fwd / fwd, naive_bwd / bwd))
-    return rows
+def conv_table(rng, torch, clock, naive):
+    """Print the convolution table; returns the number of rows below their target."""
+    gemm = {np.dtype(dt).name: square_gemm_rate(dt, rng, clock) for dt in DTYPES}
+    print("square GEMM 1024^3: " + ", ".join(f"{name} {rate / 1e9:.0f} GFLOP/s"
+                                             for name, rate in gemm.items()))
+    print(f"{'conv fwd+bwd (stride 1)':<37}{'dtype':<8}{'fwd ms':>7}{'bwd ms':>8}{'torch ms':>9}"
+          f"{'torch/ours':>11}{'/GEMM':>6}{'x naive':>8}")
+    below = 0
+    for case in CONV_CASES:
+        label, N, C, F, H, k, _ = case
+        flops = 3 * 2 * N * F * C * k * k * H * H  # forward, dx and dw
+        for dt in DTYPES:
+            name = np.dtype(dt).name
+            t = conv_row(case, dt, rng, torch, clock)
+            ours = t["fwd"] + t["bwd"]
+            line = (f"{label:<37}{name:<8}{t['fwd'] * 1e3:>7.1f}{t['bwd'] * 1e3:>8.1f}")
+            if torch is not None:
+                ratio = t["torch"] / ours
+                verdict = "ok" if ratio >= TARGET[name] else f"BELOW {TARGET[name]:g}"
+                below += ratio < TARGET[name]
+                line += f"{t['torch'] * 1e3:>9.1f}{ratio:>11.2f}"
+            else:
+                verdict = ""
+                line += f"{'-':>9}{'-':>11}"
+            line += f"{flops / ours / gemm[name]:>6.2f}{naive[label] / ours:>8.0f}  {verdict}"
+            print(line, flush=True)
+    return below
 
 
-def pool_rows(rng):
-    """One row per dtype with the 2x2 stride-2 max pool timings against one memory pass."""
-    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    rows = []
-    for dt in (np.float64, np.float32):
-        x = rng.standard_normal((100, 32, 32, 32)).astype(dt)
-        out, cache = FL.max_pool_forward_fast(x, pool_param)
-        dout = rng.standard_normal(out.shape).astype(dt)
-        pairs = x.reshape(100, 32, 16, 2, 32)  # the top and bottom row of each window
-        copy, total, one_max, fwd, bwd = best_times([
-            lambda x=x: np.copy(x),
-            lambda x=x: x.sum(),
-            lambda pairs=pairs: np.maximum(pairs[:, :, :, 0], pairs[:, :, :, 1]),
-            lambda x=x: FL.max_pool_forward_fast(x, pool_param),
-            lambda dout=dout, cache=cache: FL.max_pool_backward_fast(dout, cache),
-        ])
-        rows.append((np.dtype(dt).name, copy, total, one_max, fwd, bwd))
-    return rows
+def pool_table(rng, torch, clock):
+    """Print the max pooling table; returns the number of float32 rows above the target."""
+    print(f"{'max pool 2x2 stride 2, fwd+bwd':<40}{'dtype':<8}{'copy ms':>8}{'fwd ms':>7}{'bwd ms':>7}"
+          f"{'/copy':>6}{'torch ms':>9}{'torch/ours':>11}")
+    above = 0
+    for label, shape in POOL_CASES:
+        for dt in DTYPES:
+            name = np.dtype(dt).name
+            t = pool_row(shape, dt, rng, torch, clock)
+            ratio = (t["fwd"] + t["bwd"]) / t["copy"]
+            verdict = ""
+            if dt == np.float32:
+                verdict = "ok" if ratio <= POOL_TARGET else f"ABOVE {POOL_TARGET:g}"
+                above += ratio > POOL_TARGET
+            torch_cols = (f"{t['torch'] * 1e3:>9.2f}{t['torch'] / (t['fwd'] + t['bwd']):>11.2f}"
+                          if torch is not None else f"{'-':>9}{'-':>11}")
+            print(f"{label:<40}{name:<8}{t['copy'] * 1e3:>8.2f}{t['fwd'] * 1e3:>7.2f}"
+                  f"{t['bwd'] * 1e3:>7.2f}{ratio:>6.2f}{torch_cols}  {verdict}", flush=True)
+    return above
+
+
+@contextlib.contextmanager
+def threads(count, torch):
+    """numpy's BLAS (hence the fast layers) and torch on `count` threads, then as before."""
+    saved = torch.get_num_threads() if torch is not None else None
+    with threadpool_limits(count, user_api="blas"):
+        if torch is not None:
+            torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(saved)
 
 
 def main():
+    torch = import_torch()
     rng = np.random.default_rng(0)
-    print(f"naive loops timed on {NAIVE_IMAGES} image(s) and scaled to the batch size")
-    rows = conv_rows(rng)
-    print()
-    print(f"{'conv case':<26}{'dtype':<9}{'fwd ms':>8}{'bwd ms':>8}{'GFLOP/s':>9}"
-          f"{'/sq GEMM':>9}{'/same GEMM':>11}{'bwd/fwd':>8}{'x naive f':>10}{'x naive b':>10}")
-    for label, dt, fwd, bwd, rate, r_sq, r_shape, ratio, sf, sb in rows:
-        print(f"{label:<26}{dt:<9}{fwd * 1e3:>8.1f}{bwd * 1e3:>8.1f}{rate / 1e9:>9.1f}"
-              f"{r_sq:>9.2f}{r_shape:>11.2f}{ratio:>8.2f}{sf:>10.0f}{sb:>10.0f}")
-    print("targets: fwd >= 0.40 of the matmul rate, bwd/fwd <= 2.5, > 200x the naive loops")
-    print()
-    print(f"{'max pool 2x2/2 (100,32,32,32)':<30}{'copy ms':>8}{'sum ms':>8}{'1 max ms':>9}"
-          f"{'fwd ms':>8}{'bwd ms':>8}{'1max/copy':>10}{'fwd/copy':>9}{'bwd/copy':>9}")
-    for dt, copy, total, one_max, fwd, bwd in pool_rows(rng):
-        print(f"{dt:<30}{copy * 1e3:>8.2f}{total * 1e3:>8.2f}{one_max * 1e3:>9.2f}{fwd * 1e3:>8.2f}"
-              f"{bwd * 1e3:>8.2f}{one_max / copy:>10.2f}{fwd / copy:>9.2f}{bwd / copy:>9.2f}")
-    print("target: within 3x of one pass (np.copy)")
-    print("1 max: a single np.maximum of each window's top and bottom rows, half of the forward's")
-    print("values and none of its bookkeeping; what numpy itself takes for one pass over these views")
+    count = blas_threads()
+    with threads(count, torch):
+        for line in describe(torch):
+            print(line)
+    if torch is None:
+        print("PyTorch is not installed, so there is no side-by-side ratio; for it: "
+              "pip install torch==2.13.0 (the CPU build, see README). The other ratios follow.")
+    naive = {case[0]: naive_seconds(case, rng) for case in CONV_CASES}
+    print("naive loops: forward+backward timed on one float64 image, times the batch")
+    passes = [(count, time.perf_counter, "wall time")]
+    if count > 1:
+        passes.append((1, time.process_time, "CPU time"))
+    for n, clock, what in passes:
+        print(f"\n--- {n} thread{'s' if n > 1 else ''} for numpy's BLAS, the fast layers"
+              f"{' and torch' if torch is not None else ''}; best of {REPEATS} interleaved runs, "
+              f"{what} ---")
+        with threads(n, torch):
+            below = conv_table(rng, torch, clock, naive)
+            above = pool_table(rng, torch, clock)
+        if torch is not None:
+            print(f"targets: conv torch/ours >= {TARGET['float32']:g} in float32 and >= "
+                  f"{TARGET['float64']:g} in float64 ({below} below); max pool float32 "
+                  f"(fwd+bwd)/copy <= {POOL_TARGET:g} ({above} above)")
+        else:
+            print(f"target: max pool float32 (fwd+bwd)/copy <= {POOL_TARGET:g} ({above} above)")
 
 
 if __name__ == "__main__":

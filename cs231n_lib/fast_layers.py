@@ -1,9 +1,12 @@
 """Fast convolution and max pooling in pure numpy (no compiled extension): the public names.
 
 Same contract and results as the naive loops in ``cs231n_lib.layers`` (to rounding), on
-every stride, pad and shape those accept. The algorithms, each with a plain numpy version of
-what it computes, are explained in ``cs231n_lib.fast_conv`` (im2col and matrix products, a
-block of images at a time) and ``cs231n_lib.fast_pool`` (separable max pooling).
+every stride, pad and shape those accept, in the inputs' dtype (float32 in, float32 out).
+The algorithms, each with a plain numpy version of what it computes, are explained in
+``cs231n_lib.fast_conv`` (im2col and matrix products, a block of images at a time) and
+``cs231n_lib.fast_pool`` (separable max pooling). Both split a large batch over as many
+threads as numpy's BLAS uses (``cs231n_lib._parallel``; OPENBLAS_NUM_THREADS=1 makes them
+single-threaded).
 
 - ``conv_forward_fast(x, w, b, conv_param) -> (out, cache)``, ``conv_backward_fast(dout, cache)
   -> (dx, dw, db)``; CS231n's names ``conv_forward_im2col`` / ``conv_forward_strides`` and

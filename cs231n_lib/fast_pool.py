@@ -22,11 +22,16 @@ How it is made fast:
 
 - The forward pass keeps, for each axis, the offset within the window of the first maximum
   (a bool for windows of 2), not the windows: the first maximum along the width of the row
-  that holds the first maximum along the height is the row-major first maximum.
-- numpy's np.maximum is several times slower on strided views than on contiguous arrays,
-  so slices are copied to contiguous memory first where that pays (see _gathered).
-- The batch goes a block of about _POOL_BLOCK_BYTES of images at a time, so each block's
-  copies and temporaries are still in cache for the next step.
+  that holds the first maximum along the height is the row-major first maximum. The
+  backward pass routes the gradient back along the height, then along the width.
+- Every step is one numpy call on a whole block, writing straight into the output, the
+  offsets or dx. A slice along the width (every s-th entry) is used as a strided view (one
+  long loop with a fixed step, measured faster than a copy first); a slice along the
+  height (every s-th row) is copied first when its rows are short (see _gathered).
+- Threads: the batch is split into one chunk of images per thread of numpy's BLAS
+  (cs231n_lib._parallel); numpy releases the GIL in these calls, so the chunks are pooled
+  side by side. Each chunk goes a block of about _POOL_BLOCK_BYTES of images at a time,
+  so a block's temporaries are still in cache for the next step.
 - When the windows tile the input (stride equal to both window sizes; cache["path"] ==
   "tiled"), each input entry belongs to one window: the gradient is assigned, not added,
   and dx need not be zeroed first; otherwise ("strided") it is added into zeros.
@@ -38,12 +43,13 @@ such a window goes is unspecified.
 import numpy as np
 
 from cs231n_lib import _validate
+from cs231n_lib._parallel import PASS_WORK, map_chunks
 from cs231n_lib._row_copy import copy_rows
 
-# Max pooling goes through the batch a block of images at a time, about this many bytes of
-# input each, so that the copies and temporaries of a block are still in cache when the
-# next step reads them.
-_POOL_BLOCK_BYTES = 2 << 20
+# Max pooling goes through a chunk of the batch a block of images at a time, about this many
+# bytes of input each, so that the temporaries of a block are still in cache when the next
+# step reads them.
+_POOL_BLOCK_BYTES = 512 << 10
 
 
 def max_pool_forward_fast(x, pool_param):
@@ -56,10 +62,11 @@ def max_pool_forward_fast(x, pool_param):
 
     Returns a tuple of:
     - out: output of shape (N, C, H', W'), same dtype as x
-    - cache: dict with "x_shape", "pool_param", the winning offsets along each axis
-      ("col_offset", "row_offset"; None for a window of 1), "block" (images per block) and
-      "path": "tiled" when the windows tile the input exactly (the backward pass assigns),
-      else "strided" (it adds)
+    - cache: dict with "x_shape", "x_dtype", "pool_param", the winning offsets along each
+      axis ("col_offset" of shape (N, C, H, W'), "row_offset" of shape (N, C, H', W'); bool
+      for a window of 2, uint8 or int16 for larger ones, None for a window of 1), "block"
+      (images per block) and "path": "tiled" when the windows tile the input exactly (the
+      backward pass assigns), else "strided" (it adds)
     """
     x = _validate.pool_args(x, pool_param, "max_pool_forward_fast")
     N, C, H, W = x.shape
@@ -69,21 +76,23 @@ def max_pool_forward_fast(x, pool_param):
     W_out = 1 + (W - pw) // stride
     block = _pool_block(x)
     out = np.empty((N, C, H_out, W_out), dtype=x.dtype)
-    offsets = {}  # "col_offset", "row_offset": whole-batch arrays, made at the first block
-    for start in range(0, N, block):
-        stop = min(N, start + block)
-        row_max, col_offset = _max_along(x[start:stop], 3, pw, stride, W_out)
-        out[start:stop], row_offset = _max_along(row_max, 2, ph, stride, H_out)
-        for name, part in (("col_offset", col_offset), ("row_offset", row_offset)):
-            if part is None:  # a window of 1 along that axis
-                continue
-            if name not in offsets:
-                offsets[name] = np.empty((N, *part.shape[1:]), dtype=part.dtype)
-            offsets[name][start:stop] = part
-    path = "tiled" if stride == ph == pw else "strided"
+    col_offset = _offsets((N, C, H, W_out), pw)
+    row_offset = _offsets((N, C, H_out, W_out), ph)
+
+    def forward(start, stop):
+        row_max = np.empty((min(block, stop - start), C, H, W_out), dtype=x.dtype)
+        for first in range(start, stop, block):
+            last = min(stop, first + block)
+            cols = None if col_offset is None else col_offset[first:last]
+            rows = None if row_offset is None else row_offset[first:last]
+            _max_along(x[first:last], 3, pw, stride, W_out, row_max[:last - first], cols)
+            _max_along(row_max[:last - first], 2, ph, stride, H_out, out[first:last], rows)
+
+    map_chunks(forward, N, work=x.size * 4 * PASS_WORK)  # about 4 passes over x
     cache = {
-        "x_shape": x.shape, "pool_param": pool_param, "path": path, "block": block,
-        "col_offset": offsets.get("col_offset"), "row_offset": offsets.get("row_offset"),
+        "x_shape": x.shape, "x_dtype": x.dtype, "pool_param": pool_param, "block": block,
+        "path": "tiled" if stride == ph == pw else "strided",
+        "col_offset": col_offset, "row_offset": row_offset,
     }
     return out, cache
 
@@ -96,23 +105,33 @@ def max_pool_backward_fast(dout, cache):
     - cache: from max_pool_forward_fast
 
     Returns:
-    - dx: gradient with respect to x, shape (N, C, H, W)
+    - dx: gradient with respect to x, shape (N, C, H, W), dtype of dout and x together
     """
     pool_param = cache["pool_param"]
     ph, pw = int(pool_param["pool_height"]), int(pool_param["pool_width"])
     stride = int(pool_param["stride"])
-    N, _, H, W = cache["x_shape"]
+    N, C, H, W = cache["x_shape"]
     tiled = cache["path"] == "tiled"
     dout = np.asarray(dout)
-    dx = _gradient_buffer(cache["x_shape"], dout.dtype, tiled)
+    dtype = np.result_type(dout, cache["x_dtype"])
+    W_out = dout.shape[3]
+    dx = _gradient_buffer(cache["x_shape"], dtype, tiled)
     block = cache["block"]
     rows, cols = cache["row_offset"], cache["col_offset"]
-    for start in range(0, N, block):
-        stop = min(N, start + block)
-        drow = _max_along_backward(dout[start:stop], None if rows is None else rows[start:stop],
-                                   2, ph, stride, H, tiled)
-        _max_along_backward(drow, None if cols is None else cols[start:stop], 3, pw, stride, W, tiled,
-                            out=dx[start:stop])
+
+    def backward(start, stop):
+        drow = _gradient_buffer((min(block, stop - start), C, H, W_out), dtype, tiled)
+        for first in range(start, stop, block):
+            last = min(stop, first + block)
+            d = drow[:last - first]
+            if not tiled and first > start:
+                d.fill(0)
+            _max_along_backward(dout[first:last], None if rows is None else rows[first:last],
+                                2, ph, stride, tiled, d)
+            _max_along_backward(d, None if cols is None else cols[first:last],
+                                3, pw, stride, tiled, dx[first:last])
+
+    map_chunks(backward, N, work=dx.size * 4 * PASS_WORK)
     return dx
 
 
@@ -122,6 +141,14 @@ def _pool_block(x):
     return max(1, min(x.shape[0], _POOL_BLOCK_BYTES // per_image))
 
 
+def _offsets(shape, window):
+    """Array for the offsets of the first maxima in windows of `window` entries along one axis:
+    bool for 2 (True: the second entry), uint8 or int16 for more; None for a window of 1."""
+    if window == 1:
+        return None
+    return np.empty(shape, dtype=bool if window == 2 else np.uint8 if window < 256 else np.int16)
+
+
 def _axis_slice(axis, start, step, count):
     """Index selecting `count` entries start, start + step, ... along `axis` of a 4-D array."""
     index = [slice(None)] * 4
@@ -129,58 +156,64 @@ def _axis_slice(axis, start, step, count):
     return tuple(index)
 
 
-def _max_along(x, axis, window, stride, count):
-    """Sliding maximum along one axis and the offset of the first maximum.
+def _max_along(x, axis, window, stride, count, best=None, offset=None):
+    """Sliding maximum along one axis, and the offset of the first maximum.
 
     Inputs:
     - x: array with 4 dimensions
     - axis: the axis to reduce (2 for the height, 3 for the width)
     - window, stride, count: window length, step and number of windows along the axis
+    - best: optional array receiving the maxima, x's shape with `count` entries along `axis`
+    - offset: optional array of best's shape receiving the offset within the window of the
+      first maximum (as from _offsets)
 
     Returns a tuple of:
-    - best: the maxima, x's shape with `count` entries along `axis`
-    - offset: the offset within the window of the first maximum, same shape as best
-      (bool for a window of 2, uint8 or int16 otherwise; None for a window of 1)
+    - best: the maxima
+    - offset: the offsets of the first maxima (bool for a window of 2, uint8 or int16 for
+      more, None for a window of 1)
     """
-    best, owned = _gathered(x[_axis_slice(axis, 0, stride, count)], axis)
-    offset = None
-    if window > 2:
-        offset = np.zeros(best.shape, dtype=np.uint8 if window < 256 else np.int16)
+    first = _gathered(x[_axis_slice(axis, 0, stride, count)])
+    if best is None:
+        best = np.empty(first.shape, dtype=x.dtype)
+    if offset is None:
+        offset = _offsets(first.shape, window)
+    if window == 1:
+        np.copyto(best, first)
+        return best, None
+    second = _gathered(x[_axis_slice(axis, 1, stride, count)])
+    if window == 2:
+        np.greater(second, first, out=offset)  # strictly: on a tie the first entry wins
+        np.maximum(first, second, out=best)
+        return best, offset
+    np.copyto(best, first)
+    offset.fill(0)
     for k in range(1, window):
-        candidate, _ = _gathered(x[_axis_slice(axis, k, stride, count)], axis)
-        better = np.greater(candidate, best)
-        if window == 2:
-            offset = better
-        else:
-            offset[better] = k
-        best = np.maximum(best, candidate, out=best if owned else None)
-        owned = True
-    if not owned:
-        best = best.copy()
+        candidate = _gathered(x[_axis_slice(axis, k, stride, count)])
+        offset[np.greater(candidate, best)] = k
+        np.maximum(best, candidate, out=best)
     return best, offset
 
 
-def _gathered(view, axis):
-    """A slice of _max_along's input, copied to contiguous memory when numpy is faster on that.
+def _gathered(view):
+    """A slice of _max_along's input, its rows copied together when they are not adjacent.
 
-    numpy's np.maximum is several times slower on strided views than on contiguous arrays
-    (np.greater much less so), and it sets up its loop once per row of a view whose rows
-    are not adjacent (stride > 1 along the height). Copying first pays off: along the
-    width, a plain copy of the strided columns; along the height, whole rows copied as
-    single items (see cs231n_lib._row_copy).
-
-    Returns a tuple of:
-    - the slice, or a contiguous copy of it
-    - whether it is a copy (a copy may be written to, the view may not)
+    A numpy call on a view whose rows (last axis) are contiguous but not adjacent, as every
+    other row along the height, sets up its inner loop once per row, which dominates for
+    rows of a few entries: copying the rows first, each as a single item
+    (cs231n_lib._row_copy), and working on the copy was measured 1.5 to 2.5 times faster.
+    A slice along the width (a fixed step) is one long loop and is used as it is.
     """
-    item = view.itemsize
-    if axis == 3 and view.strides[3] != item:
-        return np.ascontiguousarray(view), True
-    if axis == 2 and view.strides[3] == item and view.strides[2] != view.shape[3] * item:
+    if _rows_apart(view):
         rows = np.empty(view.shape, dtype=view.dtype)
         copy_rows(rows, view)
-        return rows, True
-    return view, False
+        return rows
+    return view
+
+
+def _rows_apart(view):
+    """Whether a 4-D view's rows (last axis) are contiguous but not adjacent in memory."""
+    item = view.itemsize
+    return view.strides[3] == item and view.strides[2] != view.shape[3] * item and view.shape[2] > 1
 
 
 def _gradient_buffer(shape, dtype, tiled):
@@ -189,40 +222,34 @@ def _gradient_buffer(shape, dtype, tiled):
     return np.empty(shape, dtype=dtype) if tiled else np.zeros(shape, dtype=dtype)
 
 
-def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=None):
+def _max_along_backward(dbest, offset, axis, window, stride, tiled, d):
     """Route the gradient of _max_along back to the winning entries.
 
     Inputs:
     - dbest: gradient with respect to best
     - offset: from _max_along
     - axis, window, stride: as for _max_along
-    - length: length of the input along `axis`
     - tiled: True when stride == window and the windows cover the axis exactly, so each
       input entry belongs to exactly one window (slices are assigned, not accumulated)
-    - out: optional array to write into, of the input's shape (zeros unless tiled)
-
-    Returns:
-    - d: gradient with respect to the input of _max_along (out, when given)
+    - d: array of the input's shape (zeros unless tiled), receiving the gradient with
+      respect to the input of _max_along
     """
-    shape = list(dbest.shape)
-    shape[axis] = length
     count = dbest.shape[axis]
-    d = out if out is not None else _gradient_buffer(shape, dbest.dtype, tiled)
     if window == 1:  # windows of one entry never overlap
         d[_axis_slice(axis, 0, stride, count)] = dbest
-        return d
+        return
     if window == 2 and tiled:
         # Both offsets are written once: dbest * offset for offset 1, the rest for offset 0.
         second, first = d[_axis_slice(axis, 1, stride, count)], d[_axis_slice(axis, 0, stride, count)]
-        if axis == 2 and d.strides[3] == d.itemsize:
-            # Along the height, compute contiguously and copy whole rows as single items.
+        if _rows_apart(second):
+            # Every other row: computed contiguously, then copied whole rows at a time.
             part = np.multiply(dbest, offset, dtype=d.dtype)
             copy_rows(second, part)
             copy_rows(first, np.subtract(dbest, part, out=part))
-            return d
+            return
         np.multiply(dbest, offset, out=second)
         np.subtract(dbest, second, out=first)
-        return d
+        return
     for k in range(window):
         wins = offset if window == 2 and k == 1 else (~offset if window == 2 else offset == k)
         target = d[_axis_slice(axis, k, stride, count)]
@@ -230,4 +257,3 @@ def _max_along_backward(dbest, offset, axis, window, stride, length, tiled, out=
             np.multiply(dbest, wins, out=target)
         else:
             target += dbest * wins
-    return d

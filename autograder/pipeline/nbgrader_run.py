@@ -34,7 +34,7 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     from nbgrader.apps import NbGraderAPI
 
     from autograder.course import Course
-    from autograder.sandbox.kernel import kill_kernels, limit_reason
+    from autograder.sandbox.kernel import kill_kernels, limit_reason, run_events
 
     course = Course(root=Path(step["course"]))
     config = _config(step, course)
@@ -43,7 +43,7 @@ def run_step(step: dict, wall_timeout: float) -> dict:
 
     def on_timeout() -> None:
         timed_out.set()
-        kill_kernels(step["kernel_workdir"])
+        kill_kernels(step["kernel_workdir"], f"ran past the {wall_timeout:g} s limit per submission")
     watchdog = threading.Timer(wall_timeout, on_timeout)
     watchdog.daemon = True
     watchdog.start()
@@ -57,7 +57,8 @@ def run_step(step: dict, wall_timeout: float) -> dict:
     scores = _kernel_scores(course, step)
     return {"success": bool(result.get("success")), "log": (result.get("log") or "")[-6000:],
             "error": (result.get("error") or "")[-3000:], "kernel_scores": scores,
-            "wall_timeout": timed_out.is_set(), "limit": limit_reason(step["kernel_workdir"])}
+            "wall_timeout": timed_out.is_set(), "limit": limit_reason(step["kernel_workdir"]),
+            "events": run_events(step["kernel_workdir"])}
 
 
 def _config(step: dict, course):

@@ -1,11 +1,14 @@
 """Grading one submission: a plain dict in, a plain dict out, the same in this process,
-in a process pool or on a Dask cluster.
+in a process pool or on a Dask cluster. A task has one of two phases:
 
-A task works in its own temporary folder with its own copy of what nbgrader needs (the
-source notebook with the hidden tests taken out and a private gradebook): real `nbgrader
-autograde` executes the notebook in a sandboxed kernel (for the student's outputs and
-feedback, see `nbgrader_run.py`), then the out-of-kernel verification (`verify.py`)
-decides the scores. Every result, graded or failed, is built by `new_result`.
+- "scores": the out-of-kernel verification (`verify/runner.py`) decides the scores. Nothing
+  else runs: this is what the grades wait for.
+- "run": real `nbgrader autograde` executes the notebook in a sandboxed kernel, in the task's
+  own temporary folder with its own copy of what nbgrader needs (the source notebook with the
+  hidden tests taken out and a private gradebook), for the feedback page (see
+  `nbgrader_run.py`). It never changes a score.
+
+Every scores result is built by `new_result`, every run result by `new_run`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from autograder.notebook import Layout, layout, read_notebook, without_hidden_te
 from autograder.pipeline.nbgrader_run import run_step
 from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
 from autograder.sandbox.limits import Limits
-from autograder.verify.runner import run_verification
+from autograder.verify.runner import prepare, run_verification
 from autograder.verify.spec import load_spec
 from cs231n_lib.i18n import use
 
@@ -66,19 +69,28 @@ def new_result(task: dict, lay: Layout | None = None, status: str = "graded", re
 
 
 def grade_submission(task: dict) -> dict:
-    """Grade one submission (runs in a worker). Inputs and output are plain dicts.
+    """Do one task (runs in a worker): its scores (task["phase"] "scores", the default) or its
+    notebook run for feedback ("run"). Inputs and output are plain dicts.
 
     task: {"course", "assignment", "student", "notebook" (text or None), "reject",
     "hash", "course_hash", "sandboxed", "limits" (a Limits, the same object all the way to the
-    kernel), "execute" (run nbgrader, default True)}.
+    kernel), "phase"}.
+    Returns: score_submission's or run_submission's result.
+    """
+    return run_submission(task) if task.get("phase") == "run" else score_submission(task)
+
+
+def score_submission(task: dict) -> dict:
+    """The scores of one submission, from the verification alone.
+
     Returns: new_result's dict, with "scores" {grade_id: points}, "checks", "notes",
-    "kernel_scores", "autograded" (the executed notebook's text or None), "reason" (every
-    reason points were lost, joined), "seconds" and "timings" filled in.
+    "reason" (every reason points were lost, joined), "seconds" and "timings" filled in.
     """
     start = time.monotonic()
     course = Course(root=Path(task["course"]))
     aid = task["assignment"]
-    lay = layout(read_notebook(course.source_notebook(aid)))
+    chash = task.get("course_hash") or course_hash(course, aid)
+    lay = _assignment(course, aid, chash)[1]
     result = new_result(task, lay)
     reasons: list[str | None] = []
     student_nb, problem = _parse(task)
@@ -92,11 +104,9 @@ def grade_submission(task: dict) -> dict:
         base = Path(tempfile.mkdtemp(prefix=f"grade-{aid}-"))
         try:
             limits = task["limits"]
-            if task.get("execute", True):
-                reasons.append(_execute(course, task, limits, base, result))
             with use(result["lang"]):
                 _verify(course, aid, student_nb, lay, Sandbox(enabled=task["sandboxed"], limits=limits),
-                        limits, base, result)
+                        limits, base, result, chash)
         except SandboxUnavailable:
             raise
         except Exception as exc:  # an infrastructure failure: still a row, with the reason
@@ -110,6 +120,51 @@ def grade_submission(task: dict) -> dict:
         result["infrastructure"] = True
     result["seconds"] = time.monotonic() - start
     return result
+
+
+def new_run(task: dict, state: str = "failed", reason: str = "", infrastructure: bool = False) -> dict:
+    """The result of one notebook run for feedback, every field present.
+
+    state: "done" (the notebook ran to its end; cells interrupted at their time limit are in
+    "events"), "stopped" (the kernel died or was stopped at a cell: "events" says which and
+    why; the cells before it kept their outputs) or "failed" (no executed notebook, reason says
+    why); infrastructure: True when not the student's doing (the next plain autograde runs it
+    again).
+    """
+    return {"phase": "run", "student": task["student"], "assignment": task["assignment"],
+            "hash": task["hash"], "execution": {"hash": task["hash"], "state": state, "reason": reason,
+                                                 "events": [], "infrastructure": infrastructure,
+                                                 "seconds": 0.0},
+            "kernel_scores": {}, "autograded": None}
+
+
+def run_submission(task: dict) -> dict:
+    """Execute one submission's notebook through real nbgrader in the sandbox, for its feedback page.
+
+    Returns: new_run's dict with "autograded" (the executed notebook's text, or None),
+    "kernel_scores" (nbgrader's in-kernel test results: shown, never counted) and "execution".
+    """
+    start = time.monotonic()
+    run = new_run(task)
+    execution = run["execution"]
+    _, problem = _parse(task)
+    if problem:
+        execution["reason"] = f"not executed: {problem}"
+        return run
+    base = Path(tempfile.mkdtemp(prefix=f"grade-{task['assignment']}-"))
+    try:
+        _execute(Course(root=Path(task["course"])), task, task["limits"], base, run)
+    except SandboxUnavailable:
+        raise
+    except Exception as exc:
+        execution.update(state="failed", infrastructure=True,
+                         reason=f"grading error: {type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    if HOST_TROUBLE.search(execution["reason"]):
+        execution["infrastructure"] = True
+    execution["seconds"] = time.monotonic() - start
+    return run
 
 
 def _parse(task: dict) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -163,26 +218,35 @@ def _template_gradebook(course: Course, aid: str, chash: str) -> Path:
 
 
 def _kernel_problem(out: dict) -> str | None:
-    """A short reason from nbgrader's log when the notebook did not execute normally."""
+    """A short reason from nbgrader's log when nbgrader itself did not finish normally."""
+    if out.get("success"):
+        return None
     log = (out.get("log") or "") + (out.get("error") or "")
-    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log.lower():
-        return "the kernel died while running the notebook (cells after that did not run)"
-    if "CellTimeoutError" in log or "Timeout waiting for execute reply" in log:
-        return "a notebook cell ran longer than the per-cell limit and was interrupted"
-    if not out.get("success"):
-        last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-1:]
-        return "nbgrader autograde failed" + (f": {last[0].strip()[:300]}" if last else "")
-    return None
+    last = [line for line in log.splitlines() if "ERROR" in line or "Error" in line][-1:]
+    return "nbgrader autograde failed" + (f": {last[0].strip()[:300]}" if last else "")
 
 
-def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dict) -> str | None:
+def explain(events: list[dict]) -> str:
+    """What happened to a notebook run, one part per event: "cell 38 (solver.train()) ran past ..."."""
+    parts = []
+    for e in events:
+        cell = f"cell {e['cell']}" + (f" ({e['first_line']})" if e.get("first_line") else "")
+        if e["kind"] != "died":
+            parts.append(f"{cell} {e['detail']}")
+        elif e["cell"] < 1:
+            parts.append(f"the notebook {e['detail']} before any cell ran")
+        else:
+            parts.append(f"{cell}: the notebook {e['detail']} while it ran; the cells after it did not run")
+    return "; ".join(parts)
+
+
+def _execute(course: Course, task: dict, limits: Limits, base: Path, run: dict) -> None:
     """Run the notebook through real nbgrader autograde in a private course under `base`.
 
-    Fills result["kernel_scores"], ["autograded"], ["timings"]["notebook"]; returns a reason
-    when the notebook did not run to the end normally, else None.
+    Fills run["kernel_scores"], ["autograded"] and ["execution"] (state, events, reason).
     """
-    t0 = time.monotonic()
     aid, student = task["assignment"], task["student"]
+    execution = run["execution"]
     priv = Course(root=base / "course")
     _copy_kernel_source(course, priv, aid)
     shutil.copy(_template_gradebook(course, aid, task.get("course_hash", "")), priv.gradebook)
@@ -195,26 +259,47 @@ def _execute(course: Course, task: dict, limits: Limits, base: Path, result: dic
             "student": student, "kernel_workdir": str(kernel_dir), "sandboxed": task["sandboxed"],
             "limits": limits}
     out = run_step(step, limits.submission_timeout)
-    result["kernel_scores"] = out["kernel_scores"]
+    run["kernel_scores"] = out["kernel_scores"]
     executed = priv.root / "autograded" / student / aid / f"{aid}.ipynb"
     if executed.exists():
-        result["autograded"] = executed.read_text()
-    result["timings"]["notebook"] = time.monotonic() - t0
-    if out.get("limit"):
-        return f"the notebook was stopped: it {out['limit']} (cells after that did not run)"
-    if out.get("wall_timeout"):
-        return (f"the notebook was stopped at the {limits.submission_timeout:g} s limit "
-                "per submission (cells after that did not run)")
-    return _kernel_problem(out)
+        run["autograded"] = executed.read_text()
+    events = out.get("events", [])
+    execution["events"] = events
+    died = [e for e in events if e["kind"] == "died"]
+    problem = _kernel_problem(out)
+    if run["autograded"] is None:
+        execution.update(state="failed", infrastructure=not died,
+                         reason=explain(died) or problem or "nbgrader wrote no executed notebook")
+    else:
+        execution["state"] = "stopped" if died else "done"
+        execution["reason"] = "; ".join(r for r in (explain(events), problem if not died else None) if r)
+    execution["infrastructure"] = execution["infrastructure"] or any(e["infrastructure"] for e in events)
+
+
+_ASSIGNMENTS: dict[tuple[str, str, str], tuple] = {}
+
+
+def _assignment(course: Course, aid: str, chash: str) -> tuple:
+    """(source notebook, its layout, the spec's checks, their cases and expected answers), made
+    once per grading process for one content of the assignment (`course_hash`)."""
+    key = (str(course.root), aid, chash)
+    if key not in _ASSIGNMENTS:
+        source = read_notebook(course.source_notebook(aid))
+        checks = load_spec(course.spec(aid))
+        if len(_ASSIGNMENTS) >= 3:  # a batch sends them in order; each may hold a dataset
+            _ASSIGNMENTS.pop(next(iter(_ASSIGNMENTS)))
+        _ASSIGNMENTS[key] = (source, layout(source), checks, prepare(aid, checks))
+    return _ASSIGNMENTS[key]
 
 
 def _verify(course: Course, aid: str, student_nb, lay: Layout, sandbox: Sandbox, limits: Limits,
-            base: Path, result: dict) -> None:
+            base: Path, result: dict, chash: str = "") -> None:
     """Score the exercises out of the kernel; fills result["scores"], ["checks"], ["notes"]."""
     t0 = time.monotonic()
-    verification = run_verification(aid, read_notebook(course.source_notebook(aid)), student_nb,
-                                    load_spec(course.spec(aid)), sandbox, workdir=base,
-                                    build_timeout=limits.cell_timeout + 60)
+    source, _, checks, prepared = _assignment(course, aid, chash) if chash else (
+        read_notebook(course.source_notebook(aid)), None, load_spec(course.spec(aid)), None)
+    verification = run_verification(aid, source, student_nb, checks, sandbox, workdir=base,
+                                    build_timeout=limits.cell_timeout + 60, prepared=prepared)
     result["timings"]["verification"] = time.monotonic() - t0
     for gid, res in verification.results.items():
         result["checks"][gid] = res.as_dict()

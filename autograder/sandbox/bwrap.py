@@ -107,7 +107,7 @@ class Sandbox:
             cmd += ["--ro-bind", str(host), str(inside)]
         for path in (Path(workdir), *extra_rw):
             cmd += ["--bind", str(Path(path).resolve()), str(Path(path).resolve())]
-        env = sandbox_env(Path(workdir).resolve()) | self.env
+        env = sandbox_env(Path(workdir).resolve(), self.limits.blas_threads) | self.env
         cmd += ["--clearenv"]
         for key, value in env.items():
             cmd += ["--setenv", key, value]
@@ -135,7 +135,12 @@ class Sandbox:
                 "--core=0", "--"]
 
 
-def sandbox_env(workdir: Path) -> dict[str, str]:
+def blas_env(threads: int = 1) -> dict[str, str]:
+    """The environment variables that set the BLAS and OpenMP thread counts numpy uses."""
+    return {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+def sandbox_env(workdir: Path, blas_threads: int = 1) -> dict[str, str]:
     """The whole environment a sandboxed process gets (nothing is inherited)."""
     return {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
@@ -146,8 +151,5 @@ def sandbox_env(workdir: Path) -> dict[str, str]:
         "MPLCONFIGDIR": str(workdir / ".matplotlib"),
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
         "JUPYTER_PLATFORM_DIRS": "1",
-    } | ({"CIFAR10_DIR": os.environ["CIFAR10_DIR"]} if os.environ.get("CIFAR10_DIR") else {})
+    } | blas_env(blas_threads) | ({"CIFAR10_DIR": os.environ["CIFAR10_DIR"]} if os.environ.get("CIFAR10_DIR") else {})

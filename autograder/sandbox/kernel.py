@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -29,13 +30,15 @@ import zmq
 import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance, Type, Unicode, default
 
 from autograder.i18n.edition import language
-from autograder.sandbox.bwrap import Sandbox
+from autograder.notebook import first_line
+from autograder.sandbox.bwrap import Sandbox, blas_env
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.watchdog import mib
+from autograder.sandbox.watchdog import mib, run_queue_seconds, tree_pids
 from cs231n_lib.i18n import ENV_VAR
 
 # Messages from the kernel the client queues before it drops more (each at most the output cap).
@@ -45,13 +48,26 @@ MESSAGE_OVERHEAD = 2**20
 
 _LAUNCHED: dict[str, list] = {}
 _TRIPPED: dict[str, str] = {}
+_EVENTS: dict[str, list] = {}
+# How often nbclient hands a running cell to SandboxedExecute._async_handle_timeout (seconds).
+POLL_SECONDS = 5.0
+# A run stopped at the per-submission limit after its kernel spent at least this share of the
+# time waiting for a processor (runnable, while other work held the cores) was stopped by a busy
+# grading machine, not by the student's code.
+BUSY_WAIT_SHARE = 0.25
 _LOCK = threading.Lock()
 _MONITORS = itertools.count()
 
 
-def kill_kernels(workdir: str) -> None:
-    """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside)."""
+def kill_kernels(workdir: str, reason: str | None = None) -> None:
+    """Kill every kernel sandbox started for this working folder (SIGKILL to bwrap kills all inside).
+
+    reason: why, when it is a limit (the wall-clock limit per submission): limit_reason and the
+    executed notebook's note then say so.
+    """
     with _LOCK:
+        if reason:
+            _TRIPPED.setdefault(str(workdir), reason)
         launched = _LAUNCHED.pop(str(workdir), [])
     for pid, watchdog in launched:
         watchdog.stop()
@@ -62,6 +78,76 @@ def kill_kernels(workdir: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def sandboxed_pids(root: int) -> list[int]:
+    """The processes of the sandbox started as `root` (prlimit exec's bwrap) that are not bwrap itself.
+
+    bwrap runs as two processes (the one started, and the PID namespace's init); the kernel
+    is the init's child. Every process below them is the kernel or one it started.
+    """
+    bwrap = os.path.realpath(shutil.which("bwrap") or "/usr/bin/bwrap")
+    out = []
+    for pid in tree_pids(root):
+        try:
+            if os.path.realpath(f"/proc/{pid}/exe") == bwrap:
+                continue
+        except OSError:
+            continue
+        out.append(pid)
+    return out
+
+
+def run_events(workdir: str) -> list[dict]:
+    """What happened to the last notebook run in this working folder (once): see `_event`."""
+    with _LOCK:
+        return _EVENTS.pop(str(workdir), [])
+
+
+def _event(kind: str, index: int, cell, limit: str, detail: str, infrastructure: bool, **extra) -> dict:
+    """One thing that happened to a notebook run: kind "interrupted" (a cell at its time limit, the
+    run went on) or "died" (the run ended there); cell, its number in the notebook (from 1) and
+    first line; limit, "time", "memory", "processes", "disk", "signal", "exit" or "unknown";
+    detail, a sentence part ("ran past ..." for the cell, "was killed by ..." for the notebook); infrastructure, True when not the student's doing."""
+    return {"kind": kind, "cell": index + 1, "first_line": first_line(cell.get("source", "")),
+            "limit": limit, "detail": detail, "infrastructure": infrastructure, **extra}
+
+
+def _note(text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("stream", name="stderr", text=text + "\n")
+
+
+def death_cause(stop_reason: str | None, status: int | None, sandboxed: bool) -> tuple[str, str, bool]:
+    """Why a kernel died: (limit, what it did as a sentence part, True when not the student's doing).
+
+    stop_reason: the limit that stopped it (watchdog, submission time), if any; status: its exit
+    status (bwrap reports a signal inside as 128 + its number; a negative status is a signal to
+    bwrap itself, from outside the sandbox).
+    """
+    if stop_reason:
+        for limit, word in (("memory", "memory"), ("processes", "processes"), ("disk", "disk"),
+                            ("time", "limit per submission")):
+            if word in stop_reason:
+                return limit, stop_reason, False
+        return "unknown", stop_reason, False
+    if status is None:
+        return "unknown", "stopped answering (the kernel's process was still there)", True
+    if status < 0 or (not sandboxed and status > 128):
+        number = -status if status < 0 else status - 128
+        if not sandboxed:
+            return "signal", f"was killed by signal {_signal_name(number)}", False
+        return ("signal", f"was killed from outside the sandbox by signal {_signal_name(number)} "
+                "(not by a limit of the grader; the machine may have run out of memory)", True)
+    if status > 128:
+        return "signal", f"was killed by signal {_signal_name(status - 128)} (a crash, or the code killed itself)", False
+    return "exit", f"exited with code {status} (os._exit or a crash)", False
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def limit_reason(workdir: str) -> str | None:
@@ -149,7 +235,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
         kw["stdout"] = subprocess.DEVNULL  # the kernel's own chatter is not the student's output
         kw["stderr"] = subprocess.DEVNULL
-        kw["env"] = {**(kw.get("env") or os.environ), **self._sandbox().env}  # unsandboxed: no bwrap --setenv
+        extra = self._sandbox().env  # the notebook's language (inside the sandbox: bwrap --setenv too)
+        if not self.sandboxed:  # the sandbox sets its own environment (bwrap.sandbox_env)
+            extra = {**blas_env(self.limits.blas_threads), **extra}
+        kw["env"] = {**(kw.get("env") or os.environ), **extra}
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:
@@ -159,6 +248,48 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def _sandbox(self) -> Sandbox:
         return Sandbox(enabled=self.sandboxed, limits=self.limits, env={ENV_VAR: self.language})
+
+    async def _async_signal_kernel(self, signum: int) -> None:
+        """Send `signum` to the kernel itself, inside the sandbox; SIGKILL still goes to bwrap.
+
+        jupyter_client signals the process group of the process it started, which for a
+        sandboxed kernel is the outer bwrap alone (bwrap's --new-session puts the kernel in a
+        session and group of its own, in its own PID namespace). bwrap does not forward the
+        signal: SIGINT's default action ends it, and --die-with-parent then takes the kernel
+        down. So an interrupt (a cell over its time limit) goes to every process of the
+        sandbox but bwrap's own two, as a terminal's Ctrl-C reaches a kernel and its children.
+        """
+        process = getattr(self.provisioner, "process", None)
+        if not self.sandboxed or signum == signal.SIGKILL or process is None:
+            await super()._async_signal_kernel(signum)
+            return
+        for pid in sandboxed_pids(process.pid):
+            try:
+                os.kill(pid, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    signal_kernel = _async_signal_kernel
+
+    def stop_reason(self) -> str | None:
+        """The limit that stopped this kernel's sandbox (a watchdog's, or the submission's time), or None."""
+        with _LOCK:
+            launched = list(_LAUNCHED.get(str(self.workdir), []))
+            tripped = _TRIPPED.get(str(self.workdir))
+        return next((w.reason for _, w in launched if w.reason), None) or tripped
+
+    def waited_seconds(self) -> float:
+        """Seconds the kernel's main thread has spent ready to run but waiting for a processor."""
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return 0.0
+        pids = sandboxed_pids(process.pid) if self.sandboxed else [process.pid]
+        return run_queue_seconds(pids[0]) if pids else 0.0
+
+    def exit_status(self) -> int | None:
+        """The kernel's exit status once it ended (bwrap passes a signal on as 128 + its number), else None."""
+        process = getattr(self.provisioner, "process", None)
+        return None if process is None else process.poll()
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         # The inline matplotlib backend (instead of the sandbox's MPLBACKEND=Agg) keeps every
@@ -197,8 +328,87 @@ class SandboxedExecute(Execute):
         self.dropped = False
 
     def preprocess(self, nb, resources=None, *args, **kwargs):
+        """Execute the notebook; a kernel that dies ends the run with every earlier output kept.
+
+        What happened to the run (a cell interrupted at its time limit, the kernel's death and
+        why) is kept for `run_events(workdir)`.
+        """
         self.kept_bytes, self.dropped = 0, False
-        return super().preprocess(nb, resources, *args, **kwargs)
+        self.events: list[dict] = []
+        self._running: tuple | None = None
+        self._first: tuple | None = None
+        try:
+            return super().preprocess(nb, resources, *args, **kwargs)
+        except DeadKernelError:
+            if not any(e["kind"] == "died" for e in self.events):  # before or between cells
+                self._record_death(-1, {"source": ""})
+            return self.nb, self.resources
+        finally:
+            with _LOCK:
+                _EVENTS[str(self.config.SandboxedKernelManager.get("workdir", ""))] = list(self.events)
+
+    def preprocess_cell(self, cell, resources, index):
+        self._running = (index, cell, time.monotonic(), self._waited())
+        if self._first is None:
+            self._first = self._running
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._record_death(index, cell)
+            raise
+
+    def _waited(self) -> float:
+        return self.km.waited_seconds() if isinstance(self.km, SandboxedKernelManager) else 0.0
+
+    def _get_timeout(self, cell):
+        """How long nbclient waits for a reply before asking `_async_handle_timeout` (a poll, not the limit)."""
+        limit = super()._get_timeout(cell)
+        return limit if limit is None or cell is None else min(limit, POLL_SECONDS)
+
+    def own_seconds(self) -> tuple[float, float]:
+        """(the running cell's own time, its wall time): wall-clock seconds since it started, less
+        those its kernel spent ready to run but waiting for a processor held by other work."""
+        _, _, started, waited = self._running
+        wall = time.monotonic() - started
+        return wall - max(0.0, self._waited() - waited), wall
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """Interrupt the cell once its own time (not the wall clock) passes the limit per cell.
+
+        nbclient asks every POLL_SECONDS; a cell slowed by a busy machine gets the processor
+        time it would have had on an idle one, so the course's own solutions never meet the
+        limit however loaded the grading machine is. The per-submission limit still holds.
+        """
+        limit = self.timeout
+        if self._running is None or self._running[1] is not cell:
+            return await super()._async_handle_timeout(timeout, cell)
+        own, wall = self.own_seconds()
+        if limit and own < limit:
+            return None  # not yet: nbclient waits again
+        index = self._running[0]
+        detail = (f"ran past the {limit:g} s limit per cell and was interrupted; the cells after it still ran"
+                  + (f" ({wall:.0f} s on the clock, {wall - own:.0f} s of it waiting for a processor)"
+                     if wall - own >= 1 else ""))
+        self.events.append(_event("interrupted", index, cell, "time", detail, False, seconds=round(wall, 1),
+                                  own_seconds=round(own, 1)))
+        cell.outputs.append(_note(f"[the grader: this cell {detail}]"))
+        return await super()._async_handle_timeout(limit, cell)
+
+    def _record_death(self, index: int, cell) -> None:
+        km = self.km if isinstance(self.km, SandboxedKernelManager) else None
+        limit, detail, infrastructure = death_cause(km.stop_reason() if km else None,
+                                                    km.exit_status() if km else None,
+                                                    bool(km and km.sandboxed))
+        if limit == "time" and self._first is not None and self._running is not None:
+            wall = self._running[2] - self._first[2]  # up to the last cell's start, when it was last seen
+            waited = self._running[3] - self._first[3]
+            if wall > 0 and waited >= BUSY_WAIT_SHARE * wall:
+                detail += f" ({waited:.0f} s of its {wall:.0f} s spent waiting for a processor: the machine was busy)"
+                infrastructure = True
+        self.events.append(_event("died", index, cell, limit, detail, infrastructure))
+        if index >= 0:
+                cell.outputs.append(_note(f"[the grader: the notebook {detail} while this cell ran; "
+                                      "the cells after it did not run]"))
 
     def create_kernel_manager(self):
         """The kernel manager, told the notebook's language (metadata.cs231n.lang) for the kernel."""

@@ -150,6 +150,15 @@ def private_tmp_bytes(pids: list[int]) -> int:
     return 0
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the main thread of `pid` has been ready to run but waiting for a processor (0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def mib(n: int) -> str:
     return f"{n / 2**20:g} MiB"
 

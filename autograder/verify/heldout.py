@@ -38,8 +38,14 @@ import numpy as np
 from autograder.verify.compare import Flagged
 from autograder.verify.spec import Check
 from cs231n_lib.checks import describe
-from cs231n_lib.data import (TEST_BATCH, default_cifar10_dir, get_cifar10_data, layout_images,
-                             num_heldout, read_batch)
+from cs231n_lib.data import (
+    TEST_BATCH,
+    default_cifar10_dir,
+    get_cifar10_data,
+    layout_images,
+    num_heldout,
+    read_batch,
+)
 from cs231n_lib.embedded import redraw_test_digits, source_files
 
 # The loaders a learner could use inside the sandbox to read the held-out labels.

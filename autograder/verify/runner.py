@@ -104,7 +104,7 @@ class _WorkerProcess:
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
-            env = {**os.environ, **sandbox_env(jobdir)}
+            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads)}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
@@ -183,9 +183,10 @@ class _WorkerProcess:
                 pass
 
 
-def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
+def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
     """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises.
 
+    The same for every submission of an assignment: a grading process may compute it once.
     A secret check is seeded with its held-out key (from load_spec); one without a key (built
     by hand, not loaded from a course) gets a fresh random key, never the public seed.
     """
@@ -204,13 +205,15 @@ def _prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
-                     workdir: str | Path | None = None, build_timeout: float = 120.0) -> Verification:
+                     workdir: str | Path | None = None, build_timeout: float = 120.0,
+                     prepared: list | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
     checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
     workdir, a folder for the job files (default: a fresh temporary folder, removed after);
-    build_timeout, seconds for the setup and exercise cells to run.
+    build_timeout, seconds for the setup and exercise cells to run; prepared, what
+    `prepare(assignment, checks)` returned for these checks (computed here when None).
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -223,7 +226,7 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     if not any(c["kind"] == "exercise" for c in exercises) and lay.exercises:
         notes.append("no exercise cells found in the submission")
     groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[_Prepared]] = {}
-    for item in _prepare(assignment, checks):
+    for item in prepared if prepared is not None else prepare(assignment, checks):
         key = (tuple(sorted(item.check.forbidden)), tuple(sorted(item.check.hidden)))
         groups.setdefault(key, []).append(item)
 

@@ -1,7 +1,8 @@
 """The instructor's way to grade written answers, in a real browser: `make formgrader`'s
 JupyterLab (instructor config, started in the course folder) lists the graded submission
 without exchange errors, a written answer's score typed in the formgrader is saved in the
-gradebook, and `make grades` counts it.
+gradebook, and `make grades` counts it; so does an autograded test's score the instructor
+changes there (grades.csv's `overrides` names it, the feedback page shows it).
 
 The course is a temporary copy of the fixture course with one honest submission autograded.
 A screenshot is kept in test-artifacts/browser/.
@@ -46,6 +47,7 @@ def graded_course(tmp_path_factory):
 def test_formgrader_grades_a_written_answer_that_reaches_grades(browser, graded_course, artifacts):
     from nbgrader.api import Gradebook
 
+    from autograder.feedback import feedback
     from autograder.grades import grade_rows
 
     course = graded_course
@@ -67,6 +69,11 @@ def test_formgrader_grades_a_written_answer_that_reaches_grades(browser, graded_
         score.scroll_into_view_if_needed()
         score.fill("1")
         score.press("Tab")
+        # An autograded test's score changed by the instructor (2 of 2 points -> 0.5).
+        override = page.locator("input.score#test_affine")
+        override.scroll_into_view_if_needed()
+        override.fill("0.5")
+        override.press("Tab")
         time.sleep(2)  # the formgrader saves on change
         page.screenshot(path=str(artifacts / "formgrader_written_answer.png"))
     finally:
@@ -75,7 +82,12 @@ def test_formgrader_grades_a_written_answer_that_reaches_grades(browser, graded_
     assert "Unwritable directory" not in lab.log.read_text()
     _, rows = grade_rows(course, [AID])
     assert rows[0]["written_score"] == 1 and rows[0]["written_pending"] == 0
-    assert rows[0]["score"] == rows[0]["autograded_score"] + 1
+    # test_affine's 2 points became 0.5; test_count's 1 stands.
+    assert rows[0]["autograded_score"] == 1.5 and rows[0]["overrides"] == "test_affine: 2 -> 0.5"
+    assert rows[0]["score"] == 2.5
+    feedback(course, [AID], log=lambda *_: None)
+    page_text = (course.root / "feedback" / "ada" / AID / f"{AID}.html").read_text()
+    assert "0.5 / 2" in page_text and "score changed by the instructor from 2" in page_text
 
 
 def test_a_new_course_opens_in_the_formgrader_from_the_nbgrader_menu(browser, tmp_path, artifacts):

@@ -147,19 +147,7 @@ def test_student_nbgrader_ui_has_no_errors_and_no_instructor_panels(new_page, st
     assert "Error fetching courses" not in body and "exchange" not in body.lower()
     assert "Nbgrader" not in menus, menus
     assert not [c for c in commands if c.startswith("nbgrader:open-")], "instructor/exchange panels"
-    assert page.locator(".validate-button, button:has-text('Validate')").count() >= 1, \
-        "the Validate button should stay"
-
-    # The Validate button runs nbgrader validate on the saved notebook and reports the
-    # blank notebook's failing tests, with no error about the set-up.
-    page.locator(".validate-button, button:has-text('Validate')").first.click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for(timeout=180_000)
-    page.wait_for_function("() => !document.querySelector('.jp-Dialog').innerText.includes('Validating')",
-                           timeout=180_000)
-    page.screenshot(path=str(artifacts / "lab_student_validate.png"))
-    result = dialog.inner_text()
-    assert "Validation Results" in result and "error running the validate command" not in result
-    assert "NOT DONE" in result or "failed" in result.lower(), result[:500]
+    # No Validate button: make submit is the students' one whole-notebook check (docs/grading.md).
+    assert page.locator(".validate-button, button:has-text('Validate')").count() == 0
     log = student_lab.log.read_text()
     assert "No nbgrader_config.py" not in log and "Error fetching" not in log

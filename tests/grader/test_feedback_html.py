@@ -34,3 +34,32 @@ def test_grade_table_shows_written_answers_pending():
            "written_score": 1.5, "written_max": 9.0, "written_pending": 3, "status": "graded",
            "reason": ""}
     assert "1.5/9 (3 pending)" in format_table([row])
+
+
+def test_a_malformed_output_is_dropped_with_a_note_and_the_page_is_written(course):
+    import json
+
+    from autograder.feedback import feedback
+    from autograder.notebook import read_notebook
+    from autograder.pipeline.gradebook import result_path
+
+    aid = "00_fixture"
+    nb = read_notebook(course.source_notebook(aid))
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="kept line\n")]
+    text = json.loads(nbformat.writes(nb))
+    cell = next(c for c in text["cells"] if c.get("id") == code.id)
+    cell["outputs"].append({"output_type": "stream", "name": "stdout", "text": 5})  # a student's bad JSON
+    path = result_path(course, "ada", aid)  # the grader's run of it, kept for its feedback page
+    path.parent.mkdir(parents=True)
+    (path.parent / f"{aid}.ipynb").write_text(json.dumps(text))
+    path.write_text(json.dumps({"student": "ada", "assignment": aid, "hash": "h1", "status": "graded",
+                                "reason": "", "scores": {"test_count": 1.0}, "max_scores": {"test_count": 1},
+                                "manual_max": {}, "checks": {}, "notes": [],
+                                "execution": {"hash": "h1", "state": "done", "reason": "", "events": [],
+                                              "infrastructure": False}}))
+    failed = []
+    feedback(course, [aid], log=lambda *_: None, failed=failed)
+    assert failed == []
+    page = (course.root / "feedback" / "ada" / aid / f"{aid}.html").read_text()
+    assert "broke the notebook format" in page and "kept line" in page

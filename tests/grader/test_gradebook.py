@@ -64,3 +64,34 @@ def test_template_gradebooks_are_removed_when_their_process_ends(tmp_path):
     made = [Path(line) for line in proc.stdout.split()]
     assert len(made) == 2 and all(p.name == "gradebook.db" and "cs231n-template-" in str(p) for p in made)
     assert [p.parent.parent for p in made if p.parent.parent.exists()] == []
+
+
+def test_an_instructors_override_counts_for_its_content_only(tmp_path):
+    # The formgrader saves a changed autograded score as the grade's manual_score.
+    from autograder.grades import grade_rows
+    from autograder.pipeline.gradebook import merge, open_gradebook
+
+    course = copy_course(tmp_path)
+    ensure_assignment(course, AID)
+
+    def result(content):
+        return {"student": "ada", "assignment": AID, "hash": content, "status": "graded", "reason": "",
+                "scores": {"test_affine": 2.0, "test_count": 1.0},
+                "max_scores": {"test_affine": 2, "test_count": 1}, "manual_max": {"q_reshape": 1},
+                "checks": {}, "notes": []}
+
+    def override(points):
+        with open_gradebook(course) as gb:
+            nb = gb.find_submission_notebook(AID, AID, "ada")
+            next(g for g in nb.grades if g.name == "test_affine").manual_score = points
+            gb.db.commit()
+
+    merge(course, result("h1"))
+    override(0.5)
+    assert grade_rows(course, [AID])[1][0]["autograded_score"] == 1.5
+    merge(course, result("h1"))  # the same content graded again (FORCE=1): the override stays
+    row = grade_rows(course, [AID])[1][0]
+    assert row["autograded_score"] == 1.5 and row["overrides"] == "test_affine: 2 -> 0.5"
+    merge(course, result("h2"))  # new work: the verification's points again
+    row = grade_rows(course, [AID])[1][0]
+    assert row["autograded_score"] == 3 and row["overrides"] == ""

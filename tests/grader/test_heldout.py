@@ -14,8 +14,17 @@ import numpy as np
 import pytest
 
 from autograder.verify.compare import Flagged
-from autograder.verify.heldout import (CANARY, DATA_FORBIDDEN, FAR_ABOVE, HELDOUT, HELDOUT_RENDERS,
-                                       NUM_CANARIES, VALIDATION, dataset_files, heldout_check)
+from autograder.verify.heldout import (
+    CANARY,
+    DATA_FORBIDDEN,
+    FAR_ABOVE,
+    HELDOUT,
+    HELDOUT_RENDERS,
+    NUM_CANARIES,
+    VALIDATION,
+    dataset_files,
+    heldout_check,
+)
 from autograder.verify.secret import KEY_FILE, HeldoutKeyError, course_key
 from autograder.verify.spec import Check, case_seed, load_spec, student_case
 from cs231n_lib.data import get_cifar10_data, load_cifar10

@@ -19,6 +19,7 @@ from graderhelpers import AID, FIXTURES, copy_course
 from autograder import autograde as batch
 from autograder.autograde import autograde
 from autograder.course import Course
+from autograder.grades import reason
 from autograder.pipeline.gradebook import merge
 from autograder.sandbox.bwrap import bwrap_status
 from autograder.sandbox.limits import Limits
@@ -94,10 +95,17 @@ def test_a_flood_costs_only_its_own_submission(flooded):
     assert not hostile["infrastructure"], hostile["reason"]
     why = {"memory-flood": "used more than 1024 MiB of memory", "disk-flood": "wrote more than 256 MiB to disk",
            "process-flood": "started more than 32 processes"}
+    limit = {"memory-flood": "memory", "disk-flood": "disk", "process-flood": "processes"}
     if name in why:
         # the kernel was stopped (the reason says which limit), and the verification process
         # too when it ran the same cell: that exercise scores 0, the other one its points
-        assert why[name] in hostile["reason"], hostile["reason"]
+        # the feedback run stopped at the flooding cell, its limit named, the outputs before it kept
+        [event] = hostile["execution"]["events"]
+        assert (event["kind"], event["cell"], event["limit"]) == ("died", 8, limit[name])
+        assert why[name] in event["detail"] and why[name] in reason(hostile), hostile["execution"]
+        executed = nbformat.read(str(course.root / "autograded" / name / AID / f"{AID}.ipynb"), as_version=4)
+        printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+        assert "PASS affine_forward" in printed and "PASS count_labels" not in printed
         assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, hostile["checks"]
         assert any(why[name] in note for note in hostile["notes"]), hostile["notes"]
 

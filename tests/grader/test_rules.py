@@ -124,3 +124,17 @@ def test_watch_keeps_no_object_alive():
 def test_an_allowed_name_that_names_nothing_is_a_value_error_naming_it():
     with pytest.raises(ValueError, match="'cs231n_lib.layers.affine_fwd' does not name a module attribute"):
         Watch(("cs231n_lib.layers.affine_forward", "cs231n_lib.layers.affine_fwd"))
+
+
+def test_the_fast_layers_threads_do_not_break_the_rule():
+    # The fast layers split big batches over threads (cs231n_lib/_parallel.py); under the
+    # watch they stay on the calling thread, where the allowed caller is seen. A training
+    # step of the open-ended task's convnet on 50 images (far above the parallel threshold).
+    from autograder.verify.heldout import MODEL_LIBRARY
+    from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
+
+    model = ThreeLayerConvNet(seed=0)
+    X = np.random.default_rng(0).standard_normal((50, 3, 32, 32)).astype(np.float32)
+    with Watch(MODEL_LIBRARY) as watch:
+        model.loss(X, np.zeros(50, dtype=int))
+    assert watch.violation is None

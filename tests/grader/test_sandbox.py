@@ -198,3 +198,46 @@ def test_a_limit_option_that_is_not_positive_is_named(tmp_path, capsys):
 
     assert main(["autograde", "--course", str(tmp_path), "--processes", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: --processes must be a positive number, got 0"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandboxed", [True, False])
+def test_an_interrupted_kernel_goes_on_to_the_next_cell(tmp_path, sandboxed):
+    # A cell over its time limit is interrupted (nbclient's interrupt_kernel) and the later
+    # cells still run, in the sandbox too: the SIGINT reaches the kernel inside bwrap's PID
+    # namespace, not bwrap itself (which SIGINT ends, taking the kernel down with it).
+    import asyncio
+
+    from autograder.sandbox.kernel import SandboxedKernelManager
+
+    if sandboxed and sb.bwrap_status() is not None:
+        pytest.skip(f"no sandbox here: {sb.bwrap_status()}")
+
+    async def reply(client, msg_id):
+        while True:
+            msg = await client.get_shell_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg["content"]
+
+    async def run():
+        manager = SandboxedKernelManager(workdir=str(tmp_path / "kernel"), sandboxed=sandboxed, limits=Limits())
+        await manager.start_kernel()
+        client = manager.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            long_cell = client.execute("import time\nstarted = time.time()\ntime.sleep(600)")
+            await asyncio.sleep(3)   # the cell is running
+            await manager.interrupt_kernel()
+            interrupted = await reply(client, long_cell)
+            await asyncio.sleep(5)   # a kernel killed by the interrupt would be gone by now
+            alive = await manager.is_alive()
+            later = await reply(client, client.execute("print(time.time() - started < 60)"))
+            return interrupted, alive, later
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+
+    interrupted, alive, later = asyncio.run(run())
+    assert interrupted["status"] == "error" and interrupted["ename"] == "KeyboardInterrupt"
+    assert alive and later["status"] == "ok"   # the same kernel: `started` is still defined

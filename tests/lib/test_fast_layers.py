@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from cs231n_lib import fast_conv, fast_pool
+from cs231n_lib import _parallel, fast_conv, fast_pool
 from cs231n_lib import fast_layers as FL
 from cs231n_lib import layers as L
 
@@ -52,30 +52,141 @@ def test_conv_fast_matches_naive_on_random_geometry(seed):
             np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
 
 
+def blocks_of(monkeypatch, images):
+    """Make the fast conv build its columns `images` images at a time."""
+    monkeypatch.setattr(fast_conv, "_block", lambda N, rows, P, dtype: max(1, min(N, images)))
+
+
+def on_threads(monkeypatch, threads):
+    """Make the fast layers split every batch into `threads` chunks, however small the work."""
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: threads)
+    monkeypatch.setattr(_parallel, "MIN_PARALLEL_WORK", 0)
+
+
+def assert_conv_matches_naive(x, w, b, conv_param, rng, **tolerance):
+    """Fast forward and backward against the naive loops on one case; returns the fast cache."""
+    tolerance = tolerance or {"rtol": 1e-9, "atol": 1e-12}
+    out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
+    out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out_naive, err_msg=f"out {conv_param} {x.shape}", **tolerance)
+    dout = rng.standard_normal(out_naive.shape)
+    for name, fast, naive in zip(("dx", "dw", "db"), FL.conv_backward_fast(dout, cache_fast),
+                                 L.conv_backward_naive(dout, cache_naive)):
+        assert fast.shape == naive.shape
+        np.testing.assert_allclose(fast, naive, err_msg=f"{name} {conv_param} {x.shape}", **tolerance)
+    return cache_fast
+
+
 @pytest.mark.parametrize("seed", range(4))
-def test_conv_fast_stride_1_in_blocks_of_two_images_matches_naive(monkeypatch, seed):
+@pytest.mark.parametrize("threads, block", [(1, 1), (1, 2), (3, 2)])
+def test_conv_fast_in_blocks_and_threads_matches_naive_on_random_geometry(monkeypatch, seed,
+                                                                          threads, block):
     # The stride-1 backward lays the images of a block side by side and reads each row of
-    # column gradients shifted back by kw, across image boundaries: random geometry, 5
-    # images, blocks of 2, 2 and 1.
+    # column gradients shifted back by kw, across image boundaries. 7 images in blocks of 1
+    # or 2, on 1 thread or 3 (chunks of 2, 2 and 3, each with its own buffers and dw): the
+    # last block of a chunk is smaller. Random geometry, heights and widths of 1 to 3 steps.
     rng = np.random.default_rng(50 + seed)
+    on_threads(monkeypatch, threads)
+    blocks_of(monkeypatch, block)
+    for _ in range(8):
+        x, w, b, conv_param = random_conv_case(rng)
+        HH, WW = w.shape[2:]
+        pad, stride = conv_param["pad"], conv_param["stride"]
+        # The smallest height (width) the windows tile, plus 0 to 2 more steps.
+        H, W = (k - 2 * pad + stride * (max(0, -((k - 2 * pad - 1) // stride)) + int(rng.integers(0, 3)))
+                for k in (HH, WW))
+        x = rng.standard_normal((7, x.shape[1], H, W))
+        cache = assert_conv_matches_naive(x, w, b, conv_param, rng)
+        assert cache["block"] == block
+        assert cache["path"] == ("stride1" if stride == 1 else "strided")
+
+
+def float32_bound(terms, magnitude):
+    """How far a float32 sum of `terms` products may be from the exact sum: gamma_n times the
+    sum of the products' magnitudes (the standard bound for any order of summation, with
+    unit roundoff 2**-24), plus one rounding of the result."""
+    u = 2.0 ** -24
+    n = terms + 1
+    return n * u / (1 - n * u) * magnitude
+
+
+def assert_conv_close_to_exact(x, w, b, conv_param, rng, what):
+    """Fast forward and backward in x's dtype against the loops in float64 on the same values.
+
+    float64: to 1e-9 relative. float32 (out must be float32 too): within the rounding bound of
+    float32 sums (float32_bound): out sums C*HH*WW products and the bias, dx at most F*HH*WW
+    products, dw and db N*H'*W'; the loops in float64 are exact to about 1e-16 here.
+    """
+    out, cache = FL.conv_forward_fast(x, w, b, conv_param)
+    exact, exact_cache = L.conv_forward_naive(*(a.astype(np.float64) for a in (x, w, b)), conv_param)
+    dout = rng.standard_normal(out.shape).astype(x.dtype)
+    got = (out, *FL.conv_backward_fast(dout, cache))
+    want = (exact, *L.conv_backward_naive(dout.astype(np.float64), exact_cache))
+    names = ("out", "dx", "dw", "db")
+    if x.dtype == np.float64:
+        for name, g, e in zip(names, got, want):
+            np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12, err_msg=f"{name} {what}")
+        return
+    size, size_cache = L.conv_forward_naive(*(np.abs(a).astype(np.float64) for a in (x, w, b)),
+                                            conv_param)
+    sizes = (size, *L.conv_backward_naive(np.abs(dout).astype(np.float64), size_cache))
+    F, C, HH, WW = w.shape
+    terms = (C * HH * WW + 1, F * HH * WW, dout[:, 0].size, dout[:, 0].size)
+    for name, g, e, magnitude, n in zip(names, got, want, sizes, terms):
+        assert g.dtype == x.dtype, (name, what)
+        assert np.all(np.abs(g - e) <= float32_bound(n, magnitude)), (name, what)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_fast_float32_is_within_float32_rounding_of_the_exact_result(monkeypatch, seed):
+    # float32 in, float32 out, on random geometry, with threads and blocks on.
+    rng = np.random.default_rng(90 + seed)
+    on_threads(monkeypatch, 2)
+    blocks_of(monkeypatch, 2)
     for _ in range(10):
         x, w, b, conv_param = random_conv_case(rng)
-        conv_param["stride"] = 1
-        HH, WW = w.shape[2:]
-        pad = conv_param["pad"]
-        x = rng.standard_normal((5, x.shape[1], max(1, HH - 2 * pad) + int(rng.integers(0, 4)),
-                                 max(1, WW - 2 * pad) + int(rng.integers(0, 4))))
-        out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
-        out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
-        assert cache_fast["path"] == "stride1"
-        F, C = w.shape[:2]
-        grid = out_naive.shape[2] * (x.shape[3] + 2 * pad)
-        monkeypatch.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 2 * (C * HH * WW + 1 + F) * grid * 8)
-        assert fast_conv._stride1_block(5, C * HH * WW, F, grid, np.dtype(np.float64)) == 2
-        dout = rng.standard_normal(out_naive.shape)
-        for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
-                               L.conv_backward_naive(dout, cache_naive)):
-            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(x.shape))
+        x = rng.standard_normal((5, *x.shape[1:]))
+        x, w, b = (a.astype(np.float32) for a in (x, w, b))
+        assert_conv_close_to_exact(x, w, b, conv_param, rng, conv_param)
+
+
+NAMED_CONV_CASES = {  # name: (x shape, w shape, stride, pad)
+    "stride 2": ((3, 2, 9, 9), (4, 2, 3, 3), 2, 1),
+    "odd sizes": ((3, 3, 7, 11), (5, 3, 3, 5), 1, 2),
+    "C = 1": ((4, 1, 8, 8), (3, 1, 3, 3), 1, 1),
+    "N = 1": ((1, 3, 6, 6), (2, 3, 3, 3), 1, 1),
+    "non-square window": ((2, 3, 8, 9), (4, 3, 2, 5), 1, 0),
+    "non-square window, stride 3": ((2, 2, 10, 7), (3, 2, 4, 1), 3, 0),
+    "1x1 filters": ((2, 5, 4, 4), (3, 5, 1, 1), 1, 0),
+}
+
+
+@pytest.mark.parametrize("name", NAMED_CONV_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_fast_matches_naive_on_named_shapes(name, dtype):
+    x_shape, w_shape, stride, pad = NAMED_CONV_CASES[name]
+    rng = np.random.default_rng(13)
+    x, w, b = (rng.standard_normal(shape).astype(dtype) for shape in (x_shape, w_shape, w_shape[:1]))
+    assert_conv_close_to_exact(x, w, b, {"stride": stride, "pad": pad}, rng, name)
+
+
+@pytest.mark.parametrize("pool_param", [
+    {"pool_height": 3, "pool_width": 3, "stride": 2},   # windows overlap
+    {"pool_height": 2, "pool_width": 3, "stride": 1},   # non-square, overlapping
+    {"pool_height": 2, "pool_width": 2, "stride": 3},   # gaps: the windows do not tile
+    {"pool_height": 1, "pool_width": 4, "stride": 4},   # a window of one row
+], ids=["overlap 3x3/2", "2x3/1", "gaps 2x2/3", "1x4/4"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_fast_matches_naive_on_named_windows(pool_param, dtype):
+    rng = np.random.default_rng(14)
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    x = rng.integers(0, 4, size=(3, 2, ph + 3 * s, pw + 4 * s)).astype(dtype)  # many ties
+    out, cache = FL.max_pool_forward_fast(x, pool_param)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, out_naive)
+    dout = rng.integers(1, 5, size=out.shape).astype(dtype)  # small integers: sums are exact
+    np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache),
+                                  L.max_pool_backward_naive(dout, cache_naive))
 
 
 def test_conv_fast_backward_does_not_read_memory_it_did_not_write(monkeypatch):
@@ -90,19 +201,13 @@ def test_conv_fast_backward_does_not_read_memory_it_did_not_write(monkeypatch):
         return out
 
     rng = np.random.default_rng(11)
-    for stride, pad, k in [(1, 1, 3), (1, 0, 2), (1, 2, 5), (2, 1, 3)]:
-        x, w, b = rng.standard_normal((5, 2, 7, 7)), rng.standard_normal((3, 2, k, k)), rng.standard_normal(3)
-        conv_param = {"stride": stride, "pad": pad}
-        out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
-        with monkeypatch.context() as m:
-            m.setattr(np, "empty", poisoned_empty)
-            m.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 1)  # blocks of one image
-            out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
-            dout = rng.standard_normal(out_naive.shape)
-            grads = FL.conv_backward_fast(dout, cache_fast)
-        np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
-        for fast, naive in zip(grads, L.conv_backward_naive(dout, cache_naive)):
-            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12, err_msg=str(conv_param))
+    for block in (1, 2):  # with 5 images, blocks of 2 end with a smaller one
+        blocks_of(monkeypatch, block)
+        for stride, pad, k in [(1, 1, 3), (1, 0, 2), (1, 2, 5), (2, 1, 3)]:
+            x, w, b = rng.standard_normal((5, 2, 7, 7)), rng.standard_normal((3, 2, k, k)), rng.standard_normal(3)
+            with monkeypatch.context() as m:
+                m.setattr(np, "empty", poisoned_empty)
+                assert_conv_matches_naive(x, w, b, {"stride": stride, "pad": pad}, rng)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -121,21 +226,34 @@ def test_max_pool_fast_matches_naive_on_random_geometry_and_ties(seed, ties):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_max_pool_fast_in_blocks_of_images_matches_naive(monkeypatch, seed):
-    # Pooling goes a block of images at a time: blocks of 2, 2 and 1 of 5 images.
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_fast_in_blocks_and_threads_matches_naive(monkeypatch, seed, threads, dtype):
+    # Pooling goes a block of images at a time, on chunks of the batch: 7 images on 1 or 3
+    # threads (chunks of 2, 2 and 3), in blocks of 2. Maxima are exact in any dtype; where
+    # windows overlap, float32 gradients are sums of a few dout values, within the float32
+    # rounding bound of such sums (float32_bound) of the sums in float64.
     rng = np.random.default_rng(200 + seed)
+    on_threads(monkeypatch, threads)
     for _ in range(15):
         x, pool_param = random_pool_case(rng, ties=bool(seed % 2))
-        x = np.concatenate([x] * 5)[:5]
+        x = np.concatenate([x] * 7)[:7].astype(dtype)
         monkeypatch.setattr(fast_pool, "_POOL_BLOCK_BYTES", 2 * x[0].nbytes)
         out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
         out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
-        assert cache_fast["block"] == 2
+        assert cache_fast["block"] == 2 and out_fast.dtype == dtype
         np.testing.assert_array_equal(out_fast, out_naive, err_msg=str(pool_param))
-        dout = rng.standard_normal(out_naive.shape)
-        np.testing.assert_allclose(FL.max_pool_backward_fast(dout, cache_fast),
-                                   L.max_pool_backward_naive(dout, cache_naive),
-                                   rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+        dout = rng.standard_normal(out_naive.shape).astype(dtype)
+        dx = FL.max_pool_backward_fast(dout, cache_fast)
+        assert dx.dtype == dtype
+        exact = L.max_pool_backward_naive(dout.astype(np.float64), cache_naive)
+        if dtype == np.float64:
+            np.testing.assert_allclose(dx, exact, rtol=1e-12, atol=1e-14, err_msg=str(pool_param))
+        else:
+            overlaps = -(-pool_param["pool_height"] // pool_param["stride"]) * \
+                -(-pool_param["pool_width"] // pool_param["stride"])
+            size = L.max_pool_backward_naive(np.abs(dout).astype(np.float64), cache_naive)
+            assert np.all(np.abs(dx - exact) <= float32_bound(overlaps, size)), pool_param
 
 
 def test_max_pool_fast_reports_its_path():
@@ -232,33 +350,6 @@ def test_cs231n_aliases_point_to_the_fast_layers():
     assert FL.conv_forward_strides is FL.conv_forward_fast
     assert FL.conv_backward_im2col is FL.conv_backward_fast
     assert FL.conv_backward_strides is FL.conv_backward_fast
-
-
-@pytest.mark.parametrize("stride, pad, path", [(1, 1, "stride1"), (1, 0, "stride1"), (2, 1, "strided")])
-def test_conv_fast_in_several_blocks_matches_naive(monkeypatch, stride, pad, path):
-    # A buffer that holds the columns of 2 of the 5 images: blocks of 2, 2 and 1.
-    rng = np.random.default_rng(10)
-    x, w, b = rng.standard_normal((5, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
-    conv_param = {"stride": stride, "pad": pad}
-    out_naive, cache_naive = L.conv_forward_naive(x, w, b, conv_param)
-    H_out = out_naive.shape[2]
-    monkeypatch.setattr(fast_conv, "_BLOCK_BYTES", 2 * (3 * 3 * 3 + 1) * H_out * H_out * 8)
-    out_fast, cache_fast = FL.conv_forward_fast(x, w, b, conv_param)
-    assert (cache_fast["block"], cache_fast["path"]) == (2, path)
-    np.testing.assert_allclose(out_fast, out_naive, rtol=1e-9, atol=1e-12)
-    dout = rng.standard_normal(out_naive.shape)
-    for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast), L.conv_backward_naive(dout, cache_naive)):
-        np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
-    if path == "stride1":
-        # The stride-1 backward sizes its own blocks (columns and dout on its grid):
-        # make those 2, 2 and 1 images as well.
-        K, F, W_pad = 3 * 3 * 3, 4, 7 + 2 * pad
-        grid = H_out * W_pad
-        monkeypatch.setattr(fast_conv, "_STRIDE1_BLOCK_BYTES", 2 * (K + 1 + F) * grid * 8)
-        assert fast_conv._stride1_block(5, K, F, grid, np.dtype(np.float64)) == 2
-        for fast, naive in zip(FL.conv_backward_fast(dout, cache_fast),
-                               L.conv_backward_naive(dout, cache_naive)):
-            np.testing.assert_allclose(fast, naive, rtol=1e-9, atol=1e-12)
 
 
 def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():

@@ -1,8 +1,10 @@
-"""Tests of cs231n_lib.timing.best_times: interleaved runs, the fastest kept."""
+"""Tests of cs231n_lib.timing: best_times (interleaved runs, the fastest kept) and timer."""
+
+import re
 
 import pytest
 
-from cs231n_lib.timing import best_times
+from cs231n_lib.timing import best_times, timer
 
 
 class FakeClock:
@@ -50,3 +52,35 @@ def test_a_busy_spell_does_not_decide_the_ratio():
 def test_bad_repeats(repeats):
     with pytest.raises(ValueError, match="repeats must be an int >= 1"):
         best_times({"a": lambda: None}, repeats=repeats)
+
+
+def test_timer_prints_the_elapsed_time_with_its_label():
+    clock, lines = FakeClock(), []
+    with timer("two runs", clock=clock, print_fn=lines.append) as elapsed:
+        clock.now += 23.44
+        assert elapsed.seconds is None          # not known before the block ends
+    assert lines == ["two runs: 23.4 s"]
+    assert elapsed.seconds == pytest.approx(23.44)
+
+
+def test_timer_prints_to_stdout_by_default(capsys):
+    with timer("training"):
+        pass
+    out = capsys.readouterr().out
+    assert re.fullmatch(r"training: \d+\.\d s\n", out), out
+
+
+def test_timer_still_prints_when_the_block_fails_and_lets_the_error_through():
+    clock, lines = FakeClock(), []
+    with pytest.raises(KeyboardInterrupt):
+        with timer("training", clock=clock, print_fn=lines.append):
+            clock.now += 2.0
+            raise KeyboardInterrupt  # the student pressed stop
+    assert lines == ["training: 2.0 s (stopped early)"]
+
+
+@pytest.mark.parametrize("label", ["", None, 3])
+def test_timer_needs_a_label(label):
+    with pytest.raises(ValueError, match="timer: label must be a non-empty string"):
+        with timer(label):
+            pass
