@@ -119,3 +119,34 @@ _HALF_NEXT_TO_CJK = re.compile(f"[{CJK}][,;:?!()]|[,;:?!()][{CJK}]|[{CJK}]\\.(?=
 def half_width_punctuation(text: str) -> list[str]:
     """Half-width punctuation touching Chinese characters in prose (should be ，；：？！（）。)."""
     return [m.group(0) for m in _HALF_NEXT_TO_CJK.finditer(text)]
+
+
+def _is_punct(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _flanking_fault(before: str, after: str, opening: bool) -> bool:
+    """True when a `**` between `before` and `after` cannot open (or close) emphasis in
+    CommonMark: a delimiter touching punctuation on its inner side needs whitespace or
+    punctuation on its outer side. ("" is the start or end of the line.)"""
+    inner, outer = (after, before) if opening else (before, after)
+    return bool(inner) and _is_punct(inner) and bool(outer) and not outer.isspace() and not _is_punct(outer)
+
+
+def unrendered_bold(text: str) -> list[str]:
+    """Bold spans (`**...**`) that Jupyter's markdown shows with literal asterisks: in Chinese,
+    a span that ends in full-width punctuation followed by a character (`**练习。**完成`) or
+    starts with one after a character (`的**（SVM）**`). Code spans and formulas are skipped."""
+    bad = []
+    for line in text.splitlines():
+        line = re.sub(r"`[^`]*`|\$[^$]*\$", lambda m: "x" * len(m.group(0)), line)
+        for m in re.finditer(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", line):
+            start, end = m.start(), m.end()
+            before = line[start - 1] if start else ""
+            after = line[end] if end < len(line) else ""
+            if (_flanking_fault(before, m.group(1)[0], True)
+                    or _flanking_fault(m.group(1)[-1], after, False)):
+                bad.append(line[max(0, start - 2):end + 2])
+    return bad

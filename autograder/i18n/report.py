@@ -11,6 +11,7 @@ One Finding per problem, each naming the notebook, the cell id and what to do:
 | `english` | English words left in the Chinese sentences |
 | `structure` | a formula, code span, link target, marker or heading of the English missing from the Chinese |
 | `punctuation` | half-width punctuation touching Chinese characters |
+| `markdown` | bold that Jupyter would show with its asterisks (`**练习。**完成`) |
 
 The tests (tests/notebooks/test_translations.py) hold every notebook listed in i18n/translated.txt to no finding at all.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from autograder.i18n import source as zh
 from autograder.i18n.glossary import Glossary
-from autograder.i18n.prose import half_width_punctuation, heading_levels, invariants, prose
+from autograder.i18n.prose import half_width_punctuation, heading_levels, invariants, prose, unrendered_bold
 
 TRANSLATED_FILE = "translated.txt"
 
@@ -74,6 +75,11 @@ def cell_findings(glossary: Glossary, english: str, chinese: str) -> list[tuple[
     if bad:
         out.append(("punctuation", "half-width punctuation next to Chinese: "
                     + ", ".join(repr(b) for b in bad[:8]) + " (use ，。：；？！（）)"))
+    bold = unrendered_bold(chinese)
+    if bold:
+        out.append(("markdown", "bold that Jupyter shows with its asterisks (a ** touching full-width "
+                    "punctuation inside needs a space or punctuation outside): "
+                    + ", ".join(repr(b) for b in bold[:6]) + " (move the punctuation out: **练习**。)"))
     return out
 
 

@@ -257,3 +257,13 @@ def test_translations_command_set_get_stamp(tmp_path, capsys):
         run(course, "get", "01_x", log=print)
     with pytest.raises(ValueError, match="--file nope.md: no such file"):
         run(course, "set", "01_x", cell_id="c1", file="nope.md", log=print)
+
+
+def test_bold_that_jupyter_would_not_render_is_a_finding():
+    from autograder.i18n.prose import unrendered_bold
+
+    # CommonMark: a ** with punctuation on its inner side needs space or punctuation outside.
+    assert unrendered_bold("**练习。**完成下面的函数") == ["**练习。**完成"]
+    assert unrendered_bold("多类**（SVM）**损失") == ["多类**（SVM）**损失"]
+    for fine in ("**练习**。完成", "。**重点**很重要", "**问题 1**（2 分）", "代码 `**x**` 与 $a**2$"):
+        assert unrendered_bold(fine) == [], fine
