@@ -23,7 +23,13 @@ from pathlib import Path
 
 from autograder.i18n import source as zh
 from autograder.i18n.glossary import Glossary
-from autograder.i18n.prose import half_width_punctuation, heading_levels, invariants, prose, unrendered_bold
+from autograder.i18n.prose import (
+    half_width_punctuation,
+    heading_levels,
+    invariants,
+    prose,
+    unrendered_bold,
+)
 
 TRANSLATED_FILE = "translated.txt"
 
