@@ -251,7 +251,7 @@ def main() -> None:
             t_plain, plain_scores = plain_nbgrader(plain_course, ids, n)
         for (student, aid), r in sorted(results.items()):
             assert {g: float(v) for g, v in r["scores"].items()} == {
-                g: float(v) for g, v in plain_scores[(student, aid)].items()}, (student, aid)
+                g: float(v) for g, v in plain_scores[(student, aid)].items() if g in r["max_scores"]}, (student, aid)
 
         scores_core = summary.scores_seconds * WORKERS / subs
         verify_sum = sum(r["seconds"] for r in results.values())
