@@ -112,13 +112,13 @@ def test_rounding_down_f5_s2_as_the_text_says():
     assert (32 + 2 * 2 - 5) // 2 + 1 == 16
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(code_cell(source("05_cnn"), "def conv_shape_and_params").source,
+        exec(code_cell(source("05_cnn"), "def conv_size_and_params").source,
              {"np": np, "conv_forward_fast": conv_forward_fast})
     text = out.getvalue()
-    assert "output (6, 28, 28), parameters 456" in text and "parameters 760" in text
-    assert "P = 0 on 32x32: refused; rounding down would give 14 x 14 and leave out the last 1 image column(s)" in text
+    assert "output 28 x 28 x 6, parameters 456" in text and "output 32 x 32 x 10, parameters 760" in text
+    assert "P = 0 on 32x32: refused; rounding down would give 14 x 14 and leave out 1 image column(s) and row(s)" in text
     assert "P = 2 on 32x32: refused; rounding down would give 16 x 16 and leave out only padding" in text
-    assert "F = 5, S = 2, P = 2 on 31x31: output 16 x 16" in text
+    assert "F = 5, S = 2, P = 2 on 31x31: output 16 x 16 x 1" in text
 
 
 MISTAKES = [
