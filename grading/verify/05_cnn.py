@@ -1,7 +1,8 @@
 """Verification spec of 05_cnn (see docs/authoring.md): one Check per autograded test cell.
 
 Expected answers come from the library's naive layers (cs231n_lib.layers), its spatial batch
-norm and its ThreeLayerConvNet. Cases: seeded random shapes, one image, one channel, 1x1 filters,
+norm and its ThreeLayerConvNet; a conv layer's size from counting its window positions one by
+one. Cases: seeded random shapes, one image, one channel, 1x1 filters,
 non-square inputs and filters, strides 1-3 with and without padding, overlapping and
 non-overlapping pooling windows, uneven pool windows, train and test mode of batch norm with
 given running averages, non-default conv and pool settings in the network.
@@ -10,7 +11,7 @@ given running averages, non-default conv and pool settings in the network.
 import numpy as np
 
 from autograder.verify.heldout import heldout_check
-from autograder.verify.spec import Check, allclose
+from autograder.verify.spec import Check, allclose, equal
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 from cs231n_lib.layer_utils import (
     affine_relu_backward,
@@ -47,6 +48,42 @@ NET_ALLOWED = (
                                      "conv_relu_forward", "conv_relu_backward",
                                      "conv_relu_pool_forward", "conv_relu_pool_backward")),
 )
+
+
+def _size_cases(rng):
+    """The lecture's layers, strides that do not fit (one axis or both), filters larger than the
+    padded input, non-square inputs, then random layers."""
+    cases = [
+        ((32, 32, 3), 6, 5, 1, 0), ((32, 32, 3), 10, 5, 1, 2), ((56, 56, 64), 32, 1, 1, 0),
+        ((7, 7, 1), 4, 3, 1, 0), ((7, 7, 1), 4, 3, 2, 0), ((7, 7, 1), 4, 3, 3, 0), ((7, 7, 1), 4, 3, 3, 1),
+        ((32, 32, 3), 8, 5, 2, 2), ((31, 31, 3), 8, 5, 2, 2), ((9, 7, 2), 5, 3, 2, 0), ((8, 7, 2), 5, 3, 2, 0),
+        ((7, 8, 2), 5, 3, 2, 0), ((3, 3, 1), 2, 7, 1, 1), ((3, 3, 1), 2, 5, 1, 1), ((1, 1, 1), 1, 1, 1, 0),
+        ((14, 20, 16), 7, 5, 3, 1), ((15, 21, 16), 7, 5, 3, 1),
+    ]
+    for k in range(12):
+        K, F, S, P = (int(rng.integers(1, 65)), int(rng.integers(1, 8)), int(rng.integers(1, 5)),
+                      int(rng.integers(0, 4)))
+        if k % 2 == 0:    # sizes that fit: (n - 1) * S + F - 2P for n positions
+            W1, H1 = (max(1, (int(rng.integers(1, 12)) - 1) * S + F - 2 * P) for _ in range(2))
+        else:
+            W1, H1 = int(rng.integers(1, 41)), int(rng.integers(1, 41))
+        cases.append(((W1, H1, int(rng.integers(1, 65))), K, F, S, P))
+    return [{"input_shape": shape, "num_filters": K, "filter_size": F, "stride": S, "pad": P}
+            for shape, K, F, S, P in cases]
+
+
+def _positions(size, F, S, P):
+    """How many windows of width F, S apart, fit in size + 2P; None if they do not tile it."""
+    starts = list(range(0, size + 2 * P - F + 1, S))
+    return len(starts) if starts and starts[-1] + F == size + 2 * P else None
+
+
+def _size(case):
+    W1, H1, D1 = case["input_shape"]
+    K, F, S, P = case["num_filters"], case["filter_size"], case["stride"], case["pad"]
+    W2, H2 = _positions(W1, F, S, P), _positions(H1, F, S, P)
+    w, b = np.zeros((K, D1, F, F)), np.zeros(K)          # the layer's weights and biases
+    return ((W2, H2, K) if W2 is not None and H2 is not None else None), w.size + b.size
 
 
 def _conv_cases(rng):
@@ -192,6 +229,12 @@ def _net(case):
 
 
 CHECKS = {
+    "test_conv_layer_size": Check(
+        call="conv_layer_size(input_shape, num_filters, filter_size, stride, pad)",
+        cases=_size_cases,
+        expected=_size,
+        compare=equal(),
+    ),
     "test_conv_forward": Check(
         call="conv_forward_naive(x, w, b, conv_param)[0]",
         cases=_conv_cases,

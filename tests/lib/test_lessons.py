@@ -11,7 +11,7 @@ import warnings
 import cifar_fixtures as fx
 import numpy as np
 import pytest
-from nbhelpers import grid_settings
+from nbhelpers import cell_constants, grid_settings
 
 from cs231n_lib import optim
 from cs231n_lib.augment import make_augmenter
@@ -258,10 +258,11 @@ def convnet_solver(source, convnet_data):
 
 
 def convnet_settings(num_train, on_cifar):
-    """The choice notebook 05 makes (kept in one place here; the notebook test runs the notebook itself)."""
-    if on_cifar and num_train >= 10_000:
-        return {"net": dict(num_filters=32, filter_size=7, hidden_dim=100), "num_epochs": 3}
-    return {"net": dict(num_filters=16, filter_size=5, hidden_dim=100), "num_epochs": 8}
+    """The network and epochs notebook 05's Part 6 chooses for this dataset, read from the notebook."""
+    data = {"source": "cifar10" if on_cifar else "embedded", "y_train": np.zeros(num_train)}
+    chosen = cell_constants("05_cnn", "net_settings = ", ["ON_CIFAR", "FULL_CIFAR", "net_settings", "num_epochs"],
+                            data=data)
+    return {"net": chosen["net_settings"], "num_epochs": chosen["num_epochs"]}
 
 
 @pytest.fixture(scope="module")
@@ -339,7 +340,7 @@ def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy
 
 
 def test_convnet_beats_two_layer_net(net_accuracy, convnet_accuracy):
-    # 05 Part 6: "the small network's 8 epochs end clearly above the two-layer network of notebook 04"
+    # 05 Part 6: "the small network ends clearly above the two-layer network of notebook 04"
     assert convnet_accuracy > net_accuracy + MARGIN
 
 
@@ -490,7 +491,8 @@ def test_colour_carries_information(source, raw_images):
 
 
 def smoothness(w):
-    """Mean correlation of horizontally neighbouring weights of (F, C, HH, WW) filters (0 for noise)."""
+    """Mean correlation of horizontally neighbouring weights of (F, C, HH, WW) filters (for noise about
+    -1 / (HH * WW - 1), since each filter's mean is removed: 0 for large filters, -1/8 for 3x3)."""
     w = w - w.mean(axis=(2, 3), keepdims=True)
     a, b = w[..., :, :-1].ravel(), w[..., :, 1:].ravel()
     return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
@@ -501,21 +503,26 @@ def test_first_layer_filters_learn_visible_structure(source, convnet_solver):
     start = ThreeLayerConvNet(weight_scale=1e-3, seed=0, **convnet_settings(
         len(convnet_solver.y_train), source[1])["net"]).params["W1"]
     learned = record(source, "first-layer filter smoothness", smoothness(convnet_solver.model.params["W1"]))
-    assert abs(smoothness(start)) < 0.1
+    assert smoothness(start) < 0.1     # noise: about 0, or -1/8 for 3x3 filters (each filter's mean removed)
     assert learned > 0.3
 
 
 @pytest.fixture(scope="module")
 def augmentation_runs(source, convnet_data):
-    """05 Part 7: the small network for 40 epochs on the first 2000 training images, without and with augmentation."""
+    """05 Part 7 with the notebook's settings (read from it): its small network for aug_epochs epochs
+    on the first aug_images training images, without and with its augmenter for this dataset."""
     _, on_cifar = source
-    data = dict(convnet_data, X_train=convnet_data["X_train"][:2000], y_train=convnet_data["y_train"][:2000])
-    augmenter = make_augmenter(flip=on_cifar, crop_padding=4 if on_cifar else 2, brightness=0.1, contrast=0.1)
+    chosen = cell_constants("05_cnn", "def train_augmentation_run",
+                            ["aug_images", "aug_epochs", "aug_net", "augmenter"],
+                            ON_CIFAR=on_cifar, make_augmenter=make_augmenter)
+    n = chosen["aug_images"]
+    data = dict(convnet_data, X_train=convnet_data["X_train"][:n], y_train=convnet_data["y_train"][:n])
     runs = {}
-    for name, augment in (("without", None), ("with", augmenter)):
-        model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, num_filters=16, filter_size=5, hidden_dim=100)
-        solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3}, num_epochs=40,
-                        batch_size=50, num_train_samples=1000, augment=augment, verbose=False, seed=0)
+    for name, augment in (("without", None), ("with", chosen["augmenter"])):
+        model = ThreeLayerConvNet(weight_scale=1e-3, reg=1e-3, seed=0, **chosen["aug_net"])
+        solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                        num_epochs=chosen["aug_epochs"], batch_size=50, num_train_samples=1000, augment=augment,
+                        verbose=False, seed=0)
         solver.train()
         runs[name] = solver
     return runs
@@ -524,8 +531,8 @@ def augmentation_runs(source, convnet_data):
 def test_augmentation_narrows_the_gap_and_helps(source, convnet_data, augmentation_runs):
     # 05 Part 7: without augmentation training accuracy climbs above 90 % and validation levels off
     # far below; with it training accuracy grows more slowly (lower on average over the run), the
-    # gap stays far smaller, and the validation accuracy over the last five epochs and the test
-    # accuracy end higher.
+    # gap stays far smaller, and the validation accuracy over the last five epochs ends higher; the
+    # test accuracy too on CIFAR-10, while on the embedded digits the two stay within a few points.
     summary = {}
     for name, run in augmentation_runs.items():
         summary[name] = {
@@ -543,7 +550,10 @@ def test_augmentation_narrows_the_gap_and_helps(source, convnet_data, augmentati
     assert with_["mean train"] < without["mean train"] - 0.05
     assert with_["gap"] < without["gap"] - 0.1
     assert with_["val"] > without["val"]
-    assert with_["test"] > without["test"] + 0.02
+    if source[1]:
+        assert with_["test"] > without["test"] + 0.02
+    else:
+        assert abs(with_["test"] - without["test"]) < 0.05
 
 
 # --------------------------------------------------------------------------- 03, 06 and 07 claims

@@ -194,3 +194,24 @@ def public_test_errors(aid, gids, replace=None, added=None):
             except Exception as exc:  # a failing public check
                 errors[gid] = f"{type(exc).__name__}: {exc}"
     return errors
+
+
+def cell_constants(aid, text, names, **given):
+    """{name: value} for `names`, assigned in the source notebook's code cell holding `text`.
+
+    Only the cell's plain assignments to those names run, in order, with numpy as `np` and the
+    keyword arguments bound (e.g. `data`, `ON_CIFAR`, `make_augmenter`); everything else in the
+    cell (training, printing, plotting) is skipped. A test thus runs the settings the notebook
+    itself uses, not a copy of them.
+    """
+    import ast
+
+    ns = {"np": np, **given}
+    for node in ast.parse(code_cell(source(aid), text).source).body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        assigned = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if assigned and assigned <= set(names):
+            exec(compile(ast.Module([node], type_ignores=[]), f"<{aid}>", "exec"), ns)
+    missing = [n for n in names if n not in ns]
+    assert not missing, f"{aid}: the cell holding {text!r} assigns no {missing}"
+    return {n: ns[n] for n in names}

@@ -14,6 +14,7 @@ from nbhelpers import (
     check_structure,
     check_teaching,
     code_cell,
+    exercise_source,
     failures,
     namespace,
     source,
@@ -45,6 +46,7 @@ TEACHING = {
         r"76 parameters", r"\*\*760\*\*", r"1 × 1", r"[Mm]ax pooling", r"[Aa]verage pooling",
         r"CONV → RELU → POOL → FC", r"im2col", r"speed-up", r"[Ss]patial batch norm", r"Adam",
         r"40 % training accuracy", r"flips", r"crops", r"colour jitter", r"filters",
+        r"28 \\times 28 \\times 6", r"power of two", r"F = 5, S = 2", r"[Ff]ractional max pooling",
     ],
 }
 
@@ -147,13 +149,44 @@ def test_window_classifier_and_network_sizes():
 
 
 def test_conv_worked_examples():
-    """Output sizes and the 760-parameter layer quoted in 05, computed by the notebook's helper."""
-    cell = code_cell(source("05_cnn"), "def output_size")
+    """The sizes and parameter counts 05's text works out, from the reference conv_layer_size."""
     ns = {}
-    exec(cell.source.split("for W, F, S, P")[0], ns)
-    assert [ns["output_size"](7, 3, s, 0) for s in (1, 2, 3)] == [5, 3, None]
-    assert ns["output_size"](32, 5, 1, 2) == 32
-    assert 10 * (5 * 5 * 3 + 1) == 760
+    exec(exercise_source("05_cnn", "ex_conv_layer_size"), ns)
+    size = ns["conv_layer_size"]
+    assert size((32, 32, 3), 6, 5, 1, 0) == ((28, 28, 6), 456)           # six 5x5 filters: 28x28x6
+    assert size((32, 32, 3), 10, 5, 1, 2) == ((32, 32, 10), 760)         # 76 parameters per filter
+    assert size((56, 56, 64), 32, 1, 1, 0) == ((56, 56, 32), 2080)       # thirty-two 1x1 filters
+    assert [size((7, 7, 1), 1, 3, s, 0)[0] for s in (1, 2, 3)] == [(5, 5, 1), (3, 3, 1), None]
+    assert size((7, 7, 1), 1, 3, 3, 1)[0] == (3, 3, 1)
+    for F, P in [(3, 1), (5, 2), (7, 3)]:                                # P = (F - 1) / 2 keeps the size
+        assert size((32, 32, 3), 8, F, 1, P)[0] == (32, 32, 8)
+    # F = 5, S = 2: no P fits a 32-wide input, every P fits a 31- or 33-wide one.
+    assert all(size((32, 32, 3), 8, 5, 2, P)[0] is None for P in range(6))
+    assert all(size((W, W, 3), 8, 5, 2, P)[0] is not None for W in (31, 33) for P in range(6))
+
+
+def test_rounding_down_f5_s2_as_the_text_says():
+    """05: rounding down F = 5, S = 2 on 32 wide: P = 0 leaves out the image's last column, P >= 1
+    only padding, P = 2 gives 16; the demo cell prints the same with the library refusing each."""
+    import contextlib
+    import io
+
+    from cs231n_lib.fast_layers import conv_forward_fast
+
+    for P in range(4):
+        n = (32 + 2 * P - 5) // 2 + 1
+        reached = 2 * (n - 1) + 5 - 1          # last padded column a window reads
+        assert (reached < P + 31) == (P == 0)  # image columns are P .. P + 31
+    assert (32 + 2 * 2 - 5) // 2 + 1 == 16
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code_cell(source("05_cnn"), "def conv_size_and_params").source,
+             {"np": np, "conv_forward_fast": conv_forward_fast})
+    text = out.getvalue()
+    assert "output 28 x 28 x 6, parameters 456" in text and "output 32 x 32 x 10, parameters 760" in text
+    assert "P = 0 on 32x32: refused; rounding down would give 14 x 14 and leave out 1 image column(s) and row(s)" in text
+    assert "P = 2 on 32x32: refused; rounding down would give 16 x 16 and leave out only padding" in text
+    assert "F = 5, S = 2, P = 2 on 31x31: output 16 x 16 x 1" in text
 
 
 MISTAKES = [
@@ -240,6 +273,33 @@ def count_parameters(layer_sizes):
 def count_parameters(layer_sizes):
     weights = sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:]))
     return sum(layer_sizes[1:]), weights, sum(layer_sizes[1:-1])
+"""),
+    ("05_cnn", "ex_conv_layer_size", "test_conv_layer_size", "rounds down where the stride does not fit", """
+def conv_layer_size(input_shape, num_filters, filter_size, stride, pad):
+    W1, H1, D1 = input_shape
+    W2, H2 = ((n - filter_size + 2 * pad) // stride + 1 for n in (W1, H1))
+    return (W2, H2, num_filters), num_filters * (filter_size * filter_size * D1 + 1)
+"""),
+    ("05_cnn", "ex_conv_layer_size", "test_conv_layer_size", "biases not counted", """
+_right = conv_layer_size
+def conv_layer_size(input_shape, num_filters, filter_size, stride, pad):
+    shape, params = _right(input_shape, num_filters, filter_size, stride, pad)
+    return shape, params - num_filters
+"""),
+    ("05_cnn", "ex_conv_layer_size", "test_conv_layer_size", "filters one channel deep", """
+_right = conv_layer_size
+def conv_layer_size(input_shape, num_filters, filter_size, stride, pad):
+    shape, _ = _right(input_shape, num_filters, filter_size, stride, pad)
+    return shape, num_filters * (filter_size * filter_size + 1)
+"""),
+    ("05_cnn", "ex_conv_layer_size", "test_conv_layer_size", "a filter larger than the input fits", """
+_right = conv_layer_size
+def conv_layer_size(input_shape, num_filters, filter_size, stride, pad):
+    W1, H1, _ = input_shape
+    shape, params = _right(input_shape, num_filters, filter_size, stride, pad)
+    if shape is None and all((n - filter_size + 2 * pad) % stride == 0 for n in (W1, H1)):
+        shape = tuple((n - filter_size + 2 * pad) // stride + 1 for n in (W1, H1)) + (num_filters,)
+    return shape, params
 """),
     ("05_cnn", "ex_conv_forward", "test_conv_forward", "padding ignored", """
 _right = conv_forward_naive
