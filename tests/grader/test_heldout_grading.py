@@ -4,7 +4,7 @@ unflagged; a replayed label list, a lookup by image hash, reading a dataset file
 loader score 0 with a message saying why; a model much better on held-out than on validation
 images scores and is flagged in the batch summary and grades.csv.
 
-The notebook is not executed by nbgrader here (`execute=False`): the scores come from the
+The notebook is not executed by nbgrader here (`scores_only=True`): the scores come from the
 verification alone (docs/grading.md), which is what these submissions attack.
 """
 
@@ -125,7 +125,7 @@ def _table(images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def _grade(course: Course) -> tuple:
-    summary = autograde(course, [AID], execute=False, progress=False,
+    summary = autograde(course, [AID], scores_only=True, progress=False,
                         limits=Limits(memory_bytes=4 * 2**30, submission_timeout=900))
     results = {p.parent.parent.name: json.loads(p.read_text())
                for p in (course.root / "autograded").glob(f"*/{AID}/result.json")}
