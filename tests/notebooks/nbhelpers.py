@@ -114,7 +114,8 @@ def failures(aid, gid, ns):
     expected = [check.expected(copy.deepcopy(case)) for case in cases]
     with np.errstate(all="ignore"):
         # the grader sends copies of what the student's process may see
-        answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed)
+        answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed,
+                           mutable=check.mutable)
     messages = [_case_message(check, case, answer, want)
                 for case, answer, want in zip(cases, answers, expected)]
     return [m for m in messages if m and not isinstance(m, Accepted)]
