@@ -328,7 +328,7 @@ def _with_recognised(hint, recognised):
     """The hint to print: the recognised mistake first, then the check's own hint."""
     if not recognised:
         return hint
-    return f"{recognised}\n{_('hint:')} {hint}" if hint else recognised
+    return f"{recognised}\nhint: {hint}" if hint else recognised   # _fail prints the first "hint:"
 
 
 # ---------------------------------------------------------------------------
