@@ -731,3 +731,27 @@ def test_right_answers_with_dev_stand_ins_pass_the_public_checks():
     """The stand-in data above is enough for 02/03's test cells: the source passes them."""
     assert public_test_errors("02_svm", ["test_svm_naive"], added={"ex_svm_naive": DEV_DATA}) == {}
     assert public_test_errors("03_softmax", ["test_softmax_naive"], added={"ex_softmax_naive": DEV_DATA}) == {}
+
+
+@pytest.mark.slow
+def test_sandboxed_verifier_checks_inputs_and_accepts_shapes(tmp_path):
+    """Through the real verifier (bubblewrap when it works here): the changed input fails with
+    its message, (C,) group-norm gradients pass with their note."""
+    from nbhelpers import COURSE, student_notebook
+
+    from autograder.sandbox.bwrap import Sandbox, bwrap_status
+    from autograder.sandbox.limits import Limits
+    from autograder.verify.runner import run_verification
+    from autograder.verify.spec import load_spec
+
+    sandbox = Sandbox(enabled=bwrap_status() is None, limits=Limits(cell_timeout=20))
+    for aid, replace, gid, passed, text in [
+            ("04_two_layer_net", {"ex_softmax_loss": SOFTMAX_SHIFT_IN_PLACE}, "test_softmax_loss", False,
+             "changed its input x in place"),
+            ("06_batchnorm_dropout", {"ex_spatial_groupnorm_backward": GROUPNORM_BACKWARD_C_SHAPED},
+             "test_spatial_groupnorm_backward", True, "note: ")]:
+        spec = load_spec(COURSE.spec(aid))
+        result = run_verification(aid, COURSE.source_notebook(aid), student_notebook(aid, replace),
+                                  {gid: spec[gid]}, sandbox=sandbox, workdir=tmp_path)
+        assert result.results[gid].passed is passed and text in result.results[gid].message, \
+            result.results[gid].message
