@@ -34,6 +34,7 @@ Checks:
 - ``check_true(name, condition, message)``
 - ``check_frobenius(name, got, expected, tol, hint=None, mistakes=None)``: ||got - expected||_F < tol
 - ``check_scalar_near(name, got, expected, atol, hint=None)``: |got - expected| <= atol
+- ``check_unchanged(name, function, *args, **kwargs)``: the function leaves its inputs as they were
 - ``check_gradient(name, f, x_or_params, analytic, tol=1e-7, ...)``: centred differences
 - ``check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, ...)``
 - ``check_rule(name, functions, allowed=())``: the functions use only numpy, the standard
@@ -42,6 +43,7 @@ Checks:
 
 import ast
 import functools
+import inspect
 import pkgutil
 import sys
 import types
@@ -66,6 +68,7 @@ __all__ = [
     "check_scalar_near",
     "check_shape",
     "check_true",
+    "check_unchanged",
 ]
 
 _SHOW = 5  # worst entries listed in a failure message
@@ -520,6 +523,80 @@ def check_scalar_near(name, got, expected, atol, hint=None):
               f"(off by {abs(value - expected):.3g})", hint)
     _passed(name, f"{value:.6g} is within {atol:.3g} of {expected:.6g}")
     return value
+
+
+# ---------------------------------------------------------------------------
+# Inputs left unchanged
+# ---------------------------------------------------------------------------
+
+
+def difference(before, after):
+    """None when `after` equals `before` (arrays entry by entry, with their shape and dtype, and
+    dicts, lists and tuples at any depth), else where and how it changed, e.g. "its values changed
+    (by up to 2.5)" or "['w']: its keys changed". The grader's verifier compares a case's inputs
+    before and after the call with this too, so both fail the same code."""
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.shape != before.shape or after.dtype != before.dtype:
+            return "its shape or type changed"
+        if np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"):
+            return None
+        with np.errstate(all="ignore"):
+            worst = np.nanmax(np.abs(after.astype(np.float64) - before)) if before.dtype.kind in "biuf" else None
+        return "its values changed" + (f" (by up to {worst:.3g})" if worst is not None else "")
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(before) != set(after):
+            return "its keys changed"
+        for k in before:
+            why = difference(before[k], after[k])
+            if why:
+                return f"[{k!r}]: {why}"
+        return None
+    if isinstance(before, (list, tuple)):
+        if type(after) is not type(before) or len(after) != len(before):
+            return "its length changed"
+        for i, (b, a) in enumerate(zip(before, after)):
+            why = difference(b, a)
+            if why:
+                return f"[{i}]: {why}"
+        return None
+    try:
+        return None if bool(before == after) else "its value changed"
+    except Exception:  # noqa: BLE001 - an object that cannot be compared is taken as unchanged
+        return None
+
+
+def check_unchanged(name, function, *args, **kwargs):
+    """Call function(*args, **kwargs) and check that it leaves every argument as it was (the
+    grader checks every exercise's inputs the same way: code that changes the caller's array, as
+    `x -= x.max(...)` or `x[x < 0] = 0` on an argument do, loses the points).
+
+    Inputs:
+    - name: what is checked
+    - function: the learner's function
+    - args, kwargs: its arguments (arrays, numbers, dicts, lists)
+
+    Returns:
+    - what the function returned
+    """
+    import copy
+
+    before = copy.deepcopy((args, kwargs))
+    result = function(*args, **kwargs)
+    try:
+        params = list(inspect.signature(function).bind(*args, **kwargs).arguments)[:len(args)]
+    except (TypeError, ValueError):
+        params = []
+    labels = params + [f"#{i + 1}" for i in range(len(params), len(args))]
+    named = [(label, b, a) for label, b, a in zip(labels, before[0], args)]
+    named += [(key, before[1][key], kwargs[key]) for key in kwargs]
+    for label, old, new in named:
+        why = difference(old, new)
+        if why:
+            _fail(name, _("changed its input {label} in place: {why}").format(label=label, why=why),
+                  _("compute into a new array (x = x - m, not x -= m; np.maximum(x, 0), not "
+                    "x[x < 0] = 0) or work on a copy"))
+    _passed(name, _("leaves its inputs unchanged"))
+    return result
 
 
 # ---------------------------------------------------------------------------

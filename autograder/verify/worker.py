@@ -253,48 +253,16 @@ def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float
 CHANGED_INPUT = "changed its input"
 
 
-def _difference(before, after) -> str | None:
-    """None when `after` equals `before` (arrays entry by entry, with their shape and dtype, and
-    dicts, lists and tuples at any depth), else where and how it changed."""
-    import numpy as np
-
-    if isinstance(before, np.ndarray):
-        if not isinstance(after, np.ndarray) or after.shape != before.shape or after.dtype != before.dtype:
-            return "its shape or type changed"
-        if np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"):
-            return None
-        with np.errstate(all="ignore"):
-            worst = np.nanmax(np.abs(after.astype(np.float64) - before)) if before.dtype.kind in "biuf" else None
-        return "its values changed" + (f" (by up to {worst:.3g})" if worst is not None else "")
-    if isinstance(before, dict):
-        if not isinstance(after, dict) or set(before) != set(after):
-            return "its keys changed"
-        for k in before:
-            why = _difference(before[k], after[k])
-            if why:
-                return f"[{k!r}]: {why}"
-        return None
-    if isinstance(before, (list, tuple)):
-        if type(after) is not type(before) or len(after) != len(before):
-            return "its length changed"
-        for i, (b, a) in enumerate(zip(before, after)):
-            why = _difference(b, a)
-            if why:
-                return f"[{i}]: {why}"
-        return None
-    try:
-        return None if bool(before == after) else "its value changed"
-    except Exception:  # noqa: BLE001 - an object that cannot be compared is taken as unchanged
-        return None
-
-
 def changed_inputs(before: dict, case: dict, mutable: tuple[str, ...] = ()) -> str | None:
     """A message when the call changed one of the case's inputs (other than `mutable` ones) in
-    place, else None. `before` is a deep copy of `case` taken before the call."""
+    place, else None. `before` is a deep copy of `case` taken before the call (compared as the
+    public checks' `check_unchanged` compares: `cs231n_lib.checks.difference`)."""
+    from cs231n_lib.checks import difference
+
     for name, value in before.items():
         if name in mutable:
             continue
-        why = _difference(value, case[name])
+        why = difference(value, case[name])
         if why:
             where = f"{name}{why.split(':')[0]}" if why.startswith("[") else name
             detail = why.split(": ", 1)[1] if why.startswith("[") else why

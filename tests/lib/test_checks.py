@@ -419,3 +419,21 @@ def test_a_check_cell_reports_every_failure(capsys):
     # outside a check cell, a check raises at once again
     with pytest.raises(CheckFailed):
         check_close("outside", 1.0, 2.0)
+
+
+def test_check_unchanged_names_the_input_that_changed(capsys):
+    from cs231n_lib.checks import check_unchanged, difference
+
+    def relu_forward(x):
+        x[x < 0] = 0                       # the caller's array
+        return x, None
+
+    x = np.array([[-1.5, 2.0]])
+    msg = _fails(check_unchanged, "relu_forward", relu_forward, x.copy())
+    assert msg.splitlines()[0] == "FAIL  relu_forward: changed its input x in place: its values changed (by up to 1.5)"
+    assert "np.maximum(x, 0)" in msg.splitlines()[-1]
+    out = check_unchanged("safe", lambda x, param: (np.maximum(x, 0), param.get("eps")), x, param={"eps": 1})
+    assert out[1] == 1 and _one_pass_line(capsys, "safe").endswith("leaves its inputs unchanged")
+    assert difference({"w": x}, {"w": x + 1}) == "['w']: its values changed (by up to 1)"
+    assert difference([x], [x.T]) == "[0]: its shape or type changed"
+    assert difference({"a": 1}, {"a": 1, "b": 2}) == "its keys changed"

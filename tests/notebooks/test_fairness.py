@@ -699,10 +699,24 @@ DEV_DATA = ("_rng = np.random.default_rng(5)\nX_dev = _rng.standard_normal((40, 
 
 # (name, assignment, {exercise: source}, {exercise: cell added above it}, check,
 #  text in the grader's message, text in the public check's FAIL block)
+RELU_IN_PLACE = """
+def relu_forward(x):
+    cache = x.copy()
+    x[x < 0] = 0                               # zeroes the caller's array
+    return x, cache
+
+
+def relu_backward(dout, cache):
+    dout[cache <= 0] = 0                       # and the caller's upstream gradient
+    return dout
+"""
+
 AGREE_WRONG = [
+    ("ReLU zeroing its input in place", "04_two_layer_net", {"ex_relu": RELU_IN_PLACE}, {}, "test_relu",
+     "in place", "relu_forward leaves its input unchanged: changed its input x in place"),
     ("softmax_loss shifting its input in place (x -= max)", "04_two_layer_net",
      {"ex_softmax_loss": SOFTMAX_SHIFT_IN_PLACE}, {}, "test_softmax_loss",
-     "changed its input x in place", "leaves its input x unchanged"),
+     "changed its input x in place", "softmax_loss leaves its inputs unchanged: changed its input x in place"),
     ("a vote tie broken by set order", "01_knn", {"ex_predict": PREDICT_BY_SET_ORDER}, {}, "test_predict",
      "entries differ", "smallest label"),
     ("pool_height and pool_width swapped", "05_cnn", {"ex_pool_forward": POOL_WINDOW_SWAPPED}, {},
