@@ -801,6 +801,9 @@ def check_rule(name, functions, allowed=()):
 # ---------------------------------------------------------------------------
 
 
+_FULL_BLOCKS = 3  # FAIL blocks a cell's error shows in full; the others by their FAIL line
+
+
 class _Cell:
     """The failures of the check cell running now (collecting only inside a transformed cell)."""
 
@@ -845,6 +848,8 @@ def _end_cell(error=None):
     had failed): stop collecting and raise one CheckFailed with every FAIL block, followed by the
     error that stopped the cell, if any."""
     failures, _Cell.collecting, _Cell.failures = _Cell.failures, False, []
+    if len(failures) > _FULL_BLOCKS + 1:   # short: the first blocks in full, then one line each
+        failures = failures[:_FULL_BLOCKS] + ["\n".join(f.splitlines()[0] for f in failures[_FULL_BLOCKS:])]
     if error is not None:
         failures.append(_("The rest of this cell did not run: {error}").format(
             error=f"{type(error).__name__}: {error}".rstrip(": ")))

@@ -437,3 +437,15 @@ def test_check_unchanged_names_the_input_that_changed(capsys):
     assert difference({"w": x}, {"w": x + 1}) == "['w']: its values changed (by up to 1)"
     assert difference([x], [x.T]) == "[0]: its shape or type changed"
     assert difference({"a": 1}, {"a": 1, "b": 2}) == "its keys changed"
+
+
+def test_a_check_cell_with_many_failures_stays_short():
+    shell = _shell()
+    cell = "".join(f"check_close('c{i}', np.arange(3.0) + {i + 1}, np.arange(3.0))\n" for i in range(6))
+    error = shell.run_cell(cell).error_in_exec
+    lines = str(error).splitlines()
+    assert [line for line in lines if line.startswith("FAIL")] == [
+        f"FAIL  c{i}: relative error {e}" for i, e in enumerate(
+            ["1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07",
+             "1.0e+00 > 1e-07", "1.0e+00 > 1e-07"])]
+    assert len(lines) < 40
