@@ -449,3 +449,29 @@ def test_a_check_cell_with_many_failures_stays_short():
             ["1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07",
              "1.0e+00 > 1e-07", "1.0e+00 > 1e-07"])]
     assert len(lines) < 40
+
+
+@pytest.mark.slow
+def test_a_real_kernel_shows_every_failure_as_one_error():
+    """In a Jupyter kernel (nbclient, as nbgrader and make submit run notebooks): one error output
+    per check cell listing each FAIL block; the PASS lines of the checks in between are printed;
+    the next cell runs (the cell allows its error, as a released test cell does)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np\nfrom cs231n_lib.checks import check_close"),
+        nbformat.v4.new_code_cell("check_close('one', 2.0, 1.0)\ncheck_close('two', 1.0, 1.0)\n"
+                                  "check_close('three', np.array([-1.0]), np.array([1.0]));",
+                                  metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell("6 * 7"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[1].outputs
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "CheckFailed"
+    shown = "\n".join(errors[0].traceback)
+    assert "FAIL  one" in shown and "FAIL  three" in shown and "a sign error" in shown
+    assert "PASS  two" in "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert nb.cells[2].outputs[0].data["text/plain"] == "42"
