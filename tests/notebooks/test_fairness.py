@@ -272,6 +272,20 @@ def _fc_one_seed_for_all_layers():
     return source.replace(line, "pass")
 
 
+SOFTMAX_COPY_IN_PLACE = """
+def softmax_loss(x, y):
+    N = x.shape[0]
+    x = x.copy()                                # in place, on a copy: the caller's x is untouched
+    x -= np.max(x, axis=1, keepdims=True)
+    probs = np.exp(x)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+    dx = probs
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return loss, dx
+"""
+
 HONEST_CONVNET = "three-layer convnet from the student's own loops and the sandwiches"
 
 # (name, assignment, {exercise: source}, {exercise: cell added above it}, graded checks)
@@ -287,6 +301,8 @@ HONEST = [
     ("a constant defined in a cell above", "02_svm",
      {"ex_svm_naive": SVM_NAIVE_WITH_DELTA}, {"ex_svm_naive": SVM_DELTA_ABOVE}, ["test_svm_naive"]),
     ("ReLU backward with x >= 0", "04_two_layer_net", {"ex_relu": RELU_GE}, {}, ["test_relu"]),
+    ("softmax_loss shifting a copy of x in place", "04_two_layer_net",
+     {"ex_softmax_loss": SOFTMAX_COPY_IN_PLACE}, {}, ["test_softmax_loss"]),
     ("two-layer net with the affine_relu sandwiches", "04_two_layer_net",
      {"ex_two_layer_net": TWO_LAYER_SANDWICH}, {}, ["test_two_layer_net"]),
     ("CS231n conv forward (no stride check)", "05_cnn", {"ex_conv_forward": CONV_CS231N}, {},
