@@ -727,7 +727,21 @@ def relu_backward(dout, cache):
     return dout
 """
 
+RMSPROP_SCALING_DW_IN_PLACE = """
+def rmsprop(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("cache", np.zeros_like(w))
+    config["cache"] = config["decay_rate"] * config["cache"] + (1 - config["decay_rate"]) * dw ** 2
+    dw /= np.sqrt(config["cache"]) + config["epsilon"]           # the caller's gradient
+    return w - config["learning_rate"] * dw, config
+"""
+
 AGREE_WRONG = [
+    ("RMSProp scaling the caller's dw in place", "07_optimizers", {"ex_rmsprop": RMSPROP_SCALING_DW_IN_PLACE}, {},
+     "test_rmsprop", "changed its input dws in place", "changed its input dw in place"),
     ("ReLU zeroing its input in place", "04_two_layer_net", {"ex_relu": RELU_IN_PLACE}, {}, "test_relu",
      "in place", "relu_forward leaves its input unchanged: changed its input x in place"),
     ("softmax_loss shifting its input in place (x -= max)", "04_two_layer_net",
