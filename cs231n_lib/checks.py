@@ -16,19 +16,34 @@ and importing this module makes IPython show a ``NotImplementedError`` (an exerc
 holding its ``raise NotImplementedError()`` stub) as one ``NOT DONE`` line naming the function.
 The cells still end in an error, so nbgrader and ``make submit`` count them as failing.
 
+A failed check names the mistake when it recognises one: a check's ``mistakes`` (known wrong
+answers, e.g. squared distances or a gradient without its 1/N), else an answer that is the expected
+one times a constant (a missing 1/N, a factor 2 or 0.5 in the regulariser, a sign).
+
+In a notebook, a cell that calls checks runs all of them and reports every failure: each failed
+check is kept, the later checks still run (their PASS lines print), and the cell ends in one
+``CheckFailed`` listing every FAIL block (if the cell's own code raises after a failed check, the
+FAIL blocks come first, then that error). Outside IPython (the grader, scripts) a check raises at
+once. See ``_install_cell_reporting``.
+
 Checks:
-- ``check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0)``: relative error
+- ``check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0, mistakes=None)``: relative
+  error; ``mistakes={hint: wrong answer or f(expected)}`` names a recognised common mistake
 - ``check_equal(name, got, expected, hint=None)``: exact equality (labels, counts)
 - ``check_shape(name, got, expected_shape, hint=None)``
 - ``check_true(name, condition, message)``
-- ``check_frobenius(name, got, expected, tol, hint=None)``: ||got - expected||_F < tol
+- ``check_frobenius(name, got, expected, tol, hint=None, mistakes=None)``: ||got - expected||_F < tol
 - ``check_scalar_near(name, got, expected, atol, hint=None)``: |got - expected| <= atol
+- ``check_unchanged(name, function, *args, **kwargs)``: the function leaves its inputs as they were
 - ``check_gradient(name, f, x_or_params, analytic, tol=1e-7, ...)``: centred differences
 - ``check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, ...)``
 - ``check_rule(name, functions, allowed=())``: the functions use only numpy, the standard
   library and the names the exercise gives (the grader's rule)
 """
 
+import ast
+import functools
+import inspect
 import pkgutil
 import sys
 import types
@@ -38,6 +53,9 @@ from numbers import Number
 import numpy as np
 
 from cs231n_lib import gradient_check as _gc
+from cs231n_lib.i18n import Messages
+
+_ = Messages("cs231n_lib").gettext
 
 __all__ = [
     "CheckFailed",
@@ -50,6 +68,7 @@ __all__ = [
     "check_scalar_near",
     "check_shape",
     "check_true",
+    "check_unchanged",
 ]
 
 _SHOW = 5  # worst entries listed in a failure message
@@ -172,7 +191,7 @@ def _as_array(name, got, expected, hint, kind="numeric"):
     if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
         _fail(name, "got complex numbers, expected real ones", hint)
     if arr.shape != exp.shape:
-        if not _broadcast_equivalent(arr.shape, exp.shape):
+        if kind != "numeric" or not equivalent_shape(arr.shape, exp.shape):
             _fail(name, _shape_problem(arr.shape, exp.shape), hint)
         _note_shape(name, arr.shape, exp.shape)
         arr = arr.reshape(exp.shape)
@@ -188,8 +207,36 @@ def _broadcast_equivalent(got_shape, expected_shape):
     return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
 
 
+def _channel_vector(got_shape, expected_shape):
+    """True when one shape is (C,) and the other holds the same C values with every other axis of
+    length 1, as (C,) and (1, C, 1, 1) do (the per-channel gamma/beta and their gradients, which
+    CS231n's docstrings of 2018-2020 give as (C,))."""
+    a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
+    return len(a) == 1 and b == (1, a[0], 1, 1)
+
+
+def equivalent_shape(got_shape, expected_shape):
+    """True when an answer of `got_shape` is accepted (with a note) where `expected_shape` was
+    asked for: the same values, differing only by axes of length 1 in one of the layouts the
+    course accepts: leading axes ((1, D) for (D,), which broadcasts the same way) and a per-channel
+    vector ((C,) for (1, C, 1, 1) and back). The grader's comparisons (autograder.verify.compare)
+    use this same rule, so the public checks and the grader accept the same shapes.
+
+    Inputs: two shapes (tuples of ints). Returns: bool (False for equal shapes).
+    """
+    got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
+    return got_shape != expected_shape and (_broadcast_equivalent(got_shape, expected_shape)
+                                            or _channel_vector(got_shape, expected_shape))
+
+
 def _note_shape(name, got_shape, expected_shape):
-    """Print the note the grader gives too: right values, a broadcast-equivalent shape."""
+    """Print the note the grader gives too: right values, an accepted shape."""
+    if not _broadcast_equivalent(got_shape, expected_shape):
+        print(_("NOTE  {name}: shape {got} where {expected} was expected; it holds the same values, "
+                "so it is compared (and graded) as right, but prefer {expected}: a {got} array does "
+                "not broadcast like a {expected} one").format(
+                    name=name, got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
+        return
     print(f"NOTE  {name}: shape {tuple(got_shape)} where {tuple(expected_shape)} was expected; "
           "it broadcasts the same way, so it is compared (and graded) as right, but prefer "
           f"{tuple(expected_shape)}", flush=True)
@@ -236,11 +283,62 @@ def _worst_lines(got, exp, score, label):
 
 
 # ---------------------------------------------------------------------------
+# Recognising common mistakes
+# ---------------------------------------------------------------------------
+
+
+def _validate_mistakes(mistakes):
+    if mistakes is None:
+        return {}
+    if not isinstance(mistakes, Mapping) or not all(isinstance(k, str) for k in mistakes):
+        raise ValueError(f"mistakes must be a dict {{hint: wrong answer or function of expected}}, "
+                         f"got {describe(mistakes)}")
+    return mistakes
+
+
+def _recognise(got, exp, mistakes, close):
+    """The hint of the first mistake in `mistakes` whose wrong answer matches got (`close(got,
+    wrong)` is True), else a hint when got is the expected answer times a constant, else None.
+
+    Inputs:
+    - got, exp: float64 arrays of one shape, finite
+    - mistakes: {hint: wrong answer (array-like) or function expected -> wrong answer}
+    - close: close(got, wrong) -> bool, the check's own tolerance
+    """
+    for hint, wrong in mistakes.items():
+        try:
+            value = wrong(exp.copy()) if callable(wrong) else wrong
+            value = np.asarray(value, dtype=np.float64)
+        except Exception:  # noqa: BLE001 - a mistake that cannot be formed here is not this one
+            continue
+        if value.shape == got.shape and np.all(np.isfinite(value)) and close(got, value):
+            return hint
+    e2 = float(np.sum(exp * exp))
+    if e2 == 0 or not np.all(np.isfinite(got)):
+        return None
+    factor = float(np.sum(got * exp)) / e2
+    if abs(factor - 1) > 1e-3 and abs(factor) > 1e-12 and close(got, factor * exp):
+        if abs(factor + 1) <= 1e-3:
+            return _("your answer is minus the expected one: a sign error")
+        return _("your answer is the expected one times {factor:.4g}: a missing or extra factor "
+                 "(the 1/N average, the 2 or 0.5 of the regulariser, a square root?)").format(
+                     factor=factor)
+    return None
+
+
+def _with_recognised(hint, recognised):
+    """The hint to print: the recognised mistake first, then the check's own hint."""
+    if not recognised:
+        return hint
+    return f"{recognised}\nhint: {hint}" if hint else recognised   # _fail prints the first "hint:"
+
+
+# ---------------------------------------------------------------------------
 # Value checks
 # ---------------------------------------------------------------------------
 
 
-def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
+def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0, mistakes=None):
     """Check that got matches expected to a relative error <= tol (CS231n's rel_error).
 
     Entries where both are nan, or both the same infinity, count as equal; entries with
@@ -253,10 +351,15 @@ def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
     - tol: largest relative error max |g - e| / max(1e-8, |g| + |e|) that passes
     - hint: printed after a failure message
     - atol: absolute tolerance per entry
+    - mistakes: {hint: wrong answer, or a function expected -> wrong answer}: when got matches
+      one (to the same tolerance) the failure names it, e.g. {"squared distances: take the
+      square root": lambda e: e ** 2}. Without a match, an answer that is the expected one times
+      a constant is named too.
 
     Returns:
     - float: the relative error
     """
+    mistakes = _validate_mistakes(mistakes)
     g, e = _as_array(name, got, expected, hint)
     problem = _nan_problem(g, e)
     if problem:
@@ -273,6 +376,8 @@ def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
             finite = np.isfinite(g) & np.isfinite(e)
             details.append(f"  ||got - expected||_F = {np.linalg.norm((g - e)[finite]):.3e}, "
                            f"||expected||_F = {np.linalg.norm(e[finite]):.3e}")
+        hint = _with_recognised(hint, _recognise(g, e, mistakes, lambda a, b: np.all(
+            (a == b) | (np.abs(a - b) <= atol) | (_gc._elementwise_rel_error(a, b) <= tol))))
         _fail(name, f"relative error {err:.1e} > {tol:.3g}", hint, details)
     _passed(name, f"relative error {err:.1e} <= {tol:.3g}")
     return err
@@ -361,7 +466,7 @@ def check_true(name, condition, message):
     return True
 
 
-def check_frobenius(name, got, expected, tol, hint=None):
+def check_frobenius(name, got, expected, tol, hint=None, mistakes=None):
     """Check that ||got - expected||_F < tol, e.g. to compare two implementations.
 
     Inputs:
@@ -369,10 +474,12 @@ def check_frobenius(name, got, expected, tol, hint=None):
     - got, expected: arrays of one shape
     - tol: the norm of the difference must be below this
     - hint: printed after a failure message
+    - mistakes: as in check_close (a wrong answer matches when its difference is below tol)
 
     Returns:
     - float: the Frobenius norm of the difference
     """
+    mistakes = _validate_mistakes(mistakes)
     g, e = _as_array(name, got, expected, hint)
     problem = _nan_problem(g, e)
     if problem:
@@ -382,6 +489,8 @@ def check_frobenius(name, got, expected, tol, hint=None):
     if not norm < tol:
         details = _worst_lines(g, e, diff, "absolute difference")
         details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
+        hint = _with_recognised(hint, _recognise(g, e, mistakes,
+                                                 lambda a, b: np.linalg.norm(a - b) < tol))
         _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
               f"difference); expected < {tol:.3g}", hint, details)
     _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.3g}")
@@ -417,6 +526,80 @@ def check_scalar_near(name, got, expected, atol, hint=None):
 
 
 # ---------------------------------------------------------------------------
+# Inputs left unchanged
+# ---------------------------------------------------------------------------
+
+
+def difference(before, after):
+    """None when `after` equals `before` (arrays entry by entry, with their shape and dtype, and
+    dicts, lists and tuples at any depth), else where and how it changed, e.g. "its values changed
+    (by up to 2.5)" or "['w']: its keys changed". The grader's verifier compares a case's inputs
+    before and after the call with this too, so both fail the same code."""
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.shape != before.shape or after.dtype != before.dtype:
+            return "its shape or type changed"
+        if np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"):
+            return None
+        with np.errstate(all="ignore"):
+            worst = np.nanmax(np.abs(after.astype(np.float64) - before)) if before.dtype.kind in "biuf" else None
+        return "its values changed" + (f" (by up to {worst:.3g})" if worst is not None else "")
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(before) != set(after):
+            return "its keys changed"
+        for k in before:
+            why = difference(before[k], after[k])
+            if why:
+                return f"[{k!r}]: {why}"
+        return None
+    if isinstance(before, (list, tuple)):
+        if type(after) is not type(before) or len(after) != len(before):
+            return "its length changed"
+        for i, (b, a) in enumerate(zip(before, after)):
+            why = difference(b, a)
+            if why:
+                return f"[{i}]: {why}"
+        return None
+    try:
+        return None if bool(before == after) else "its value changed"
+    except Exception:  # noqa: BLE001 - an object that cannot be compared is taken as unchanged
+        return None
+
+
+def check_unchanged(name, function, *args, **kwargs):
+    """Call function(*args, **kwargs) and check that it leaves every argument as it was (the
+    grader checks every exercise's inputs the same way: code that changes the caller's array, as
+    `x -= x.max(...)` or `x[x < 0] = 0` on an argument do, loses the points).
+
+    Inputs:
+    - name: what is checked
+    - function: the learner's function
+    - args, kwargs: its arguments (arrays, numbers, dicts, lists)
+
+    Returns:
+    - what the function returned
+    """
+    import copy
+
+    before = copy.deepcopy((args, kwargs))
+    result = function(*args, **kwargs)
+    try:
+        params = list(inspect.signature(function).bind(*args, **kwargs).arguments)[:len(args)]
+    except (TypeError, ValueError):
+        params = []
+    labels = params + [f"#{i + 1}" for i in range(len(params), len(args))]
+    named = [(label, b, a) for label, b, a in zip(labels, before[0], args)]
+    named += [(key, before[1][key], kwargs[key]) for key in kwargs]
+    for label, old, new in named:
+        why = difference(old, new)
+        if why:
+            _fail(name, _("changed its input {label} in place: {why}").format(label=label, why=why),
+                  _("compute into a new array (x = x - m, not x -= m; np.maximum(x, 0), not "
+                    "x[x < 0] = 0) or work on a copy"))
+    _passed(name, _("leaves its inputs unchanged"))
+    return result
+
+
+# ---------------------------------------------------------------------------
 # Gradient checks
 # ---------------------------------------------------------------------------
 
@@ -439,7 +622,7 @@ def _check_analytic(name, analytic, shapes, hint, what):
         if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
             _fail(name, f"{label} is {describe(grad)}, expected an array of shape {shape}", hint)
         if arr.shape != shape:
-            if not _broadcast_equivalent(arr.shape, shape):
+            if not equivalent_shape(arr.shape, shape):
                 _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
             _note_shape(f"{name}, {label}", arr.shape, shape)
             reshaped[key] = arr.reshape(shape)
@@ -611,3 +794,118 @@ def check_rule(name, functions, allowed=()):
               "write it with numpy (see 'What your code may use' at the top of the notebook)")
     _passed(name, "uses only numpy, the standard library and the names the exercise gives")
     return sorted(f.__name__ for f in functions)
+
+
+# ---------------------------------------------------------------------------
+# A check cell reports every failure
+# ---------------------------------------------------------------------------
+
+
+_FULL_BLOCKS = 3  # FAIL blocks a cell's error shows in full; the others by their FAIL line
+
+
+class _Cell:
+    """The failures of the check cell running now (collecting only inside a transformed cell)."""
+
+    collecting = False
+    failures: list = []
+
+
+def _collectable(check):
+    """check, which in a collecting cell records its failure and returns None instead of raising."""
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        if not _Cell.collecting:
+            return check(*args, **kwargs)
+        try:
+            return check(*args, **kwargs)
+        except CheckFailed as exc:
+            _Cell.failures.append(str(exc))
+            return None
+    return run
+
+
+for _check in __all__[1:]:
+    globals()[_check] = _collectable(globals()[_check])
+
+
+def _begin_cell():
+    """Called first in a transformed check cell: start collecting its failures."""
+    _Cell.collecting, _Cell.failures = True, []
+
+
+def _nothing_failed():
+    """In a transformed cell stopped by an error: True (and stop collecting) when no check had
+    failed, so that the error shows as it would have without the transformation."""
+    if _Cell.failures:
+        return False
+    _Cell.collecting = False
+    return True
+
+
+def _end_cell(error=None):
+    """Called last in a transformed check cell (or with the error that stopped it after a check
+    had failed): stop collecting and raise one CheckFailed with every FAIL block, followed by the
+    error that stopped the cell, if any."""
+    failures, _Cell.collecting, _Cell.failures = _Cell.failures, False, []
+    if len(failures) > _FULL_BLOCKS + 1:   # short: the first blocks in full, then one line each
+        failures = failures[:_FULL_BLOCKS] + ["\n".join(f.splitlines()[0] for f in failures[_FULL_BLOCKS:])]
+    if error is not None:
+        failures.append(_("The rest of this cell did not run: {error}").format(
+            error=f"{type(error).__name__}: {error}".rstrip(": ")))
+    if failures:
+        raise CheckFailed("\n\n".join(failures)) from None
+
+
+def _reset_cell(*args):
+    """IPython pre_run_cell hook: nothing is collected outside a transformed cell."""
+    _Cell.collecting, _Cell.failures = False, []
+
+
+_CELL_TEMPLATE = """
+__cs231n_checks = __import__('cs231n_lib.checks', fromlist=['_begin_cell'])
+__cs231n_checks._begin_cell()
+try:
+    pass
+except Exception as __cs231n_error:
+    if __cs231n_checks._nothing_failed():
+        raise
+    __cs231n_checks._end_cell(__cs231n_error)
+__cs231n_checks._end_cell()
+"""
+
+
+class _ReportEveryFailure(ast.NodeTransformer):
+    """IPython AST transformer for cells that call a check: run the whole cell, then fail once.
+
+    The cell's statements run inside `_CELL_TEMPLATE`'s try: every check runs (a failure is
+    kept, see `_collectable`) and the cell ends in one CheckFailed listing each FAIL block. An
+    error of the cell's own code after a failed check is added to that list; without a failed
+    check it shows as usual. Cells without a check call are left alone (their last expression
+    is still displayed).
+    """
+
+    def visit_Module(self, node):
+        calls = {n.func.id for n in ast.walk(node)
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        if not node.body or not calls & set(__all__[1:]):
+            return node
+        body = ast.parse(_CELL_TEMPLATE).body
+        body[2].body = node.body
+        node.body = body
+        return ast.fix_missing_locations(node)
+
+
+def _install_cell_reporting():
+    """In IPython (a notebook), make every check cell report all its failures (see above)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return
+    shell = ipython.get_ipython()
+    if shell is None or any(isinstance(t, _ReportEveryFailure) for t in shell.ast_transformers):
+        return
+    shell.ast_transformers.append(_ReportEveryFailure())
+    shell.events.register("pre_run_cell", _reset_cell)
+
+
+_install_cell_reporting()

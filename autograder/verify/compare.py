@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cs231n_lib.checks import describe
+from cs231n_lib.checks import describe, equivalent_shape
 
 Compare = Callable[[dict, Any, Any], "str | None"]
 
@@ -26,11 +26,6 @@ class Flagged(Accepted):
     note goes to the batch summary and grades.csv, not to the student's message."""
 
 
-def _broadcast_equivalent(got_shape: tuple, expected_shape: tuple) -> bool:
-    """True when the shapes differ only by leading axes of length 1: (1, D) and (D,)."""
-    a, b = sorted((tuple(got_shape), tuple(expected_shape)), key=len)
-    extra = len(b) - len(a)
-    return extra > 0 and b[extra:] == a and all(d == 1 for d in b[:extra])
 
 def _numeric(x: Any) -> np.ndarray | None:
     """x as a numeric ndarray when it is a number, a numeric array or a list of numbers, else None."""
@@ -79,17 +74,19 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
 
 def _array_pair(got: Any, expected: Any, where: str,
                 notes: list | None = None) -> tuple[np.ndarray | None, np.ndarray, str | None]:
-    """got and expected as arrays of one shape, or a message. A shape that differs only by leading
-    axes of length 1 ((1, D) for (D,)) is reshaped and noted in `notes`, when given."""
+    """got and expected as arrays of one shape, or a message. A shape the course accepts for the
+    expected one ((1, D) for (D,), (C,) for (1, C, 1, 1): cs231n_lib.checks.equivalent_shape) is
+    reshaped and noted in `notes`, when given."""
     e = np.asarray(expected)
     g = _numeric(got)
     if g is None:
         return None, e, f"{where}: expected {describe(e)}, got {describe(got)}"
     if g.shape != e.shape:
-        if notes is None or not _broadcast_equivalent(g.shape, e.shape):
+        # the public checks accept the same shapes (cs231n_lib.checks.equivalent_shape)
+        if notes is None or not equivalent_shape(g.shape, e.shape):
             return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"
         notes.append(f"{where} has shape {g.shape} where {e.shape} was expected; the values are "
-                     "right and broadcast the same way, but prefer the expected shape")
+                     "right and only axes of length 1 differ, but prefer the expected shape")
         g = g.reshape(e.shape)
     return g, e, None
 

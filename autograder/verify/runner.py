@@ -33,6 +33,7 @@ from autograder.verify.plain import NotPlainError, load_plain, save_plain
 from autograder.verify.rules import RULE_BROKEN
 from autograder.verify.spec import Check, SpecError, case_seed, student_case
 from autograder.verify.stubs import forbidden_mounts
+from autograder.verify.worker import CHANGED_INPUT
 from cs231n_lib.checks import describe
 
 MAX_STUDENT_TEXT = 400
@@ -271,8 +272,8 @@ def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forb
     the worker reads."""
     job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden), "hidden": list(hidden),
            "cell_timeout": sandbox.limits.cell_timeout,
-           "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed)}
-                      for it in items]}
+           "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed),
+                       "mutable": list(it.check.mutable)} for it in items]}
     (jobdir / "job.json").write_text(json.dumps(job))
     for i, it in enumerate(items):
         try:
@@ -396,7 +397,7 @@ def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | Non
         return "malformed answer"
     if "error" in answer:
         error = str(answer["error"]).strip()
-        if error.startswith(RULE_BROKEN):
+        if error.startswith((RULE_BROKEN, CHANGED_INPUT)):
             return _clip(error, 600)
         if error.rstrip(":") == "NotImplementedError":
             return "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)"

@@ -49,6 +49,10 @@ class Check:
       student can know before grading: the open-ended tasks, heldout.py).
     hidden: files and folders hidden from the sandbox while this check runs (the datasets behind
       a held-out check); code of the student's that opens one scores the check 0 (verify/guard.py).
+    mutable: names of the case's inputs the call may change (CS231n's `bn_param` and optimizer
+      `config` dicts, meant to be updated; an optimizer's `w` updated in place). Every other input
+      (arrays and containers, at any depth) is compared before and after each case: code that
+      changes the caller's data (`x -= x.max(...)` on the argument) scores that case 0.
     key: the course's held-out key, set by `load_spec` for a secret check (never by an author).
     """
 
@@ -61,6 +65,7 @@ class Check:
     timeout: float = 30.0
     secret: bool = False
     hidden: tuple[str, ...] = ()
+    mutable: tuple[str, ...] = ()
     key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +78,8 @@ class Check:
         for name in ("cases", "expected", "compare"):
             if not callable(getattr(self, name)):
                 raise ValueError(f"{name} must be callable")
-        for name, what in (("allowed", "dotted names"), ("forbidden", "dotted names"), ("hidden", "paths")):
+        for name, what in (("allowed", "dotted names"), ("forbidden", "dotted names"), ("hidden", "paths"),
+                           ("mutable", "input names")):
             value = getattr(self, name)
             if isinstance(value, str) or not all(isinstance(f, str) for f in value):
                 raise ValueError(f"{name} must be a tuple of {what}, got {value!r}")

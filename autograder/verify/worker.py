@@ -250,16 +250,41 @@ def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float
     return ns, notes
 
 
+CHANGED_INPUT = "changed its input"
+
+
+def changed_inputs(before: dict, case: dict, mutable: tuple[str, ...] = ()) -> str | None:
+    """A message when the call changed one of the case's inputs (other than `mutable` ones) in
+    place, else None. `before` is a deep copy of `case` taken before the call (compared as the
+    public checks' `check_unchanged` compares: `cs231n_lib.checks.difference`)."""
+    from cs231n_lib.checks import difference
+
+    for name, value in before.items():
+        if name in mutable:
+            continue
+        why = difference(value, case[name])
+        if why:
+            where = f"{name}{why.split(':')[0]}" if why.startswith("[") else name
+            detail = why.split(": ", 1)[1] if why.startswith("[") else why
+            return (f"{CHANGED_INPUT} {where} in place ({detail}): the caller's data must stay as it "
+                    f"was; compute into a new array (x = x - m, not x -= m) or work on a copy")
+    return None
+
+
 def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = (),
-             guard: DatasetGuard | None = None) -> list[dict]:
+             guard: DatasetGuard | None = None, mutable: tuple[str, ...] = ()) -> list[dict]:
     """One {"value": ...} or {"error": "..."} per case: `call` evaluated in ns with the case's names.
 
     numpy's global random state is reseeded before each case, so code that draws from it
     gives the same answer for every student. Each case runs under `rules.Watch(allowed)`: a
     call outside numpy, the standard library, the notebook's cells and `allowed` makes the
     case an error naming that call and the rule. Once `guard` has seen a hidden file opened
-    (in a cell or in the call), every case is an error saying so.
+    (in a cell or in the call), every case is an error saying so. A case whose inputs (other
+    than the `mutable` ones) the call changed in place is an error saying which
+    (`changed_inputs`).
     """
+    import copy
+
     import numpy as np
 
     from autograder.verify.rules import Watch
@@ -272,6 +297,7 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
     for case in cases:
         np.random.seed(0)
         watch = Watch(allowed)
+        before = copy.deepcopy(case)
         try:
             with watch:
                 result = {"value": eval(code, ns, dict(case))}
@@ -281,6 +307,10 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
             result = {"error": guard.message}
         elif watch.violation:
             result = {"error": watch.violation}
+        elif "value" in result:
+            changed = changed_inputs(before, case, mutable)
+            if changed:
+                result = {"error": changed}
         results.append(result)
     return results
 
@@ -349,7 +379,8 @@ def main(jobdir: str) -> int:
         index = int(parts[1])
         cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
         check = job["checks"][index]
-        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())), guard)
+        results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())), guard,
+                           tuple(check.get("mutable", ())))
         _save_results(os.path.join(jobdir, f"result_{index}.npz"), results)
         proto_out.write(f"done {index}\n")
         proto_out.flush()

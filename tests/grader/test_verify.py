@@ -154,3 +154,43 @@ def test_an_exception_without_message_still_explains_the_lost_points():
         "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)")
     assert _case_message(None, {}, {"error": "KeyError: "}, None) == "raised KeyError (with no message)"
     assert _case_message(None, {}, {"error": "ValueError: bad"}, None) == "raised ValueError: bad"
+
+
+def test_a_call_that_changes_its_inputs_fails_the_case():
+    """Every input of a case is compared before and after the call (arrays and containers at any
+    depth), except those the check declares mutable (CS231n's bn_param / config dicts)."""
+    from autograder.verify.runner import _case_message
+    from autograder.verify.worker import evaluate
+
+    ns: dict = {"np": np}
+    exec("def shift(x):\n    x -= x.max()\n    return x.sum()\n"
+         "def fresh(x):\n    return (x - x.max()).sum()\n"
+         "def remember(x, param):\n    param['seen'] = x.copy()\n    return x.sum()\n"
+         "def scale_inside(param):\n    param['w'] *= 2\n    return 0.0\n", ns)
+    x = np.array([[1.0, 2.5], [0.0, -1.0]])
+    [changed] = evaluate("shift(x)", ns, [{"x": x.copy()}])
+    assert changed["error"].startswith("changed its input x in place") and "by up to 2.5" in changed["error"]
+    assert evaluate("fresh(x)", ns, [{"x": x.copy()}]) == [{"value": 2.5 - 4 * 2.5}]
+    [keys] = evaluate("remember(x, param)", ns, [{"x": x.copy(), "param": {"mode": "train"}}])
+    assert "changed its input param in place (its keys changed)" in keys["error"]
+    [nested] = evaluate("scale_inside(param)", ns, [{"param": {"w": x.copy()}}])
+    assert "changed its input param['w'] in place" in nested["error"]
+    [declared] = evaluate("remember(x, param)", ns, [{"x": x.copy(), "param": {}}], mutable=("param",))
+    assert declared == {"value": 2.5}
+    # the grader's message is the worker's, not "raised ..."
+    check = Check(call="shift(x)", cases=lambda rng: [], expected=lambda case: 0.0)
+    assert _case_message(check, {"x": x}, changed, 0.0).startswith("changed its input x in place")
+    with pytest.raises(ValueError, match="mutable"):
+        Check(call="f(x)", cases=lambda rng: [], expected=lambda case: 0, mutable="bn_param")
+
+
+def test_allclose_accepts_the_shapes_the_public_checks_accept():
+    from autograder.verify.compare import Accepted
+
+    cmp = allclose()
+    e = np.arange(1.0, 4.0).reshape(1, 3, 1, 1)
+    for got in (e.ravel(), e.reshape(1, 3)):
+        verdict = cmp({}, got, e if got.ndim == 1 else e.ravel())
+        assert isinstance(verdict, Accepted) and "axes of length 1" in verdict
+    assert "shape" in cmp({}, e.ravel().reshape(3, 1), e.ravel()) and not isinstance(
+        cmp({}, e.ravel().reshape(3, 1), e.ravel()), Accepted)

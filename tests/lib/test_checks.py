@@ -335,3 +335,143 @@ def test_resolve_name_finds_functions_methods_and_modules_and_names_what_it_cann
             resolve_name(dotted)
     with pytest.raises(ValueError, match="dotted strings"):
         resolve_name(affine_forward)
+
+
+def test_equivalent_shape_is_the_graders_rule():
+    from cs231n_lib.checks import equivalent_shape
+
+    assert equivalent_shape((1, 5), (5,)) and equivalent_shape((5,), (1, 5))
+    assert equivalent_shape((4,), (1, 4, 1, 1)) and equivalent_shape((1, 4, 1, 1), (4,))
+    assert not equivalent_shape((5,), (5,))
+    assert not equivalent_shape((5, 1), (5,))            # a column broadcasts the other way
+    assert not equivalent_shape((4,), (1, 2, 2, 1))      # not one channel axis
+    assert not equivalent_shape((2, 3), (3, 2))
+
+
+def test_check_close_accepts_a_channel_vector_with_a_note(capsys):
+    got = np.array([1.0, 2.0, 3.0])
+    check_close("dgamma", got, got.reshape(1, 3, 1, 1))
+    out = capsys.readouterr().out
+    assert out.startswith("NOTE  dgamma: shape (3,) where (1, 3, 1, 1)") and "PASS  dgamma" in out
+    assert "shape mismatch" in _fails(check_close, "db", got.reshape(3, 1), got)
+
+
+def test_check_equal_accepts_no_other_shape_as_the_grader():
+    assert "shape mismatch" in _fails(check_equal, "labels", np.array([[1, 2]]), np.array([1, 2]))
+
+
+def test_check_close_names_a_recognised_mistake():
+    expected = np.array([[0.0, 5.0], [6.0, 10.0]])
+    squared = {"squared distances: take the square root": lambda e: e ** 2}
+    msg = _fails(check_close, "dists", expected ** 2, expected, mistakes=squared, hint="see above")
+    assert msg.splitlines()[-2:] == ["hint: squared distances: take the square root", "hint: see above"]
+    # a wrong answer that is none of the mistakes gets only the check's own hint
+    msg = _fails(check_close, "dists", expected + 1, expected, mistakes=squared)
+    assert "hint" not in msg
+    # a fixed wrong value instead of a function, in check_frobenius too
+    msg = _fails(check_frobenius, "loss", np.array([2.0]), np.array([2.5]), 1e-6,
+                 mistakes={"the regulariser is missing": np.array([2.0])})
+    assert msg.splitlines()[-1] == "hint: the regulariser is missing"
+    with pytest.raises(ValueError, match="mistakes"):
+        check_close("x", 1.0, 1.0, mistakes=["not a dict"])
+
+
+@pytest.mark.parametrize(("factor", "words"), [(4.0, "times 4: a missing or extra factor"),
+                                               (0.5, "times 0.5"), (-1.0, "a sign error")])
+def test_check_close_names_a_constant_factor(factor, words):
+    rng = np.random.default_rng(0)
+    expected = rng.standard_normal((3, 4))
+    assert words in _fails(check_close, "dx", factor * expected, expected)
+    assert words in _fails(check_frobenius, "dx", factor * expected, expected, 1e-6)
+
+
+def _shell():
+    """An in-process IPython shell with the checks imported, as in a notebook's setup cell."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_cell("import numpy as np\nfrom cs231n_lib.checks import check_close, check_shape")
+    import cs231n_lib.checks as checks
+
+    checks._install_cell_reporting()
+    return shell
+
+
+def test_a_check_cell_reports_every_failure(capsys):
+    shell = _shell()
+    result = shell.run_cell(
+        "check_close('first', np.array([2.0, 4.0]), np.array([1.0, 2.0]))\n"
+        "check_shape('second', np.zeros(3), (3,))\n"
+        "check_close('third', 1.0, 3.0);\n")
+    out = capsys.readouterr().out
+    assert "PASS  second" in out                          # the check after a failure ran
+    error = result.error_in_exec
+    assert isinstance(error, CheckFailed)                 # one error for nbgrader
+    blocks = str(error).split("\n\n")
+    assert [b.split(":")[0] for b in blocks] == ["FAIL  first", "FAIL  third"]
+    # an error of the cell's own code after a failed check comes after the FAIL blocks
+    error = shell.run_cell("check_close('a', 1.0, 2.0)\nNone.shape\ncheck_close('b', 1.0, 2.0)\n").error_in_exec
+    assert isinstance(error, CheckFailed) and str(error).startswith("FAIL  a")
+    assert str(error).splitlines()[-1].startswith("The rest of this cell did not run: AttributeError")
+    # without a failed check the error shows as it is; a cell without checks keeps its value
+    assert isinstance(shell.run_cell("check_close('c', 1.0, 1.0)\n1 / 0\n").error_in_exec, ZeroDivisionError)
+    assert shell.run_cell("6 * 7").result == 42
+    # outside a check cell, a check raises at once again
+    with pytest.raises(CheckFailed):
+        check_close("outside", 1.0, 2.0)
+
+
+def test_check_unchanged_names_the_input_that_changed(capsys):
+    from cs231n_lib.checks import check_unchanged, difference
+
+    def relu_forward(x):
+        x[x < 0] = 0                       # the caller's array
+        return x, None
+
+    x = np.array([[-1.5, 2.0]])
+    msg = _fails(check_unchanged, "relu_forward", relu_forward, x.copy())
+    assert msg.splitlines()[0] == "FAIL  relu_forward: changed its input x in place: its values changed (by up to 1.5)"
+    assert "np.maximum(x, 0)" in msg.splitlines()[-1]
+    out = check_unchanged("safe", lambda x, param: (np.maximum(x, 0), param.get("eps")), x, param={"eps": 1})
+    assert out[1] == 1 and _one_pass_line(capsys, "safe").endswith("leaves its inputs unchanged")
+    assert difference({"w": x}, {"w": x + 1}) == "['w']: its values changed (by up to 1)"
+    assert difference([x], [x.T]) == "[0]: its shape or type changed"
+    assert difference({"a": 1}, {"a": 1, "b": 2}) == "its keys changed"
+
+
+def test_a_check_cell_with_many_failures_stays_short():
+    shell = _shell()
+    cell = "".join(f"check_close('c{i}', np.arange(3.0) + {i + 1}, np.arange(3.0))\n" for i in range(6))
+    error = shell.run_cell(cell).error_in_exec
+    lines = str(error).splitlines()
+    assert [line for line in lines if line.startswith("FAIL")] == [
+        f"FAIL  c{i}: relative error {e}" for i, e in enumerate(
+            ["1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07", "1.0e+00 > 1e-07",
+             "1.0e+00 > 1e-07", "1.0e+00 > 1e-07"])]
+    assert len(lines) < 40
+
+
+@pytest.mark.slow
+def test_a_real_kernel_shows_every_failure_as_one_error():
+    """In a Jupyter kernel (nbclient, as nbgrader and make submit run notebooks): one error output
+    per check cell listing each FAIL block; the PASS lines of the checks in between are printed;
+    the next cell runs (the cell allows its error, as a released test cell does)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np\nfrom cs231n_lib.checks import check_close"),
+        nbformat.v4.new_code_cell("check_close('one', 2.0, 1.0)\ncheck_close('two', 1.0, 1.0)\n"
+                                  "check_close('three', np.array([-1.0]), np.array([1.0]));",
+                                  metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell("6 * 7"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[1].outputs
+    errors = [o for o in outputs if o.output_type == "error"]
+    assert len(errors) == 1 and errors[0].ename == "CheckFailed"
+    shown = "\n".join(errors[0].traceback)
+    assert "FAIL  one" in shown and "FAIL  three" in shown and "a sign error" in shown
+    assert "PASS  two" in "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert nb.cells[2].outputs[0].data["text/plain"] == "42"

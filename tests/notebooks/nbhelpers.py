@@ -114,7 +114,8 @@ def failures(aid, gid, ns):
     expected = [check.expected(copy.deepcopy(case)) for case in cases]
     with np.errstate(all="ignore"):
         # the grader sends copies of what the student's process may see
-        answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed)
+        answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed,
+                           mutable=check.mutable)
     messages = [_case_message(check, case, answer, want)
                 for case, answer, want in zip(cases, answers, expected)]
     return [m for m in messages if m and not isinstance(m, Accepted)]
@@ -168,11 +169,14 @@ def check_teaching(aid, patterns):
 
 def public_test_errors(aid, gids, replace=None, added=None):
     """{grade_id: error} for the test cells `gids` whose public checks fail, run in-process as the
-    student's kernel would run them (the released cell: hidden tests removed) after the setup
+    student's kernel would run them (every check of a cell runs; the error lists each failure) (the released cell: hidden tests removed) after the setup
     cells and the exercise cells (with `replace` swapped in and `added` run just above, as in
     `student_notebook`). Empty when every public check passes."""
+    import ast
     import contextlib
     import io
+
+    from cs231n_lib.checks import _ReportEveryFailure
 
     import matplotlib
 
@@ -188,9 +192,11 @@ def public_test_errors(aid, gids, replace=None, added=None):
                 exec(added[gid], ns)
             exec((replace or {}).get(gid, cell.source), ns)
         elif gid in gids:
+            # as a kernel runs it: every check of the cell runs, one error lists each failure
+            tree = _ReportEveryFailure().visit(ast.parse(HIDDEN_RE.sub("", cell.source)))
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    exec(HIDDEN_RE.sub("", cell.source), ns)
+                    exec(compile(tree, f"<{gid}>", "exec"), ns)
             except Exception as exc:  # a failing public check
                 errors[gid] = f"{type(exc).__name__}: {exc}"
     return errors

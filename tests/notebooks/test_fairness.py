@@ -272,6 +272,20 @@ def _fc_one_seed_for_all_layers():
     return source.replace(line, "pass")
 
 
+SOFTMAX_COPY_IN_PLACE = """
+def softmax_loss(x, y):
+    N = x.shape[0]
+    x = x.copy()                                # in place, on a copy: the caller's x is untouched
+    x -= np.max(x, axis=1, keepdims=True)
+    probs = np.exp(x)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+    dx = probs
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return loss, dx
+"""
+
 HONEST_CONVNET = "three-layer convnet from the student's own loops and the sandwiches"
 
 # (name, assignment, {exercise: source}, {exercise: cell added above it}, graded checks)
@@ -287,6 +301,8 @@ HONEST = [
     ("a constant defined in a cell above", "02_svm",
      {"ex_svm_naive": SVM_NAIVE_WITH_DELTA}, {"ex_svm_naive": SVM_DELTA_ABOVE}, ["test_svm_naive"]),
     ("ReLU backward with x >= 0", "04_two_layer_net", {"ex_relu": RELU_GE}, {}, ["test_relu"]),
+    ("softmax_loss shifting a copy of x in place", "04_two_layer_net",
+     {"ex_softmax_loss": SOFTMAX_COPY_IN_PLACE}, {}, ["test_softmax_loss"]),
     ("two-layer net with the affine_relu sandwiches", "04_two_layer_net",
      {"ex_two_layer_net": TWO_LAYER_SANDWICH}, {}, ["test_two_layer_net"]),
     ("CS231n conv forward (no stride check)", "05_cnn", {"ex_conv_forward": CONV_CS231N}, {},
@@ -576,3 +592,210 @@ def test_public_rule_check_allows_what_an_allowed_module_defines():
         check_rule("peek", [ns["peek"]], allowed=MODEL_LIBRARY)
     with pytest.raises(CheckFailed, match="TwoLayerNet"):
         check_rule("model", [ns["model"]], allowed=("cs231n_lib.solver",))
+
+
+# ----------------------------------------------------------------------------- grader and public checks agree
+# Each case is graded by the grader (every case of the check) and by the notebook's public checks
+# (the released test cell), and both must give the verdict a fair human grader would: honest
+# variants in CS231n's conventions pass both, each common mistake fails both, and the public
+# check's FAIL block names the mistake.
+
+GROUPNORM_BACKWARD_C_SHAPED = """
+def spatial_groupnorm_backward(dout, cache):
+    # CS231n 2018-2020's docstring: dgamma and dbeta of shape (C,)
+    x_hat, std, gamma, G = cache
+    N, C, H, W = dout.shape
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3))
+    g = (dout * gamma).reshape(N, G, -1)
+    xh = x_hat.reshape(N, G, -1)
+    dx = (g - g.mean(axis=2, keepdims=True) - xh * (g * xh).mean(axis=2, keepdims=True)) / std
+    return dx.reshape(dout.shape), dgamma, dbeta
+"""
+
+
+def _fc_net_keepdims():
+    """The source's fc_net_loss with the keepdims batch norm above (its own backward pass)."""
+    source = exercise_source("06_batchnorm_dropout", "ex_fc_net_loss")
+    line = "batchnorm_backward_alt(dout, norm_cache)"
+    assert line in source
+    return source.replace(line, "batchnorm_backward(dout, norm_cache)")
+
+
+AGREE_HONEST = [
+    ("group norm returning dgamma, dbeta of shape (C,)", "06_batchnorm_dropout",
+     {"ex_spatial_groupnorm_backward": GROUPNORM_BACKWARD_C_SHAPED}, {}, ["test_spatial_groupnorm_backward"]),
+    ("fc_net_loss on batch norm with (1, D) statistics and gradients", "06_batchnorm_dropout",
+     {"ex_batchnorm_forward": BATCHNORM_KEEPDIMS, "ex_batchnorm_backward": BATCHNORM_BACKWARD_KEEPDIMS,
+      "ex_fc_net_loss": "fc_net keepdims"}, {}, ["test_fc_net_loss"]),
+]
+
+
+def _agree_replacements(replace):
+    return {gid: _fc_net_keepdims() if src == "fc_net keepdims" else src for gid, src in replace.items()}
+
+
+@pytest.mark.parametrize(("name", "aid", "replace", "added", "checks"), AGREE_HONEST,
+                         ids=[h[0] for h in AGREE_HONEST])
+def test_accepted_shape_passes_grader_and_public_checks(name, aid, replace, added, checks):
+    from autograder.verify.compare import Accepted
+    from autograder.verify.runner import _case_message
+
+    replace = _agree_replacements(replace)
+    ns = namespace(aid, replace, added)
+    for gid in checks:
+        assert failures(aid, gid, ns) == [], gid
+    assert public_test_errors(aid, checks, replace, added) == {}
+    # ... and the grader says why it accepted the shape
+    import copy
+
+    import numpy as np
+    from nbhelpers import COURSE
+
+    from autograder.verify.spec import case_seed, load_spec, student_case
+    from autograder.verify.worker import evaluate
+
+    check = load_spec(COURSE.spec(aid))[checks[0]]
+    cases = check.cases(np.random.default_rng(case_seed(aid, checks[0])))
+    answers = evaluate(check.call, ns, [student_case(c) for c in copy.deepcopy(cases)], check.allowed,
+                       mutable=check.mutable)
+    verdicts = [_case_message(check, case, answer, check.expected(copy.deepcopy(case)))
+                for case, answer in zip(cases, answers)]
+    assert any(isinstance(v, Accepted) and "axes of length 1" in v for v in verdicts), verdicts
+
+
+SOFTMAX_SHIFT_IN_PLACE = """
+def softmax_loss(x, y):
+    N = x.shape[0]
+    x -= x.max(axis=1, keepdims=True)          # changes the caller's scores
+    probs = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    loss = -np.log(probs[np.arange(N), y]).mean()
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    return loss, dx / N
+"""
+
+PREDICT_BY_SET_ORDER = """
+def predict_labels(dists, y_train, k=1):
+    y_pred = np.zeros(dists.shape[0], dtype=np.int64)
+    for i in range(dists.shape[0]):
+        closest_y = list(y_train[np.argsort(dists[i])[:k]])
+        y_pred[i] = max(set(closest_y), key=closest_y.count)     # a tie goes to the set's first label
+    return y_pred
+"""
+
+POOL_WINDOW_SWAPPED = """
+def max_pool_forward_naive(x, pool_param):
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    H_out, W_out = 1 + (H - ph) // stride, 1 + (W - pw) // stride
+    out = np.zeros((N, C, H_out, W_out))
+    for i in range(H_out):
+        for j in range(W_out):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + pw, j * stride:j * stride + ph].max(axis=(2, 3))
+    return out, (x, pool_param)
+"""
+
+
+def _halved_regulariser(aid, gid):
+    """The source's naive loss with 0.5 * reg in the loss and reg * W in the gradient: consistent
+    with itself (its gradient check passes), not with the notebook's loss."""
+    source = exercise_source(aid, gid)
+    for old, new in (("reg * np.sum(W * W)", "0.5 * reg * np.sum(W * W)"), ("2 * reg * W", "reg * W")):
+        assert old in source, (gid, old)
+        source = source.replace(old, new)
+    return source
+
+
+# Small stand-ins for the data 02/03's test cells read (their checks hold on any data).
+DEV_DATA = ("_rng = np.random.default_rng(5)\nX_dev = _rng.standard_normal((40, 20))\n"
+            "y_dev = _rng.integers(0, 10, size=40)\nnum_classes = 10\n"
+            "example_scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])\n"
+            "example_y = np.array([0, 1, 2])\n")
+
+# (name, assignment, {exercise: source}, {exercise: cell added above it}, check,
+#  text in the grader's message, text in the public check's FAIL block)
+RELU_IN_PLACE = """
+def relu_forward(x):
+    cache = x.copy()
+    x[x < 0] = 0                               # zeroes the caller's array
+    return x, cache
+
+
+def relu_backward(dout, cache):
+    dout[cache <= 0] = 0                       # and the caller's upstream gradient
+    return dout
+"""
+
+RMSPROP_SCALING_DW_IN_PLACE = """
+def rmsprop(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("cache", np.zeros_like(w))
+    config["cache"] = config["decay_rate"] * config["cache"] + (1 - config["decay_rate"]) * dw ** 2
+    dw /= np.sqrt(config["cache"]) + config["epsilon"]           # the caller's gradient
+    return w - config["learning_rate"] * dw, config
+"""
+
+AGREE_WRONG = [
+    ("RMSProp scaling the caller's dw in place", "07_optimizers", {"ex_rmsprop": RMSPROP_SCALING_DW_IN_PLACE}, {},
+     "test_rmsprop", "changed its input dws in place", "changed its input dw in place"),
+    ("ReLU zeroing its input in place", "04_two_layer_net", {"ex_relu": RELU_IN_PLACE}, {}, "test_relu",
+     "in place", "relu_forward leaves its input unchanged: changed its input x in place"),
+    ("softmax_loss shifting its input in place (x -= max)", "04_two_layer_net",
+     {"ex_softmax_loss": SOFTMAX_SHIFT_IN_PLACE}, {}, "test_softmax_loss",
+     "changed its input x in place", "softmax_loss leaves its inputs unchanged: changed its input x in place"),
+    ("a vote tie broken by set order", "01_knn", {"ex_predict": PREDICT_BY_SET_ORDER}, {}, "test_predict",
+     "entries differ", "smallest label"),
+    ("pool_height and pool_width swapped", "05_cnn", {"ex_pool_forward": POOL_WINDOW_SWAPPED}, {},
+     "test_pool_forward", "entries differ", "2x3 windows"),
+    ("naive SVM loss with 0.5 * reg (and reg * W)", "02_svm",
+     {"ex_svm_naive": ("halved", "ex_svm_naive")}, {"ex_svm_naive": DEV_DATA}, "test_svm_naive",
+     "differ", "the regulariser has a factor 0.5"),
+    ("naive softmax loss with 0.5 * reg (and reg * W)", "03_softmax",
+     {"ex_softmax_naive": ("halved", "ex_softmax_naive")}, {"ex_softmax_naive": DEV_DATA}, "test_softmax_naive",
+     "differ", "the regulariser has a factor 0.5"),
+]
+
+
+@pytest.mark.parametrize(("name", "aid", "replace", "added", "check", "graded", "public"), AGREE_WRONG,
+                         ids=[w[0] for w in AGREE_WRONG])
+def test_mistake_fails_grader_and_public_checks(name, aid, replace, added, check, graded, public):
+    replace = {gid: _halved_regulariser(aid, src[1]) if isinstance(src, tuple) else src
+               for gid, src in replace.items()}
+    messages = failures(aid, check, namespace(aid, replace, added))
+    assert messages and any(graded in m for m in messages), messages
+    errors = public_test_errors(aid, [check], replace, added)
+    assert check in errors and public in errors[check], errors
+
+
+def test_right_answers_with_dev_stand_ins_pass_the_public_checks():
+    """The stand-in data above is enough for 02/03's test cells: the source passes them."""
+    assert public_test_errors("02_svm", ["test_svm_naive"], added={"ex_svm_naive": DEV_DATA}) == {}
+    assert public_test_errors("03_softmax", ["test_softmax_naive"], added={"ex_softmax_naive": DEV_DATA}) == {}
+
+
+@pytest.mark.slow
+def test_sandboxed_verifier_checks_inputs_and_accepts_shapes(tmp_path):
+    """Through the real verifier (bubblewrap when it works here): the changed input fails with
+    its message, (C,) group-norm gradients pass with their note."""
+    from nbhelpers import COURSE, student_notebook
+
+    from autograder.sandbox.bwrap import Sandbox, bwrap_status
+    from autograder.sandbox.limits import Limits
+    from autograder.verify.runner import run_verification
+    from autograder.verify.spec import load_spec
+
+    sandbox = Sandbox(enabled=bwrap_status() is None, limits=Limits(cell_timeout=20))
+    for aid, replace, gid, passed, text in [
+            ("04_two_layer_net", {"ex_softmax_loss": SOFTMAX_SHIFT_IN_PLACE}, "test_softmax_loss", False,
+             "changed its input x in place"),
+            ("06_batchnorm_dropout", {"ex_spatial_groupnorm_backward": GROUPNORM_BACKWARD_C_SHAPED},
+             "test_spatial_groupnorm_backward", True, "note: ")]:
+        spec = load_spec(COURSE.spec(aid))
+        result = run_verification(aid, COURSE.source_notebook(aid), student_notebook(aid, replace),
+                                  {gid: spec[gid]}, sandbox=sandbox, workdir=tmp_path)
+        assert result.results[gid].passed is passed and text in result.results[gid].message, \
+            result.results[gid].message
