@@ -9,7 +9,6 @@ written with a note in its place).
 import json
 from pathlib import Path
 
-import nbformat
 from graderhelpers import AID, copy_course
 
 from autograder.course import Course

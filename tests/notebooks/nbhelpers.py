@@ -176,9 +176,9 @@ def public_test_errors(aid, gids, replace=None, added=None):
     import contextlib
     import io
 
-    from cs231n_lib.checks import _ReportEveryFailure
-
     import matplotlib
+
+    from cs231n_lib.checks import _ReportEveryFailure
 
     matplotlib.use("Agg")
     ns: dict = {"__name__": "__main__"}
