@@ -90,7 +90,7 @@ def test_corpus_batch_finishes_with_a_row_each(graded_corpus):
     assert len(summary.graded) == len(rows) and not summary.failed
     reasons = {r["student"]: r["reason"] for r in rows}
     assert "the notebook exited with code" in reasons["kernel-exit"]  # the feedback run, explained
-    assert "written_pending" in header and len(header) == 12  # per-question points are elsewhere
+    assert "written_pending" in header and len(header) == 14  # per-question points are elsewhere
     _, questions = question_rows(course, [AID], student="honest")
     assert {(q["question"], q["kind"], q["points"]) for q in questions} == {
         ("test_affine", "autograded", 2.0), ("test_count", "autograded", 1.0), ("q_reshape", "written", "")}
