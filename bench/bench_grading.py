@@ -17,7 +17,8 @@ On the same simulated complete students (`autograder.demo.simulated_students`), 
   and the spec already imported; no sandbox, no new interpreter, no gradebook). Our overhead
   per submission is our time to scores per submission per core minus this.
 
-Scores must be identical: ours, the in-kernel tests' and plain nbgrader's (asserted). The table
+Scores must be identical: ours, the in-kernel tests' and plain nbgrader's (asserted), except
+the held-out tasks', which only the grader's verification can score (its images are the grader's). The table
 prints ratios, the machine (CPU, cores, BLAS and its threads) and the load average at start
 and end. Every BLAS here uses one thread (as the grader's sandboxes do), so a busy machine's
 spinning threads do not decide the result.
@@ -42,6 +43,7 @@ from autograder.demo import simulated_students
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import bwrap_status
 from autograder.sandbox.limits import Limits
+from autograder.verify.spec import load_spec
 
 WORKERS = 2
 
