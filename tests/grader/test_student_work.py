@@ -91,13 +91,14 @@ def test_demo_never_writes_assignments(course, tmp_path, monkeypatch):
     _edit(course.released(AID), "def count_labels(y, num_classes):\n    return 'my work'\n")
     edited = course.released(AID).read_bytes()
     monkeypatch.setattr(autograder.autograde, "autograde",
-                        lambda *a, **k: SimpleNamespace(lines=lambda: ["(not graded in this test)"]))
+                        lambda *a, **k: SimpleNamespace(lines=lambda: ["(not graded in this test)"],
+                                                        scores_seconds=0.0, seconds=0.0))
     logged = []
     demo([AID], workers=1, course=course, out_root=tmp_path / "demo", log=logged.append)
     assert sorted(p.name for p in course.assignments_dir.iterdir()) == sorted(before)
     assert course.released(AID).read_bytes() == edited
     assert (tmp_path / "demo" / "assignments" / f"{AID}.ipynb").exists()
-    assert "expect about" in logged[0]
+    assert "expect the scores after about" in logged[0]
 
 
 def test_submit_names_a_failing_check_by_its_headline():
