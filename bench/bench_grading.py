@@ -146,7 +146,8 @@ def _bare(course: Course, aid: str, student: str) -> tuple[float, dict[str, bool
                         worker.forbid(dotted)
                     ns, _ = worker.build_namespace(lay.setup, exercises, 600.0)
                     for i, it in enumerate(items):
-                        answers = worker.evaluate(it.check.call, ns, it.cases, tuple(it.check.allowed))
+                        answers = worker.evaluate(it.check.call, ns, it.cases, tuple(it.check.allowed),
+                                                  None, tuple(it.check.mutable))
                         worker._save_results(str(folder / f"result_{i}.npz"), answers)
                     code = 0
                 finally:
