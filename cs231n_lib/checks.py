@@ -38,6 +38,13 @@ from numbers import Number
 import numpy as np
 
 from cs231n_lib import gradient_check as _gc
+from cs231n_lib.i18n import Messages
+
+# What a check prints is in the notebook's language (cs231n_lib.i18n): its own words from the
+# cs231n_lib catalogue, and what the notebook wrote (a check's name and hint, check_true's
+# message) from the notebooks catalogue, which `make messages` extracts from the source notebooks.
+_ = Messages("cs231n_lib").gettext
+_notebook = Messages("notebooks").text
 
 __all__ = [
     "CheckFailed",
@@ -78,11 +85,11 @@ def _not_written_yet(shell, etype, value, tb, tb_offset=None):
     name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"
     extra = f" ({value})" if str(value) else ""
     if name.startswith("<"):  # raised at the top level of a cell: this cell is the exercise
-        line = f"NOT DONE  this exercise is not written yet{extra}: fill in its YOUR CODE HERE part"
+        line = _("this exercise is not written yet{extra}: fill in its YOUR CODE HERE part")
     else:
-        line = (f"NOT DONE  {name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
-                "run its cell, then this one")
-    stb = [line]
+        line = _("{name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
+                 "run its cell, then this one")
+    stb = [_("NOT DONE") + "  " + line.format(name=name, extra=extra)]
     shell._showtraceback(etype, value, stb)
     return stb
 
@@ -107,14 +114,17 @@ _install_not_written_handler()
 
 def _passed(name, detail=None):
     """Print the one PASS line."""
-    print(f"PASS  {name}: {detail}" if detail else f"PASS  {name}", flush=True)
+    name = _notebook(name)
+    line = _("{name}: {text}").format(name=name, text=detail) if detail else name
+    print(_("PASS") + "  " + line, flush=True)
 
 
 def _fail(name, problem, hint=None, details=()):
     """Raise CheckFailed: 'FAIL  name: problem', detail lines, then the hint."""
-    lines = [f"FAIL  {name}: {problem}", *details]
+    problem = _("{name}: {text}").format(name=_notebook(name), text=problem)
+    lines = [_("FAIL") + "  " + problem, *details]
     if hint:
-        lines.append(f"hint: {hint}")
+        lines.append(_("hint: {hint}").format(hint=_notebook(hint)))
     raise CheckFailed("\n".join(lines))
 
 
@@ -190,9 +200,10 @@ def _broadcast_equivalent(got_shape, expected_shape):
 
 def _note_shape(name, got_shape, expected_shape):
     """Print the note the grader gives too: right values, a broadcast-equivalent shape."""
-    print(f"NOTE  {name}: shape {tuple(got_shape)} where {tuple(expected_shape)} was expected; "
-          "it broadcasts the same way, so it is compared (and graded) as right, but prefer "
-          f"{tuple(expected_shape)}", flush=True)
+    print(_("NOTE") + "  " + _(
+        "{name}: shape {got} where {expected} was expected; it broadcasts the same way, so it is "
+        "compared (and graded) as right, but prefer {expected}").format(
+            name=_notebook(name), got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
 
 
 def _describe_expected(exp):
@@ -356,7 +367,7 @@ def check_true(name, condition, message):
         raise ValueError(f"check_true: condition must be a single bool, got an array of shape "
                          f"{arr.shape} (use .all() or .any())")
     if not bool(arr.reshape(())):
-        _fail(name, message)
+        _fail(name, _notebook(message))
     _passed(name)
     return True
 
@@ -525,10 +536,6 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
 # The rule for what exercise code may use
 # ---------------------------------------------------------------------------
 
-_RULE = ("exercise code may use numpy, Python's standard library and, from any other package or "
-         "the course library, only the names the notebook gives for the exercise")
-
-
 def resolve_name(dotted):
     """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to
     (``pkgutil.resolve_name``). Raises ValueError naming ``dotted`` when it names nothing.
@@ -607,7 +614,9 @@ def check_rule(name, functions, allowed=()):
                 found.append(origin)
     if found:
         used = ", ".join(found)
-        _fail(name, f"your code uses {used}: {_RULE}",
-              "write it with numpy (see 'What your code may use' at the top of the notebook)")
-    _passed(name, "uses only numpy, the standard library and the names the exercise gives")
+        _fail(name, _("your code uses {used}: exercise code may use numpy, Python's standard library "
+                      "and, from any other package or the course library, only the names the "
+                      "notebook gives for the exercise").format(used=used),
+              _("write it with numpy (see 'What your code may use' at the top of the notebook)"))
+    _passed(name, _("uses only numpy, the standard library and the names the exercise gives"))
     return sorted(f.__name__ for f in functions)
