@@ -335,3 +335,80 @@ def test_resolve_name_finds_functions_methods_and_modules_and_names_what_it_cann
             resolve_name(dotted)
     with pytest.raises(ValueError, match="dotted strings"):
         resolve_name(affine_forward)
+
+
+# ---------------------------------------------------------------------------
+# The Chinese edition: what a check prints is in the notebook's language
+# ---------------------------------------------------------------------------
+# Names and hints below are 01_knn's and 07_optimizers' own (the notebooks catalogue translates
+# them); the expected Chinese is written out here, not read from the catalogue.
+
+
+def test_a_chinese_notebook_gets_the_pass_line_and_the_name_in_chinese(capsys):
+    from cs231n_lib.i18n import use
+
+    name = "compute_distances_two_loops on 2 test and 4 training points"
+    with use("zh"):
+        check_close(name, np.ones(3), np.ones(3))
+        check_equal("predict_labels on the worked example with k=3", np.arange(3), np.arange(3))
+        check_true("sgd_momentum: w is unchanged", True, "unused")
+    assert capsys.readouterr().out.splitlines() == [
+        "通过  compute_distances_two_loops（2 个测试点，4 个训练点）：relative error 0.0e+00 <= 1e-07",
+        "通过  predict_labels 在算例上的结果，k=3：all 3 entries equal",
+        "通过  sgd_momentum：w 没有被改变"]
+    check_close(name, np.ones(3), np.ones(3))  # outside the block: the English notebook's line
+    assert capsys.readouterr().out.startswith(f"PASS  {name}: relative error")
+
+
+def test_a_chinese_fail_block_has_the_name_and_the_hint_in_chinese():
+    from cs231n_lib.i18n import use
+
+    with use("zh"), pytest.raises(CheckFailed) as info:
+        check_close("no-loop distances vs the library's distances", np.zeros((2, 3)), np.ones((2, 3)),
+                    hint="check the shapes of the three terms before they are added: "
+                         "(num_test, 1), (1, num_train), (num_test, num_train)")
+    lines = info.value._render_traceback_()
+    assert lines[0].startswith("未通过  无循环的距离与课程库的距离一致：relative error 1.0e+00 > 1e-07")
+    assert lines[-1] == "提示：相加之前，先检查三项的形状：(num_test, 1)、(1, num_train)、(num_test, num_train)"
+    with use("zh"), pytest.raises(CheckFailed) as info:  # check_true's message, an f-string of 07
+        check_true("adam: t is 1 after the first step", False, "config['t'] is 0, expected 1")
+    assert str(info.value) == "未通过  adam：第一步之后 t 为 1：config['t'] 是 0，应为 1"
+    with use("zh"), pytest.raises(CheckFailed) as info:  # a text no notebook wrote stays as it is
+        check_close("my own check", 1.0, 2.0, hint="my hint")
+    assert str(info.value).splitlines()[0].startswith("未通过  my own check：relative error")
+    assert str(info.value).splitlines()[-1] == "提示：my hint"
+
+
+def test_check_rule_and_not_done_in_chinese(capsys):
+    from cs231n_lib.checks import _not_written_yet, check_rule
+    from cs231n_lib.i18n import use
+
+    def uses_math_only():
+        return math.sqrt(4)
+
+    def uses_the_library():
+        return resolve_name("math.sqrt")
+
+    def predict_labels():
+        raise NotImplementedError()
+
+    class Shell:
+        def _showtraceback(self, etype, value, stb):
+            self.shown = stb
+
+    with use("zh"):
+        check_rule("relu_forward / relu_backward", [uses_math_only])
+        with pytest.raises(CheckFailed) as info:
+            check_rule("relu_forward / relu_backward", [uses_the_library])
+    assert capsys.readouterr().out == "通过  relu_forward / relu_backward：只用了 numpy、标准库和练习给出的名字\n"
+    assert str(info.value).splitlines() == [
+        "未通过  relu_forward / relu_backward：你的代码用到了 cs231n_lib.checks.resolve_name：练习代码可以"
+        "使用 numpy 和 Python 标准库；其他包或课程库中的，只能用笔记本为该练习给出的名字",
+        "提示：请用 numpy 来写（见笔记本开头的“你的代码可以用什么”）"]
+    try:
+        predict_labels()
+    except NotImplementedError as exc:
+        with use("zh"):
+            stb = _not_written_yet(Shell(), type(exc), exc, exc.__traceback__)
+    assert stb == ["未完成  predict_labels() 还没有写：请填写它的 YOUR CODE HERE 部分，"
+                   "先运行它所在的单元格，再运行这一个"]

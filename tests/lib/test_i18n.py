@@ -108,6 +108,31 @@ def test_messages_translate_in_the_current_language(tmp_path):
     assert msgs.every("PASS  {name}") == ("PASS  {name}", "通过  {name}")
 
 
+def test_text_translates_what_a_notebook_wrote_literal_or_f_string(tmp_path):
+    """Messages.text: a literal's translation, or an f-string template's with its fields filled
+    from the printed text; English (unchanged) when nothing matches or the language is English."""
+    _po(tmp_path, "nb", {
+        "distances (two loops)": "两重循环的距离",
+        "predict_labels with k={k}": "predict_labels，k={k}",
+        "mean {np.mean(h[:10]):.3f}, then {np.mean(h[-10:]):.3f}": "先是 {np.mean(h[:10]):.3f}，后是 {np.mean(h[-10:]):.3f}",
+        "config['t'] is {config['t']!r}, expected 6": "config['t'] 是 {config['t']!r}，应为 6",
+        "not translated {x}": "",
+    })
+    text = Messages("nb", tmp_path).text
+    assert text("distances (two loops)") == "distances (two loops)"  # English notebook
+    with use("zh"):
+        assert text("distances (two loops)") == "两重循环的距离"
+        assert text("predict_labels with k=3") == "predict_labels，k=3"
+        assert text("predict_labels with k=a, b") == "predict_labels，k=a, b"
+        assert text("mean 2.303, then 0.120") == "先是 2.303，后是 0.120"
+        assert text("config['t'] is 5, expected 6") == "config['t'] 是 5，应为 6"
+        assert text("predict_labels for k=3") == "predict_labels for k=3"  # the fixed part differs
+        assert text("config['t'] is 5, expected 7") == "config['t'] is 5, expected 7"  # whole text only
+        assert text("not translated 1") == "not translated 1"
+        assert text("something else") == "something else"
+        assert text(None) is None and text(3) == 3 and text("") == ""
+
+
 def test_plural_forms_of_chinese(tmp_path):
     po = tmp_path / "zh_CN" / "LC_MESSAGES" / "plural.po"
     po.parent.mkdir(parents=True)
