@@ -101,7 +101,7 @@ submit: setup ## Validate your notebook work/<id>.ipynb (or work/zh/<id>.ipynb) 
 bench: setup ## Print the performance benchmarks (conv and pool vs PyTorch, kNN, training, grading, notebook Run All times)
 	$(PY) -m bench
 
-messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code (pybabel)
+messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code and the notebooks' checks (pybabel)
 	@mkdir -p build
 	@for domain in cs231n_lib autograder; do \
 		$(VENV)/bin/pybabel -q extract -F i18n/babel.cfg -k _n:1,2 --no-location --sort-output --no-wrap --omit-header -o build/$$domain.pot $$domain && \

@@ -147,6 +147,11 @@ def templates(localedir: str, domain: str, lang: str) -> tuple:
     return tuple(out)
 
 
+def _fill(msgstr: str, values: dict) -> str:
+    """msgstr with each {field} replaced by its value (a field without one stays as written)."""
+    return _FIELD.sub(lambda m: values.get(m.group(0), m.group(0)), msgstr)
+
+
 class Messages:
     """The messages of one domain, translated into `language()` at the moment they are asked for.
 
@@ -183,8 +188,7 @@ class Messages:
         for pattern, fields, msgstr in templates(self.localedir, self.domain, lang):
             match = pattern.fullmatch(text)
             if match:
-                values = dict(zip(reversed(fields), reversed(match.groups())))  # first one wins
-                return _FIELD.sub(lambda m: values.get(m.group(0), m.group(0)), msgstr)
+                return _fill(msgstr, dict(zip(reversed(fields), reversed(match.groups()))))
         return text
 
     def every(self, message: str) -> tuple[str, ...]:

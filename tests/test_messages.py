@@ -4,6 +4,10 @@ gettext has a Chinese translation with the same placeholders, and the catalogues
 The messages are read from the code's syntax tree (so a `_()` inside an f-string, which pybabel
 cannot see, is found too): calls of `_`, `_n` and `Messages(...).gettext` / `.ngettext`. Their
 first argument must be a string literal, or no catalogue could hold it.
+
+The notebooks catalogue (notebooks.po) holds the names, hints and check_true messages the source
+notebooks' test cells give the checks (autograder/i18n/extract.py): each one has its Chinese,
+with the same {fields} when it is an f-string's template.
 """
 
 import ast
