@@ -88,8 +88,8 @@ def code_messages(source: str) -> list[tuple[int, str]]:
             text = template(value) if value is not None else None
             # a bare code name stays as it is; so does a template of fields only (f"{desc}")
             if text and re.search(r"[A-Za-z]", _FIELD.sub("", text)) and not _CODE_NAME.match(text):
-                found.append((node.lineno, text))
-    return sorted(found)
+                found.append((value.lineno, value.col_offset, text))
+    return [(line, text) for line, _, text in sorted(found)]  # in the order of the source
 
 
 def _cells(nb) -> list[tuple[str, str]]:
