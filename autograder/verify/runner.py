@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,11 @@ from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
 from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
-from autograder.verify.rules import RULE_BROKEN
+from autograder.verify.rules import broke_the_rule
 from autograder.verify.spec import Check, SpecError, case_seed, student_case
 from autograder.verify.stubs import forbidden_mounts
 from cs231n_lib.checks import describe
+from cs231n_lib.i18n import ENV_VAR, language
 
 MAX_STUDENT_TEXT = 400
 
@@ -102,10 +103,12 @@ class _WorkerProcess:
 
     def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
         argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
+        # the worker writes its messages (the rule's, its notes) in the student's language
+        sandbox = replace(sandbox, env={**sandbox.env, ENV_VAR: language()})
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
-            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads)}
+            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads), **sandbox.env}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
@@ -402,7 +405,7 @@ def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | Non
         return _("malformed answer")
     if "error" in answer:
         error = str(answer["error"]).strip()
-        if error.startswith(RULE_BROKEN):
+        if broke_the_rule(error):
             return _clip(error, 600)
         if error.rstrip(":") == "NotImplementedError":
             return _("raised NotImplementedError: the function is not written yet "
