@@ -83,8 +83,8 @@ def test_allowed_names_and_what_they_call_pass(ns):
 def test_a_chinese_submission_reads_the_rule_in_chinese_and_still_scores_it_as_the_rule(ns):
     """The worker writes a violation in the student's language ($CS231N_LANG, from the grader);
     the grader still tells it from an exception (it is not "raised ...")."""
-    from autograder.verify.runner import _case_message
     from autograder.verify.rules import broke_the_rule
+    from autograder.verify.runner import _case_message
     from cs231n_lib.i18n import use
 
     allowed = ("cs231n_lib.layers.affine_forward",)
