@@ -285,7 +285,7 @@ def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0):
             details.append(f"  ||got - expected||_F = {np.linalg.norm((g - e)[finite]):.3e}, "
                            f"||expected||_F = {np.linalg.norm(e[finite]):.3e}")
         _fail(name, f"relative error {err:.1e} > {tol:.3g}", hint, details)
-    _passed(name, f"relative error {err:.1e} <= {tol:.3g}")
+    _passed(name, _("relative error {err:.1e} <= {tol:.3g}").format(err=err, tol=tol))
     return err
 
 
@@ -316,7 +316,8 @@ def check_equal(name, got, expected, hint=None):
             details.append(f"    {ix}: {g[ix].item()!r} vs {e[ix].item()!r}")
         _fail(name, f"{count} of {g.size} entries differ ({100 * count / g.size:.1f}%)",
               hint, details)
-    _passed(name, f"all {g.size} entries equal" if g.ndim else f"equal to {e.item()!r}")
+    _passed(name, _("all {n} entries equal").format(n=g.size) if g.ndim
+            else _("equal to {value}").format(value=repr(e.item())))
     return int(g.size)
 
 
@@ -347,7 +348,7 @@ def check_shape(name, got, expected_shape, hint=None):
             shown = "(" + ", ".join("any" if s is None else str(s) for s in expected_shape) + ")"
             _fail(name, f"shape mismatch: expected shape {shown}, got {shape}", hint)
         _fail(name, _shape_problem(shape, expected_shape), hint)
-    _passed(name, f"shape {shape}")
+    _passed(name, _("shape {shape}").format(shape=shape))
     return shape
 
 
@@ -395,7 +396,7 @@ def check_frobenius(name, got, expected, tol, hint=None):
         details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
         _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
               f"difference); expected < {tol:.3g}", hint, details)
-    _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.3g}")
+    _passed(name, _("Frobenius norm of the difference {norm:.1e} < {tol:.3g}").format(norm=norm, tol=tol))
     return norm
 
 
@@ -423,7 +424,8 @@ def check_scalar_near(name, got, expected, atol, hint=None):
     if not abs(value - expected) <= atol:
         _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.3g} "
               f"(off by {abs(value - expected):.3g})", hint)
-    _passed(name, f"{value:.6g} is within {atol:.3g} of {expected:.6g}")
+    _passed(name, _("{value:.6g} is within {atol:.3g} of {expected:.6g}").format(
+        value=value, atol=atol, expected=expected))
     return value
 
 
@@ -462,7 +464,7 @@ def _report_result(name, report, tol, hint):
         _fail(name, f"max relative error {report.max_rel_error:.1e} > {tol:.3g}", hint,
               ["", str(report)])
     per = ", ".join(f"{k} {v:.1e}" for k, v in report.rel_errors.items())
-    detail = f"max relative error {report.max_rel_error:.1e} <= {tol:.3g}"
+    detail = _("max relative error {err:.1e} <= {tol:.3g}").format(err=report.max_rel_error, tol=tol)
     if len(report.params) > 1:
         detail += f" ({per})"
     _passed(name, detail)

@@ -353,11 +353,34 @@ def test_a_chinese_notebook_gets_the_pass_line_and_the_name_in_chinese(capsys):
         check_equal("predict_labels on the worked example with k=3", np.arange(3), np.arange(3))
         check_true("sgd_momentum: w is unchanged", True, "unused")
     assert capsys.readouterr().out.splitlines() == [
-        "通过  compute_distances_two_loops（2 个测试点，4 个训练点）：relative error 0.0e+00 <= 1e-07",
-        "通过  predict_labels 在算例上的结果，k=3：all 3 entries equal",
+        "通过  compute_distances_two_loops（2 个测试点，4 个训练点）：相对误差 0.0e+00 <= 1e-07",
+        "通过  predict_labels 在算例上的结果，k=3：全部 3 个元素都相等",
         "通过  sgd_momentum：w 没有被改变"]
     check_close(name, np.ones(3), np.ones(3))  # outside the block: the English notebook's line
     assert capsys.readouterr().out.startswith(f"PASS  {name}: relative error")
+
+
+def test_every_kind_of_pass_line_is_chinese(capsys):
+    """Each check's PASS line in a Chinese notebook: 通过, the name, then Chinese words only
+    (numbers, shapes and the name of the Frobenius norm aside)."""
+    from cs231n_lib.i18n import use
+
+    X, W, reg, dW = _quadratic()
+    with use("zh"):
+        check_close("x", np.ones(3), np.ones(3))
+        check_equal("x", np.arange(3), np.arange(3))
+        check_equal("x", 2, 2)
+        check_shape("x", np.ones((2, 3)), (2, None))
+        check_frobenius("x", np.ones(3), np.ones(3), 1e-9)
+        check_scalar_near("x", 2.3, 2.30258, 0.01)
+        check_gradient("x", lambda w: np.sum((X @ w) ** 2) / 2 + reg * np.sum(w * w), W, dW, tol=1e-6)
+        check_layer_gradient("x", lambda x, w: x @ w, {"x": np.ones((2, 3)), "w": np.ones((3, 2))},
+                             np.ones((2, 2)), {"x": np.ones((2, 2)) @ np.ones((3, 2)).T,
+                                               "w": np.ones((2, 3)).T @ np.ones((2, 2))}, tol=1e-6)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and all(line.startswith("通过  x：") for line in lines), lines
+    english = [line for line in lines if re.search(r"[A-Za-z]{2,}", line.replace("Frobenius", ""))]
+    assert english == [], english
 
 
 def test_a_chinese_fail_block_has_the_name_and_the_hint_in_chinese():
