@@ -40,11 +40,7 @@ import numpy as np
 from cs231n_lib import gradient_check as _gc
 from cs231n_lib.i18n import Messages
 
-# What a check prints is in the notebook's language (cs231n_lib.i18n): its own words from the
-# cs231n_lib catalogue, and what the notebook wrote (a check's name and hint, check_true's
-# message) from the notebooks catalogue, which `make messages` extracts from the source notebooks.
 _ = Messages("cs231n_lib").gettext
-_notebook = Messages("notebooks").text
 
 __all__ = [
     "CheckFailed",
@@ -110,6 +106,12 @@ _install_not_written_handler()
 # ---------------------------------------------------------------------------
 # Shared pieces
 # ---------------------------------------------------------------------------
+
+
+# What a check prints is in the notebook's language (cs231n_lib.i18n): its own words from the
+# cs231n_lib catalogue (`_`), and what the notebook wrote (a check's name and hint, check_true's
+# message) from the notebooks catalogue, which `make messages` extracts from the source notebooks.
+_notebook = Messages("notebooks").text
 
 
 def _passed(name, detail=None):
@@ -200,10 +202,9 @@ def _broadcast_equivalent(got_shape, expected_shape):
 
 def _note_shape(name, got_shape, expected_shape):
     """Print the note the grader gives too: right values, a broadcast-equivalent shape."""
-    print(_("NOTE") + "  " + _(
-        "{name}: shape {got} where {expected} was expected; it broadcasts the same way, so it is "
-        "compared (and graded) as right, but prefer {expected}").format(
-            name=_notebook(name), got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
+    print(_("NOTE  {name}: shape {got} where {expected} was expected; it broadcasts the same way, "
+            "so it is compared (and graded) as right, but prefer {expected}").format(
+                name=_notebook(name), got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
 
 
 def _describe_expected(exp):
