@@ -1,12 +1,13 @@
 """The notebooks' own messages: the names, hints and messages their public checks print.
 
 A test cell calls `check_close("distances (two loops)", ..., hint="...")`: the check's name, its
-hint and check_true's message are English strings in shared code, and cs231n_lib.checks prints
-them translated through the `notebooks` catalogue (cs231n_lib/locale/zh_CN/LC_MESSAGES/notebooks.po),
-which the translators of a notebook fill in. `notebook_messages` finds them (string literals, and
-f-strings as templates: `f"k={k}"` is the message `k={k}`, whose `{k}` the translation keeps and
-the checks fill with what the f-string printed; hidden tests are left out: their wording is not
-for students); `extract_notebook` is the same as a pybabel extraction method (`make messages`,
+hint, check_true's message and the hints of a `mistakes={hint: wrong answer}` dict are English
+strings in shared code, and cs231n_lib.checks prints them translated through the `notebooks`
+catalogue (cs231n_lib/locale/zh_CN/LC_MESSAGES/notebooks.po), which the translators of a notebook
+fill in. `notebook_messages` finds them (string literals, and f-strings as templates: `f"k={k}"`
+is the message `k={k}`, whose `{k}` the translation keeps and the checks fill with what the
+f-string printed; hidden tests are left out: their wording is not for students);
+`extract_notebook` is the same as a pybabel extraction method (`make messages`,
 i18n/babel-notebooks.cfg).
 """
 
@@ -19,13 +20,15 @@ import re
 from autograder.notebook import HIDDEN_RE
 
 # The checks of cs231n_lib.checks, with the positions of their translated string arguments
-# (keyword name, position): the name always, the hint, and check_true's message.
+# (keyword name, position): the name always, the hint, check_true's message, and the keys of a
+# `mistakes` dict ({hint: wrong answer}, a dict literal or a name a cell assigns one to).
+MISTAKES = "mistakes"
 CHECKS = {
-    "check_close": [("name", 0), ("hint", 4)],
+    "check_close": [("name", 0), ("hint", 4), (MISTAKES, 6)],
     "check_equal": [("name", 0), ("hint", 3)],
     "check_shape": [("name", 0), ("hint", 3)],
     "check_true": [("name", 0), ("message", 2)],
-    "check_frobenius": [("name", 0), ("hint", 4)],
+    "check_frobenius": [("name", 0), ("hint", 4), (MISTAKES, 5)],
     "check_scalar_near": [("name", 0), ("hint", 4)],
     "check_gradient": [("name", 0), ("hint", 8)],
     "check_layer_gradient": [("name", 0), ("hint", 9)],
@@ -71,12 +74,31 @@ def template(node: ast.AST) -> str | None:
     return "".join(parts)
 
 
-def code_messages(source: str) -> list[tuple[int, str]]:
+def _strings(value: ast.AST | None, keyword: str, dicts: dict) -> list[ast.AST]:
+    """The nodes of an argument's texts: the argument itself, or a mistakes dict's keys."""
+    if value is None:
+        return []
+    if keyword != MISTAKES:
+        return [value]
+    if isinstance(value, ast.Name):
+        value = dicts.get(value.id)
+    return [k for k in value.keys if k is not None] if isinstance(value, ast.Dict) else []
+
+
+def code_messages(source: str, dicts: dict | None = None) -> list[tuple[int, str]]:
     """(line, text) of every name, hint and message written in `source` for a check
-    (literals and f-string templates). Raises SyntaxError when `source` is not Python."""
+    (literals and f-string templates). Raises SyntaxError when `source` is not Python.
+
+    dicts: {name: dict literal} of the cells run before, to read a `mistakes=NAME` argument;
+    this cell's top-level `NAME = {...}` are added to it."""
     source = _MAGIC.sub("", HIDDEN_RE.sub(_blank_hidden, source))
+    tree = ast.parse(source)
+    dicts = {} if dicts is None else dicts
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict):
+            dicts.update({t.id: stmt.value for t in stmt.targets if isinstance(t, ast.Name)})
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func.id if isinstance(node.func, ast.Name) else (
@@ -85,10 +107,11 @@ def code_messages(source: str) -> list[tuple[int, str]]:
             value = next((k.value for k in node.keywords if k.arg == keyword), None)
             if value is None and position < len(node.args):
                 value = node.args[position]
-            text = template(value) if value is not None else None
-            # a bare code name stays as it is; so does a template of fields only (f"{desc}")
-            if text and re.search(r"[A-Za-z]", _FIELD.sub("", text)) and not _CODE_NAME.match(text):
-                found.append((value.lineno, value.col_offset, text))
+            for string in _strings(value, keyword, dicts):
+                text = template(string)
+                # a bare code name stays as it is; so does a template of fields only (f"{desc}")
+                if text and re.search(r"[A-Za-z]", _FIELD.sub("", text)) and not _CODE_NAME.match(text):
+                    found.append((string.lineno, string.col_offset, text))
     return [(line, text) for line, _, text in sorted(found)]  # in the order of the source
 
 
@@ -102,9 +125,9 @@ def _cells(nb) -> list[tuple[str, str]]:
     return out
 
 
-def _messages_of(cell_id: str, source: str) -> list[tuple[int, str]]:
+def _messages_of(cell_id: str, source: str, dicts: dict) -> list[tuple[int, str]]:
     try:
-        return code_messages(source)
+        return code_messages(source, dicts)
     except SyntaxError as exc:
         raise ValueError(f"code cell {cell_id} is not Python (line {exc.lineno}: {exc.msg}); "
                          "its check messages cannot be extracted") from None
@@ -113,8 +136,9 @@ def _messages_of(cell_id: str, source: str) -> list[tuple[int, str]]:
 def notebook_messages(nb) -> list[str]:
     """The messages of a notebook's code cells, in order, each once."""
     out: list[str] = []
+    dicts: dict = {}
     for cell_id, source in _cells(nb):
-        for _, text in _messages_of(cell_id, source):
+        for _, text in _messages_of(cell_id, source, dicts):
             if text not in out:
                 out.append(text)
     return out
@@ -123,8 +147,8 @@ def notebook_messages(nb) -> list[str]:
 def extract_notebook(fileobj, keywords, comment_tags, options):
     """pybabel's extraction method for .ipynb files: yields (line, funcname, message, comments)."""
     nb = json.loads(fileobj.read().decode("utf-8"))
-    line = 0
+    line, dicts = 0, {}
     for cell_id, source in _cells(nb):
-        for lineno, text in _messages_of(cell_id, source):
+        for lineno, text in _messages_of(cell_id, source, dicts):
             yield line + lineno, "_", text, [TEMPLATE_NOTE] if "{" in text else []
         line += source.count("\n") + 1

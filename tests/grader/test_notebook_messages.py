@@ -42,6 +42,17 @@ def test_the_texts_of_a_test_cell():
     assert [line for line, _ in code_messages(CELL)][:3] == [2, 2, 3]  # the cell's own lines
 
 
+def test_the_hints_of_a_mistakes_dict_written_there_or_in_an_earlier_cell():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('SQUARED = {"squared distances: take np.sqrt": lambda e: e ** 2}'),
+        nbformat.v4.new_code_cell('check_close("dists", d, want, mistakes=SQUARED)\n'
+                                  'check_frobenius("dists again", d, want, 1e-6, None, {"a factor 2 missing": 0.5})\n'
+                                  'check_close("no dict", d, want, mistakes=UNKNOWN)'),
+    ])
+    assert notebook_messages(nb) == ["squared distances: take np.sqrt", "dists again",
+                                     "a factor 2 missing", "no dict"]
+
+
 def test_not_python_is_an_error_naming_the_cell():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("check_close('x',", id="c1")])
     with pytest.raises(ValueError, match="code cell c1 is not Python"):
