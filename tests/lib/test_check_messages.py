@@ -71,14 +71,14 @@ def test_a_chinese_fail_block_has_the_name_and_the_hint_in_chinese():
                     hint="check the shapes of the three terms before they are added: "
                          "(num_test, 1), (1, num_train), (num_test, num_train)")
     lines = info.value._render_traceback_()
-    assert lines[0].startswith("未通过  无循环的距离与课程库的距离一致：relative error 1.0e+00 > 1e-07")
+    assert lines[0].startswith("未通过  无循环的距离与课程库的距离一致：相对误差 1.0e+00 > 1e-07")
     assert lines[-1] == "提示：相加之前，先检查三项的形状：(num_test, 1)、(1, num_train)、(num_test, num_train)"
     with use("zh"), pytest.raises(CheckFailed) as info:  # check_true's message, an f-string of 07
         check_true("adam: t is 1 after the first step", False, "config['t'] is 0, expected 1")
     assert str(info.value) == "未通过  adam：第一步之后 t 为 1：config['t'] 是 0，应为 1"
     with use("zh"), pytest.raises(CheckFailed) as info:  # a text no notebook wrote stays as it is
         check_close("my own check", 1.0, 2.0, hint="my hint")
-    assert str(info.value).splitlines()[0].startswith("未通过  my own check：relative error")
+    assert str(info.value).splitlines()[0].startswith("未通过  my own check：相对误差")
     assert str(info.value).splitlines()[-1] == "提示：my hint"
 
 
@@ -122,3 +122,51 @@ def test_the_note_on_an_accepted_shape_in_chinese(capsys):
     assert note == ("注意  affine_backward 的 db：形状是 (1, 3)，而期望的是 (3,)；两者的广播方式相同，"
                     "所以仍按正确比较（并计分），但最好用 (3,)")
     assert passed == "通过  affine_backward 的 db：相对误差 0.0e+00 <= 1e-07"
+
+
+def test_every_kind_of_fail_block_is_chinese():
+    """What a failed check says, in a Chinese notebook: Chinese words around the values, code
+    names and numbers (the words allowed below are code, types and values, not English prose)."""
+    allowed = {"None", "return", "out", "cache", "keepdims", "reshape", "nan", "inf", "dtype",
+               "float64", "str", "list", "tuple", "object", "grad", "vs"}
+    quad = lambda w: float(np.sum(w ** 2))  # noqa: E731
+    cases = [
+        (check_close, ("x", None, np.ones(3))),
+        (check_close, ("x", (np.ones(3), {}), np.ones(3))),
+        (check_close, ("x", "1.0", 1.0)),
+        (check_close, ("x", [[1, 2], [3]], np.ones(2))),
+        (check_close, ("x", np.array(["a"], dtype=object), np.ones(1))),
+        (check_close, ("x", np.ones(3) * 1j, np.ones(3))),
+        (check_close, ("x", np.ones((3, 2)), np.ones((2, 3)))),
+        (check_close, ("x", np.ones(6), np.ones((2, 3)))),
+        (check_close, ("x", np.ones((2, 1, 3)), np.ones((2, 3)))),
+        (check_close, ("x", np.array([1.0, np.nan]), np.ones(2))),
+        (check_close, ("x", np.zeros(3), np.ones(3))),
+        (check_close, ("x", 0.0, 1.0)),
+        (check_equal, ("x", np.array([1, 9, 3]), np.array([1, 2, 3]))),
+        (check_equal, ("x", 4, 3)),
+        (check_shape, ("x", None, (2, 3))),
+        (check_shape, ("x", (np.ones(2), {}), (2,))),
+        (check_shape, ("x", np.ones((2, 4)), (2, None, 1))),
+        (check_scalar_near, ("x", None, 2.3, 0.01)),
+        (check_scalar_near, ("x", np.ones(2), 2.3, 0.01)),
+        (check_scalar_near, ("x", 2.0, 2.3, 0.01)),
+        (check_gradient, ("x", quad, np.ones(3), None)),
+        (check_gradient, ("x", lambda: 0.0, {"W": np.ones(2), "b": np.ones(1)}, {"W": np.ones(2)})),
+        (check_gradient, ("x", quad, np.ones(3), "grad")),
+        (check_gradient, ("x", quad, np.ones(3), np.zeros(3))),
+    ]
+    english = []
+    for check, args in cases:
+        with use("zh"), pytest.raises(CheckFailed) as info:
+            check(*args)
+        lines = str(info.value).splitlines()
+        assert lines[0].startswith("未通过  x："), lines
+        details = lines[:lines.index("")] if "" in lines else lines  # not the gradient check's report
+        for line in details:
+            if line.startswith("  ||got - expected||_F"):  # a formula
+                continue
+            words = set(re.findall(r"[A-Za-z][A-Za-z0-9_]+", line)) - allowed
+            if words:
+                english.append((line, sorted(words)))
+    assert english == [], english
