@@ -404,8 +404,8 @@ def check_frobenius(name, got, expected, tol, hint=None):
     if not norm < tol:
         details = _worst_lines(g, e, diff, "absolute difference")
         details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
-        _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
-              f"difference); expected < {tol:.3g}", hint, details)
+        _fail(name, _("differs from the expected values by {norm:.1e} (Frobenius norm of the difference); "
+                      "expected < {tol:.3g}").format(norm=norm, tol=tol), hint, details)
     _passed(name, _("Frobenius norm of the difference {norm:.1e} < {tol:.3g}").format(norm=norm, tol=tol))
     return norm
 
