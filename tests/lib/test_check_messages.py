@@ -170,3 +170,20 @@ def test_every_kind_of_fail_block_is_chinese():
             if words:
                 english.append((line, sorted(words)))
     assert english == [], english
+
+
+def test_a_failed_gradient_check_reports_in_chinese_with_its_table_aligned():
+    """The gradient checker's report (summary, table, diagnosis) in a Chinese notebook; a Chinese
+    character takes two columns, so the table's columns still line up."""
+    W = np.random.default_rng(0).standard_normal((3, 3))
+    with use("zh"), pytest.raises(CheckFailed) as info:
+        check_gradient("dW", lambda w: float(np.sum(w ** 2)), W, (2 * W).T)
+    lines = str(info.value).splitlines()
+    assert lines[0] == "未通过  dW：最大相对误差 1.0e+00 > 1e-07"
+    assert lines[2].startswith("梯度检验未通过：最大相对误差 1.0e+00（阈值 1e-07；x 1.0e+00；检查了 9 个元素）")
+    header, row = lines[4], lines[5]
+    assert header.split() == ["参数", "形状", "已检查", "最大相对误差", "最大绝对误差", "拐点", "结果"]
+    assert row.split()[-1] == "未通过"
+    before = header[:header.index("形状")]  # "参数  ": two Chinese characters and two spaces
+    assert len(before) + sum(ord(ch) > 0x2E80 for ch in before) == row.index("(3, 3)") == 6
+    assert lines[-1] == "提示（x）：analytic.T 与数值梯度一致：梯度转置了"
