@@ -87,7 +87,8 @@ def _clip(text: str, n: int = MAX_STUDENT_TEXT) -> str:
 def _case_label(case: dict) -> str:
     parts = []
     for k, v in student_case(case).items():
-        parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={describe(v)[:40]}")
+        parts.append(_("{name}: shape {shape}").format(name=k, shape=v.shape) if isinstance(v, np.ndarray)
+                     else f"{k}={describe(v)[:40]}")
     return ", ".join(parts)
 
 
