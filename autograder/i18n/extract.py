@@ -74,6 +74,16 @@ def template(node: ast.AST) -> str | None:
     return "".join(parts)
 
 
+def _python(source: str) -> str:
+    """A cell's source as Python: IPython's magics (%matplotlib, !ls) become calls, as the kernel
+    runs them; a line that starts with % inside an expression stays the operator it is there."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # without IPython: drop the lines that look like magics
+        return _MAGIC.sub("", source)
+    return TransformerManager().transform_cell(source)
+
+
 def _strings(value: ast.AST | None, keyword: str, dicts: dict) -> list[ast.AST]:
     """The nodes of an argument's texts: the argument itself, or a mistakes dict's keys."""
     if value is None:
@@ -91,8 +101,7 @@ def code_messages(source: str, dicts: dict | None = None) -> list[tuple[int, str
 
     dicts: {name: dict literal} of the cells run before, to read a `mistakes=NAME` argument;
     this cell's top-level `NAME = {...}` are added to it."""
-    source = _MAGIC.sub("", HIDDEN_RE.sub(_blank_hidden, source))
-    tree = ast.parse(source)
+    tree = ast.parse(_python(HIDDEN_RE.sub(_blank_hidden, source)))
     dicts = {} if dicts is None else dicts
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Dict):

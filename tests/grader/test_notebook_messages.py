@@ -53,6 +53,12 @@ def test_the_hints_of_a_mistakes_dict_written_there_or_in_an_earlier_cell():
                                      "a factor 2 missing", "no dict"]
 
 
+def test_magics_and_a_line_that_starts_with_the_modulo_operator():
+    source = ('%matplotlib inline\n!ls\nprint("%d items"\n      % 3)\n'
+              'check_close("the %d-th entry" % 2, a, b, hint="read it")')
+    assert [text for _, text in code_messages(source)] == ["read it"]
+
+
 def test_not_python_is_an_error_naming_the_cell():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("check_close('x',", id="c1")])
     with pytest.raises(ValueError, match="code cell c1 is not Python"):
