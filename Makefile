@@ -101,13 +101,15 @@ submit: setup ## Validate your notebook work/<id>.ipynb (or work/zh/<id>.ipynb) 
 bench: setup ## Print the performance benchmarks (conv and pool vs PyTorch, kNN, training, grading, notebook Run All times)
 	$(PY) -m bench
 
-messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code (pybabel)
+messages: setup ## Authors: refresh the message catalogues (*/locale/zh_CN/LC_MESSAGES/*.po) from the code and the notebooks' checks (pybabel)
 	@mkdir -p build
 	@for domain in cs231n_lib autograder; do \
 		$(VENV)/bin/pybabel -q extract -F i18n/babel.cfg -k _n:1,2 --no-location --sort-output --no-wrap --omit-header -o build/$$domain.pot $$domain && \
 		$(VENV)/bin/pybabel -q update -i build/$$domain.pot -d $$domain/locale -D $$domain -l zh_CN --no-fuzzy-matching --ignore-obsolete --no-wrap || exit 1; \
 	done
-	@echo "Catalogues updated: translate each new msgid (msgstr empty) in cs231n_lib/locale/zh_CN/LC_MESSAGES/cs231n_lib.po and autograder/locale/zh_CN/LC_MESSAGES/autograder.po"
+	@$(VENV)/bin/pybabel -q extract -F i18n/babel-notebooks.cfg --no-location --sort-output --no-wrap --omit-header -o build/notebooks.pot grading/source
+	@$(VENV)/bin/pybabel -q update -i build/notebooks.pot -d cs231n_lib/locale -D notebooks -l zh_CN --no-fuzzy-matching --ignore-obsolete --no-wrap
+	@echo "Catalogues updated: translate each new msgid (msgstr empty) in cs231n_lib/locale/zh_CN/LC_MESSAGES/cs231n_lib.po, autograder/locale/zh_CN/LC_MESSAGES/autograder.po and, for the notebooks' checks (names, hints), cs231n_lib/locale/zh_CN/LC_MESSAGES/notebooks.po"
 
 lint: setup ## Check the code style with ruff
 	$(VENV)/bin/ruff check cs231n_lib autograder tests bench grading/verify

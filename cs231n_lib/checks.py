@@ -97,11 +97,11 @@ def _not_written_yet(shell, etype, value, tb, tb_offset=None):
     name = tb.tb_frame.f_code.co_name if tb is not None else "<module>"
     extra = f" ({value})" if str(value) else ""
     if name.startswith("<"):  # raised at the top level of a cell: this cell is the exercise
-        line = f"NOT DONE  this exercise is not written yet{extra}: fill in its YOUR CODE HERE part"
+        line = _("this exercise is not written yet{extra}: fill in its YOUR CODE HERE part")
     else:
-        line = (f"NOT DONE  {name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
-                "run its cell, then this one")
-    stb = [line]
+        line = _("{name}() is not written yet{extra}: fill in its YOUR CODE HERE part, "
+                 "run its cell, then this one")
+    stb = [_("NOT DONE") + "  " + line.format(name=name, extra=extra)]
     shell._showtraceback(etype, value, stb)
     return stb
 
@@ -124,16 +124,26 @@ _install_not_written_handler()
 # ---------------------------------------------------------------------------
 
 
+# What a check prints is in the notebook's language (cs231n_lib.i18n): its own words from the
+# cs231n_lib catalogue (`_`), and what the notebook wrote (a check's name and hint, check_true's
+# message) from the notebooks catalogue, which `make messages` extracts from the source notebooks.
+_notebook = Messages("notebooks").text
+_n = Messages("cs231n_lib").ngettext
+
+
 def _passed(name, detail=None):
     """Print the one PASS line."""
-    print(f"PASS  {name}: {detail}" if detail else f"PASS  {name}", flush=True)
+    name = _notebook(name)
+    line = _("{name}: {text}").format(name=name, text=detail) if detail else name
+    print(_("PASS") + "  " + line, flush=True)
 
 
 def _fail(name, problem, hint=None, details=()):
     """Raise CheckFailed: 'FAIL  name: problem', detail lines, then the hint."""
-    lines = [f"FAIL  {name}: {problem}", *details]
+    problem = _("{name}: {text}").format(name=_notebook(name), text=problem)
+    lines = [_("FAIL") + "  " + problem, *details]
     if hint:
-        lines.append(f"hint: {hint}")
+        lines.append(_("hint: {hint}").format(hint=_notebook(hint)))
     raise CheckFailed("\n".join(lines))
 
 
@@ -147,16 +157,17 @@ def describe(value):
     if value is None:
         return "None"
     kind = type(value).__name__
-    article = "an" if kind[0].lower() in "aeiou" else "a"
+    vowel = kind[0].lower() in "aeiou"  # "an int", "a float"
     if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
+        return _("an array of shape {shape} and dtype {dtype}").format(shape=value.shape, dtype=value.dtype)
     if isinstance(value, tuple | list | dict | set):
         n = len(value)
-        return f"{article} {kind} of {n} item{'' if n == 1 else 's'}"
+        return _n("a {kind} of {n} item", "a {kind} of {n} items", n).format(kind=kind, n=n)
     if isinstance(value, Number | str | bytes | np.generic):
         text = repr(value) if isinstance(value, str | bytes) else str(value)
-        return f"{article} {kind} {text if len(text) <= 40 else text[:37] + '...'}"
-    return f"{article} {kind}"
+        text = text if len(text) <= 40 else text[:37] + "..."
+        return (_("an {kind} {value}") if vowel else _("a {kind} {value}")).format(kind=kind, value=text)
+    return (_("an {kind}") if vowel else _("a {kind}")).format(kind=kind)
 
 
 def _as_array(name, got, expected, hint, kind="numeric"):
@@ -171,25 +182,26 @@ def _as_array(name, got, expected, hint, kind="numeric"):
     """
     exp = np.asarray(expected) if kind == "any" else np.asarray(expected, dtype=np.float64)
     if got is None:
-        _fail(name, f"got None, expected {_describe_expected(exp)} — did you forget to return?",
-              hint)
+        _fail(name, _("got None, expected {want} — did you forget to return?").format(
+            want=_describe_expected(exp)), hint)
     if isinstance(got, tuple) and len(got) and not isinstance(expected, tuple | list):
-        _fail(name, f"got {describe(got)}, expected {_describe_expected(exp)}"
-              + (" — did you return (out, cache) where only out was expected?"
+        _fail(name, _("got {got}, expected {want}").format(got=describe(got), want=_describe_expected(exp))
+              + (_(" — did you return (out, cache) where only out was expected?")
                  if len(got) == 2 else ""), hint)
     if isinstance(got, str | bytes | dict | set) or callable(got):
-        _fail(name, f"got {describe(got)}, expected {_describe_expected(exp)}", hint)
+        _fail(name, _("got {got}, expected {want}").format(got=describe(got), want=_describe_expected(exp)),
+              hint)
     try:
         arr = np.asarray(got)
     except (ValueError, TypeError):
-        _fail(name, f"got {describe(got)} that is not a regular array, "
-              f"expected {_describe_expected(exp)}", hint)
+        _fail(name, _("got {got} that is not a regular array, expected {want}").format(
+            got=describe(got), want=_describe_expected(exp)), hint)
     if arr.dtype == object or (kind == "numeric" and not (
             np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)):
-        _fail(name, f"got {describe(got)} of {arr.dtype} values, "
-              f"expected {_describe_expected(exp)}", hint)
+        _fail(name, _("got {got} of {dtype} values, expected {want}").format(
+            got=describe(got), dtype=arr.dtype, want=_describe_expected(exp)), hint)
     if np.iscomplexobj(arr) and not np.iscomplexobj(exp):
-        _fail(name, "got complex numbers, expected real ones", hint)
+        _fail(name, _("got complex numbers, expected real ones"), hint)
     if arr.shape != exp.shape:
         if kind != "numeric" or not equivalent_shape(arr.shape, exp.shape):
             _fail(name, _shape_problem(arr.shape, exp.shape), hint)
@@ -235,27 +247,28 @@ def _note_shape(name, got_shape, expected_shape):
         print(_("NOTE  {name}: shape {got} where {expected} was expected; it holds the same values, "
                 "so it is compared (and graded) as right, but prefer {expected}: a {got} array does "
                 "not broadcast like a {expected} one").format(
-                    name=name, got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
+                    name=_notebook(name), got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
         return
-    print(f"NOTE  {name}: shape {tuple(got_shape)} where {tuple(expected_shape)} was expected; "
-          "it broadcasts the same way, so it is compared (and graded) as right, but prefer "
-          f"{tuple(expected_shape)}", flush=True)
+    print(_("NOTE  {name}: shape {got} where {expected} was expected; it broadcasts the same way, "
+            "so it is compared (and graded) as right, but prefer {expected}").format(
+                name=_notebook(name), got=tuple(got_shape), expected=tuple(expected_shape)), flush=True)
 
 
 def _describe_expected(exp):
-    return "a scalar" if exp.ndim == 0 else f"an array of shape {exp.shape}"
+    return _("a scalar") if exp.ndim == 0 else _("an array of shape {shape}").format(shape=exp.shape)
 
 
 def _shape_problem(got_shape, expected_shape):
     """'shape mismatch: expected (3, 4), got (4, 3)' with a guess at the cause."""
-    text = f"shape mismatch: expected shape {tuple(expected_shape)}, got {tuple(got_shape)}"
+    text = _("shape mismatch: expected shape {want}, got {got}").format(
+        want=tuple(expected_shape), got=tuple(got_shape))
     got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
     if len(got_shape) > 1 and got_shape == expected_shape[::-1]:
-        text += " (transposed?)"
+        text += _(" (transposed?)")
     elif int(np.prod(got_shape)) == int(np.prod(expected_shape)) and got_shape != ():
-        text += " (same number of entries: a reshape or a missing/extra axis?)"
+        text += _(" (same number of entries: a reshape or a missing/extra axis?)")
     elif len(got_shape) == len(expected_shape) + 1 and 1 in got_shape:
-        text += " (an extra axis of size 1? check keepdims / reshape)"
+        text += _(" (an extra axis of size 1? check keepdims / reshape)")
     return text
 
 
@@ -266,16 +279,19 @@ def _nan_problem(got, exp):
         return None
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     kinds = "nan" if np.isnan(got[bad]).all() else "nan/inf"
-    where = "" if got.ndim == 0 else f" ({int(bad.sum())} of {got.size} entries, first at {first})"
-    return f"got {kinds}{where} where a finite value was expected"
+    where = "" if got.ndim == 0 else _(" ({bad} of {n} entries, first at {first})").format(
+        bad=int(bad.sum()), n=got.size, first=first)
+    return _("got {kinds}{where} where a finite value was expected").format(kinds=kinds, where=where)
 
 
 def _worst_lines(got, exp, score, label):
     """Table lines of the entries with the largest `score`: index, got, expected, score."""
     if got.ndim == 0:
-        return [f"  got {got.item():.8g}, expected {exp.item():.8g}"]
+        return ["  " + _("got {got:.8g}, expected {want:.8g}").format(got=got.item(), want=exp.item())]
     flat = np.argsort(-np.where(np.isnan(score), np.inf, score), axis=None, kind="stable")[:_SHOW]
-    lines = [f"  worst entries (index: got vs expected, {label}):"]
+    label = {"relative error": _("relative error"), "absolute difference": _("absolute difference")}.get(
+        label, label)
+    lines = ["  " + _("worst entries (index: got vs expected, {label}):").format(label=label)]
     for j in flat:
         ix = tuple(int(i) for i in np.unravel_index(j, got.shape))
         lines.append(f"    {ix}: {got[ix]:.8g} vs {exp[ix]:.8g}  ({score[ix]:.1e})")
@@ -330,7 +346,9 @@ def _with_recognised(hint, recognised):
     """The hint to print: the recognised mistake first, then the check's own hint."""
     if not recognised:
         return hint
-    return f"{recognised}\nhint: {hint}" if hint else recognised   # _fail prints the first "hint:"
+    recognised = _notebook(recognised)  # a notebook's mistakes= key, or the library's own words
+    # _fail prints the first "hint:"; the check's own hint gets its own, both in the student's language
+    return recognised + "\n" + _("hint: {hint}").format(hint=_notebook(hint)) if hint else recognised
 
 
 # ---------------------------------------------------------------------------
@@ -378,8 +396,8 @@ def check_close(name, got, expected, tol=1e-7, hint=None, atol=0.0, mistakes=Non
                            f"||expected||_F = {np.linalg.norm(e[finite]):.3e}")
         hint = _with_recognised(hint, _recognise(g, e, mistakes, lambda a, b: np.all(
             (a == b) | (np.abs(a - b) <= atol) | (_gc._elementwise_rel_error(a, b) <= tol))))
-        _fail(name, f"relative error {err:.1e} > {tol:.3g}", hint, details)
-    _passed(name, f"relative error {err:.1e} <= {tol:.3g}")
+        _fail(name, _("relative error {err:.1e} > {tol:.3g}").format(err=err, tol=tol), hint, details)
+    _passed(name, _("relative error {err:.1e} <= {tol:.3g}").format(err=err, tol=tol))
     return err
 
 
@@ -402,15 +420,16 @@ def check_equal(name, got, expected, hint=None):
     count = int(np.sum(differ))
     if count:
         if g.ndim == 0:
-            _fail(name, f"got {g.item()!r}, expected {e.item()!r}", hint)
+            _fail(name, _("got {got}, expected {want}").format(got=repr(g.item()), want=repr(e.item())), hint)
         pos = np.argwhere(differ)[:_SHOW]
-        details = ["  first mismatches (index: got vs expected):"]
+        details = ["  " + _("first mismatches (index: got vs expected):")]
         for p in pos:
             ix = tuple(int(i) for i in p)
             details.append(f"    {ix}: {g[ix].item()!r} vs {e[ix].item()!r}")
-        _fail(name, f"{count} of {g.size} entries differ ({100 * count / g.size:.1f}%)",
-              hint, details)
-    _passed(name, f"all {g.size} entries equal" if g.ndim else f"equal to {e.item()!r}")
+        _fail(name, _("{bad} of {n} entries differ ({percent:.1f}%)").format(
+            bad=count, n=g.size, percent=100 * count / g.size), hint, details)
+    _passed(name, _("all {n} entries equal").format(n=g.size) if g.ndim
+            else _("equal to {value}").format(value=repr(e.item())))
     return int(g.size)
 
 
@@ -428,20 +447,22 @@ def check_shape(name, got, expected_shape, hint=None):
     """
     expected_shape = tuple(expected_shape)
     if got is None:
-        _fail(name, f"got None, expected an array of shape {expected_shape} — "
-              f"did you forget to return?", hint)
+        _fail(name, _("got None, expected {want} — did you forget to return?").format(
+            want=_("an array of shape {shape}").format(shape=expected_shape)), hint)
     if isinstance(got, tuple) and len(got) == 2 and not all(isinstance(v, Number) for v in got):
-        _fail(name, f"got {describe(got)}, expected an array of shape {expected_shape} — "
-              f"did you return (out, cache) where only out was expected?", hint)
+        _fail(name, _("got {got}, expected {want}").format(
+            got=describe(got), want=_("an array of shape {shape}").format(shape=expected_shape))
+              + _(" — did you return (out, cache) where only out was expected?"), hint)
     shape = tuple(got.shape) if hasattr(got, "shape") else np.shape(got)
     ok = len(shape) == len(expected_shape) and all(
         want is None or have == want for have, want in zip(shape, expected_shape))
     if not ok:
         if any(s is None for s in expected_shape):
-            shown = "(" + ", ".join("any" if s is None else str(s) for s in expected_shape) + ")"
-            _fail(name, f"shape mismatch: expected shape {shown}, got {shape}", hint)
+            shown = "(" + ", ".join(_("any") if s is None else str(s) for s in expected_shape) + ")"
+            _fail(name, _("shape mismatch: expected shape {want}, got {got}").format(want=shown, got=shape),
+                  hint)
         _fail(name, _shape_problem(shape, expected_shape), hint)
-    _passed(name, f"shape {shape}")
+    _passed(name, _("shape {shape}").format(shape=shape))
     return shape
 
 
@@ -461,7 +482,7 @@ def check_true(name, condition, message):
         raise ValueError(f"check_true: condition must be a single bool, got an array of shape "
                          f"{arr.shape} (use .all() or .any())")
     if not bool(arr.reshape(())):
-        _fail(name, message)
+        _fail(name, _notebook(message))
     _passed(name)
     return True
 
@@ -491,9 +512,9 @@ def check_frobenius(name, got, expected, tol, hint=None, mistakes=None):
         details.append(f"  ||expected||_F = {np.linalg.norm(e):.3e}")
         hint = _with_recognised(hint, _recognise(g, e, mistakes,
                                                  lambda a, b: np.linalg.norm(a - b) < tol))
-        _fail(name, f"differs from the expected values by {norm:.1e} (Frobenius norm of the "
-              f"difference); expected < {tol:.3g}", hint, details)
-    _passed(name, f"Frobenius norm of the difference {norm:.1e} < {tol:.3g}")
+        _fail(name, _("differs from the expected values by {norm:.1e} (Frobenius norm of the difference); "
+                      "expected < {tol:.3g}").format(norm=norm, tol=tol), hint, details)
+    _passed(name, _("Frobenius norm of the difference {norm:.1e} < {tol:.3g}").format(norm=norm, tol=tol))
     return norm
 
 
@@ -511,17 +532,19 @@ def check_scalar_near(name, got, expected, atol, hint=None):
     - float: got
     """
     if got is None:
-        _fail(name, f"got None, expected a number near {expected:.6g} — did you forget to return?",
-              hint)
+        _fail(name, _("got None, expected {want} — did you forget to return?").format(
+            want=_("a number near {value:.6g}").format(value=expected)), hint)
     arr = np.asarray(got) if not isinstance(got, tuple | str) else None
     if arr is None or arr.dtype == object or arr.ndim != 0 or not (
             np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        _fail(name, f"got {describe(got)}, expected a single number near {expected:.6g}", hint)
+        _fail(name, _("got {got}, expected {want}").format(
+            got=describe(got), want=_("a single number near {value:.6g}").format(value=expected)), hint)
     value = float(arr)
     if not abs(value - expected) <= atol:
-        _fail(name, f"got {value:.6g}, expected {expected:.6g} ± {atol:.3g} "
-              f"(off by {abs(value - expected):.3g})", hint)
-    _passed(name, f"{value:.6g} is within {atol:.3g} of {expected:.6g}")
+        _fail(name, _("got {got:.6g}, expected {want:.6g} ± {atol:.3g} (off by {off:.3g})").format(
+            got=value, want=expected, atol=atol, off=abs(value - expected)), hint)
+    _passed(name, _("{value:.6g} is within {atol:.3g} of {expected:.6g}").format(
+        value=value, atol=atol, expected=expected))
     return value
 
 
@@ -615,12 +638,14 @@ def _check_analytic(name, analytic, shapes, hint, what):
         label = what(key)
         grad = analytic.get(key) if isinstance(analytic, Mapping) else None
         if isinstance(analytic, Mapping) and key not in analytic:
-            _fail(name, f"no gradient for {key!r} (got gradients for {sorted(analytic)})", hint)
+            _fail(name, _("no gradient for {key} (got gradients for {keys})").format(
+                key=repr(key), keys=sorted(analytic)), hint)
         if grad is None:
-            _fail(name, f"{label} is None — did you forget to return it?", hint)
+            _fail(name, _("{label} is None — did you forget to return it?").format(label=label), hint)
         arr = np.asarray(grad) if not isinstance(grad, tuple) else None
         if arr is None or arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
-            _fail(name, f"{label} is {describe(grad)}, expected an array of shape {shape}", hint)
+            _fail(name, _("{label} is {got}, expected {want}").format(
+                label=label, got=describe(grad), want=_("an array of shape {shape}").format(shape=shape)), hint)
         if arr.shape != shape:
             if not equivalent_shape(arr.shape, shape):
                 _fail(name, f"{label}: " + _shape_problem(arr.shape, shape), hint)
@@ -631,10 +656,10 @@ def _check_analytic(name, analytic, shapes, hint, what):
 
 def _report_result(name, report, tol, hint):
     if not report.passed:
-        _fail(name, f"max relative error {report.max_rel_error:.1e} > {tol:.3g}", hint,
-              ["", str(report)])
+        _fail(name, _("max relative error {err:.1e} > {tol:.3g}").format(err=report.max_rel_error, tol=tol),
+              hint, ["", str(report)])
     per = ", ".join(f"{k} {v:.1e}" for k, v in report.rel_errors.items())
-    detail = f"max relative error {report.max_rel_error:.1e} <= {tol:.3g}"
+    detail = _("max relative error {err:.1e} <= {tol:.3g}").format(err=report.max_rel_error, tol=tol)
     if len(report.params) > 1:
         detail += f" ({per})"
     _passed(name, detail)
@@ -667,10 +692,11 @@ def check_gradient(name, f, x_or_params, analytic, tol=1e-7, h=1e-5, num_checks=
                          f"got {describe(x_or_params)}")
     if isinstance(x_or_params, np.ndarray):
         analytic = np.asarray(_check_analytic(name, {"x": analytic}, {"x": x_or_params.shape}, hint,
-                                              lambda key: "the analytic gradient")["x"])
+                                              lambda key: _("the analytic gradient"))["x"])
     else:
         shapes = {k: np.shape(v) for k, v in x_or_params.items()}
-        analytic = _check_analytic(name, analytic, shapes, hint, lambda key: f"the gradient of {key!r}")
+        analytic = _check_analytic(name, analytic, shapes, hint,
+                                   lambda key: _("the gradient of {key}").format(key=repr(key)))
     report = _gc.check_gradients(f, x_or_params, analytic, h=h, threshold=tol,
                                  num_checks=num_checks, seed=seed, atol=atol,
                                  ignore_kinks=ignore_kinks)
@@ -707,10 +733,6 @@ def check_layer_gradient(name, forward, inputs, dout, analytic, tol=1e-7, h=1e-5
 # ---------------------------------------------------------------------------
 # The rule for what exercise code may use
 # ---------------------------------------------------------------------------
-
-_RULE = ("exercise code may use numpy, Python's standard library and, from any other package or "
-         "the course library, only the names the notebook gives for the exercise")
-
 
 def resolve_name(dotted):
     """The object a dotted name ("cs231n_lib.layers.affine_forward") refers to
@@ -790,9 +812,11 @@ def check_rule(name, functions, allowed=()):
                 found.append(origin)
     if found:
         used = ", ".join(found)
-        _fail(name, f"your code uses {used}: {_RULE}",
-              "write it with numpy (see 'What your code may use' at the top of the notebook)")
-    _passed(name, "uses only numpy, the standard library and the names the exercise gives")
+        _fail(name, _("your code uses {used}: exercise code may use numpy, Python's standard library "
+                      "and, from any other package or the course library, only the names the "
+                      "notebook gives for the exercise").format(used=used),
+              _("write it with numpy (see 'What your code may use' at the top of the notebook)"))
+    _passed(name, _("uses only numpy, the standard library and the names the exercise gives"))
     return sorted(f.__name__ for f in functions)
 
 

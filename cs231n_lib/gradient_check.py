@@ -28,11 +28,17 @@ also when the function raises. They need float64: checking a float32 or float16 
 with ``PrecisionWarning``.
 """
 
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from cs231n_lib.i18n import Messages
+
+_ = Messages("cs231n_lib").gettext  # the report in the notebook's language (cs231n_lib.i18n)
+_n = Messages("cs231n_lib").ngettext
 
 __all__ = [
     "GradCheckReport",
@@ -380,32 +386,36 @@ class GradCheckReport:
 
     def summary(self):
         """One line: passed/FAILED, the largest relative error and the per-parameter errors."""
-        verdict = "passed" if self.passed else "FAILED"
         per = ", ".join(f"{n} {p.max_rel_error:.1e}" for n, p in self.params.items())
         checked = sum(p.num_checked for p in self.params.values())
-        return (f"gradient check {verdict}: max relative error {self.max_rel_error:.1e} "
-                f"(threshold {self.threshold:.3g}; {per}; {_count(checked, 'entry', 'entries')} checked)")
+        summary = (_("gradient check passed: max relative error {err:.1e} (threshold {tol:.3g}; {per}; "
+                     "{checked} checked)") if self.passed else
+                   _("gradient check FAILED: max relative error {err:.1e} (threshold {tol:.3g}; {per}; "
+                     "{checked} checked)"))
+        return summary.format(err=self.max_rel_error, tol=self.threshold, per=per,
+                              checked=_n("{n} entry", "{n} entries", checked).format(n=int(checked)))
 
     def __str__(self):
         lines = [self.summary(), ""]
-        rows = [("param", "shape", "checked", "max rel error", "max abs error", "kinks", "result")]
+        rows = [(_("param"), _("shape"), _("checked"), _("max rel error"), _("max abs error"), _("kinks"),
+                 _("result"))]
         for name, p in self.params.items():
-            kinks = str(p.num_kinks) + (" (ignored)" if p.ignore_kinks and p.num_kinks else "")
+            kinks = str(p.num_kinks) + (_(" (ignored)") if p.ignore_kinks and p.num_kinks else "")
             rows.append((name, str(p.shape), f"{p.num_checked}/{p.size}",
                          f"{p.max_rel_error:.2e}", f"{p.max_abs_error:.2e}", kinks,
-                         "ok" if p.passed else "FAIL"))
+                         _("ok") if p.passed else _("FAIL")))
         lines += _table(rows)
         failing = [p for p in self.params.values() if not p.passed]
         shown = failing if failing else list(self.params.values())
-        entries = [("param", "index", "analytic", "numeric", "rel error", "")]
+        entries = [(_("param"), _("index"), _("analytic"), _("numeric"), _("rel error"), "")]
         for p in shown:
             for ix, a, n, e, kink in p.worst(5 if failing else 1):
                 entries.append((p.name, str(ix), f"{a: .6e}", f"{n: .6e}", f"{e:.2e}",
-                                "kink?" if kink else ""))
+                                _("kink?") if kink else ""))
         if len(entries) > 1:
-            lines += ["", "worst entries:" if failing else "largest error per parameter:"]
+            lines += ["", _("worst entries:") if failing else _("largest error per parameter:")]
             lines += _table(entries)
-        hints = [f"hint ({p.name}): {p.hint}" for p in failing if p.hint]
+        hints = [_("hint ({name}): {hint}").format(name=p.name, hint=p.hint) for p in failing if p.hint]
         if hints:
             lines += [""] + hints
         return "\n".join(lines)
@@ -418,9 +428,15 @@ class GradCheckReport:
 
 
 def _table(rows):
-    """Left-aligned columns separated by two spaces."""
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    """Left-aligned columns separated by two spaces (a Chinese character is two columns wide)."""
+    widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip()
+            for row in rows]
+
+
+def _width(text):
+    """The columns `text` takes in a terminal or a notebook's monospaced output."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 # ---------------------------------------------------------------------------
@@ -438,31 +454,38 @@ def _diagnose(check, analytic_full, x):
     """
     indices, analytic, numeric = check.indices, check.analytic, check.numeric
     if not np.all(np.isfinite(analytic)):
-        return "the analytic gradient contains nan or inf"
+        return _("the analytic gradient contains nan or inf")
     if not np.all(np.isfinite(numeric)):
-        return "the loss is nan or inf near this point (the numerical gradient is not finite)"
+        return _("the loss is nan or inf near this point (the numerical gradient is not finite)")
     bad = ~(check.rel_errors <= check.threshold)
     kink = check.kinks[bad]
     rounding = ~kink & (np.abs(analytic - numeric)[bad] <= 100 * check.noise)
     explained = []
     if kink.any():
-        explained.append(
-            f"kinks at {_count(kink.sum(), 'failing entry', 'failing entries')} "
-            f"(a ReLU or max switching within h of this point: the one-sided differences "
-            f"disagree and the analytic gradient matches one side; not necessarily a bug: try a "
-            f"smaller h or weight_scale, fewer inputs, or ignore_kinks=True)")
+        explained.append(_n(
+            "kinks at {n} failing entry (a ReLU or max switching within h of this point: the "
+            "one-sided differences disagree and the analytic gradient matches one side; not "
+            "necessarily a bug: try a smaller h or weight_scale, fewer inputs, or ignore_kinks=True)",
+            "kinks at {n} failing entries (a ReLU or max switching within h of this point: the "
+            "one-sided differences disagree and the analytic gradient matches one side; not "
+            "necessarily a bug: try a smaller h or weight_scale, fewer inputs, or ignore_kinks=True)",
+            int(kink.sum())).format(n=int(kink.sum())))
     if rounding.any():
-        explained.append(
-            f"rounding at {_count(rounding.sum(), 'failing entry', 'failing entries')} "
-            f"(|analytic - numeric| within floating-point rounding, {check.noise:.1e} here): "
-            f"the gradients are tiny compared with the loss; use a looser threshold or "
-            f"atol={100 * check.noise:.0e}")
+        explained.append(_n(
+            "rounding at {n} failing entry (|analytic - numeric| within floating-point rounding, "
+            "{noise:.1e} here): the gradients are tiny compared with the loss; use a looser "
+            "threshold or atol={atol:.0e}",
+            "rounding at {n} failing entries (|analytic - numeric| within floating-point rounding, "
+            "{noise:.1e} here): the gradients are tiny compared with the loss; use a looser "
+            "threshold or atol={atol:.0e}",
+            int(rounding.sum())).format(n=int(rounding.sum()), noise=check.noise, atol=100 * check.noise))
     if explained and np.all(kink | rounding):
         return "; ".join(explained)
     cause = _bug_pattern(analytic, numeric, analytic_full, _gather(x, indices), indices)
     if cause is None and explained:
-        return (f"{int(np.sum(kink | rounding))} of the {int(bad.sum())} failing entries are "
-                f"explained by kinks (marked kink?) or rounding; the others are not")
+        return _("{explained} of the {bad} failing entries are explained by kinks (marked kink?) or "
+                 "rounding; the others are not").format(explained=int(np.sum(kink | rounding)),
+                                                       bad=int(bad.sum()))
     return cause
 
 
@@ -476,35 +499,31 @@ def _bug_pattern(analytic, numeric, analytic_full, values, indices):
     - indices: the checked entries (K, ndim)
     """
     if np.max(np.abs(numeric)) == 0:
-        return ("the loss does not change with this parameter, but the analytic gradient is not "
-                "zero (does f read these very arrays? pass the dict the loss uses, e.g. model.params)")
+        return _("the loss does not change with this parameter, but the analytic gradient is not "
+                 "zero (does f read these very arrays? pass the dict the loss uses, e.g. model.params)")
     if np.max(np.abs(analytic)) == 0:
-        return "the analytic gradient is all zeros at the checked entries (never filled in?)"
+        return _("the analytic gradient is all zeros at the checked entries (never filled in?)")
     close = 1e-5
     # analytic = c * numeric for a constant c
     c = float(np.dot(analytic, numeric) / np.dot(numeric, numeric))
     if abs(c - 1) > 1e-2 and rel_error(analytic, c * numeric) < close:
         if abs(c + 1) < close:
-            return "analytic = -numeric: the gradient has the wrong sign"
-        return (f"analytic = {c:.4g} x numeric: a constant factor is wrong "
-                f"(a missing 2, 1/N or reg?)")
+            return _("analytic = -numeric: the gradient has the wrong sign")
+        return _("analytic = {c:.4g} x numeric: a constant factor is wrong (a missing 2, 1/N or reg?)"
+                 ).format(c=c)
     # a transposed matrix gradient: analytic.T matches
     if analytic_full.ndim == 2 and analytic_full.shape[0] == analytic_full.shape[1]:
         transposed = _gather(analytic_full.T, indices)
         if rel_error(transposed, numeric) < close:
-            return "analytic.T matches the numerical gradient: the gradient is transposed"
+            return _("analytic.T matches the numerical gradient: the gradient is transposed")
     # the difference is proportional to the parameter itself: a regularization term
     diff = numeric - analytic
     if np.dot(values, values) > 0:
         k = float(np.dot(diff, values) / np.dot(values, values))
         if k != 0 and rel_error(diff, k * values) < 1e-4:
-            return (f"numeric - analytic = {k:.4g} x the parameter: the regularization "
-                    f"term's gradient is missing or has the wrong factor")
+            return _("numeric - analytic = {k:.4g} x the parameter: the regularization term's "
+                     "gradient is missing or has the wrong factor").format(k=k)
     return None
-
-
-def _count(n, one, many):
-    return f"{int(n)} {one if n == 1 else many}"
 
 
 def _looks_like_kink(analytic, forward, backward, numeric):

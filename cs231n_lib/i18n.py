@@ -36,6 +36,7 @@ import gettext
 import io
 import json
 import os
+import re
 from pathlib import Path
 
 ENGLISH = "en"
@@ -128,6 +129,29 @@ def catalogue(localedir: str, domain: str, lang: str) -> gettext.NullTranslation
     return gettext.GNUTranslations(compiled)
 
 
+_FIELD = re.compile(r"\{[^{}]*\}")
+
+
+@functools.lru_cache(maxsize=32)
+def templates(localedir: str, domain: str, lang: str) -> tuple:
+    """The translated messages of `domain` that hold {fields}, as (pattern, fields, translation).
+
+    A text written as an f-string in a notebook (f"k={k}") reaches the checks already filled in
+    ("k=3"); its message is the template `k={k}`, whose pattern matches the filled text.
+    """
+    out = []
+    for msgid, msgstr in getattr(catalogue(localedir, domain, lang), "_catalog", {}).items():
+        if isinstance(msgid, str) and msgstr and _FIELD.search(msgid):
+            pattern = "(.*?)".join(re.escape(part) for part in _FIELD.split(msgid))
+            out.append((re.compile(pattern, re.S), _FIELD.findall(msgid), msgstr))
+    return tuple(out)
+
+
+def _fill(msgstr: str, values: dict) -> str:
+    """msgstr with each {field} replaced by its value (a field without one stays as written)."""
+    return _FIELD.sub(lambda m: values.get(m.group(0), m.group(0)), msgstr)
+
+
 class Messages:
     """The messages of one domain, translated into `language()` at the moment they are asked for.
 
@@ -149,6 +173,23 @@ class Messages:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The singular or plural form for `n`, in the current language."""
         return self.translations().ngettext(singular, plural, n)
+
+    def text(self, text):
+        """A text a notebook wrote (a check's name or hint), in the current language: its
+        translation, or, for what an f-string printed, its template's translation with each {field}
+        filled as in `text`; `text` itself when neither (and anything that is not a str)."""
+        if not isinstance(text, str) or not text:
+            return text
+        lang = language()
+        translations = self.translations(lang)
+        translated = translations.gettext(text)
+        if translated != text or not isinstance(translations, gettext.GNUTranslations):
+            return translated  # translated, or English (no catalogue)
+        for pattern, fields, msgstr in templates(self.localedir, self.domain, lang):
+            match = pattern.fullmatch(text)
+            if match:
+                return _fill(msgstr, dict(zip(reversed(fields), reversed(match.groups()))))
+        return text
 
     def every(self, message: str) -> tuple[str, ...]:
         """`message` in every language of the course (to recognise it in either edition's output)."""

@@ -4,9 +4,14 @@ gettext has a Chinese translation with the same placeholders, and the catalogues
 The messages are read from the code's syntax tree (so a `_()` inside an f-string, which pybabel
 cannot see, is found too): calls of `_`, `_n` and `Messages(...).gettext` / `.ngettext`. Their
 first argument must be a string literal, or no catalogue could hold it.
+
+The notebooks catalogue (notebooks.po) holds the names, hints and check_true messages the source
+notebooks' test cells give the checks (autograder/i18n/extract.py): each one has its Chinese,
+with the same {fields} when it is an f-string's template.
 """
 
 import ast
+import re
 import string
 from pathlib import Path
 
@@ -91,3 +96,58 @@ def test_the_catalogue_is_what_students_get():
     with use("zh"):
         assert MESSAGES.gettext("All public tests pass.") == "所有公开测试均已通过。"
     assert MESSAGES.gettext("All public tests pass.") == "All public tests pass."
+
+
+# ---------------------------------------------------------------------------
+# The notebooks catalogue: what the source notebooks' public checks are given to print
+# ---------------------------------------------------------------------------
+
+NOTEBOOKS_PO = REPO / "cs231n_lib" / "locale" / "zh_CN" / "LC_MESSAGES" / "notebooks.po"
+
+
+def notebook_texts() -> dict[str, list[str]]:
+    """{text: the notebooks that give it to a check} over every source notebook (make messages)."""
+    import nbformat
+
+    from autograder.i18n.extract import notebook_messages
+
+    texts: dict[str, list[str]] = {}
+    for path in sorted((REPO / "grading" / "source").glob("*/*.ipynb")):
+        for text in notebook_messages(nbformat.read(str(path), as_version=4)):
+            texts.setdefault(text, []).append(path.parent.name)
+    return texts
+
+
+def template_fields(text: str) -> list[str]:
+    """The {fields} of a notebook text as written (f-string fields hold code: {np.mean(x):.3f})."""
+    return sorted(re.findall(r"\{[^{}]*\}", text))
+
+
+def test_every_notebook_has_check_texts():
+    """The extraction sees all eight notebooks (an extractor that finds nothing passes nothing)."""
+    notebooks = {aid for aids in notebook_texts().values() for aid in aids}
+    assert notebooks == {p.parent.name for p in (REPO / "grading" / "source").glob("*/*.ipynb")}
+    assert len(notebooks) == 8
+
+
+def test_notebooks_catalogue_translates_every_check_text_in_use():
+    used = notebook_texts()
+    with open(NOTEBOOKS_PO, "rb") as f:
+        cat = read_po(f)
+    ids = {m.id for m in cat if m.id}
+    missing = [f"{aids[0]}: {text!r}" for text, aids in used.items() if text not in ids]
+    assert missing == [], f"not in notebooks.po (run make messages and translate them): {missing}"
+    assert sorted(ids - set(used)) == [], "in notebooks.po but in no source notebook (run make messages)"
+    untranslated = [m.id for m in cat if m.id and (not m.string or m.fuzzy)]
+    assert untranslated == [], f"untranslated or fuzzy in notebooks.po: {untranslated}"
+
+
+def test_notebooks_catalogue_keeps_the_fields_and_is_chinese():
+    with open(NOTEBOOKS_PO, "rb") as f:
+        cat = read_po(f)
+    wrong = [f"{m.id!r}: {m.string!r}" for m in cat
+             if m.id and template_fields(m.string) != template_fields(m.id)]
+    assert wrong == [], f"a translation must keep each {{field}} of its English exactly: {wrong}"
+    # A name made only of code may stay as it is; any other text says something in Chinese.
+    english = [m.id for m in cat if m.id and m.string == m.id and re.search(r"[a-z]{3,} [a-z]{3,}", m.id)]
+    assert english == [], f"left in English: {english}"

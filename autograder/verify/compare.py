@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.i18n.messages import _
 from cs231n_lib.checks import describe, equivalent_shape
 
 Compare = Callable[[dict, Any, Any], "str | None"]
@@ -45,10 +46,10 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
     """Compare nested structures: tuples/lists by position, dicts by key, arrays/numbers by `leaf`."""
     if isinstance(expected, dict):
         if not isinstance(got, dict):
-            return f"{where or 'result'}: expected a dict, got {describe(got)}"
+            return _("{where}: expected a dict, got {got}").format(where=where or _("result"), got=describe(got))
         missing = [k for k in expected if k not in got]
         if missing:
-            return f"{where or 'result'}: missing keys {missing[:5]}"
+            return _("{where}: missing keys {keys}").format(where=where or _("result"), keys=missing[:5])
         for k in expected:
             msg = _walk(got[k], expected[k], leaf, f"{where}[{k!r}]")
             if msg:
@@ -57,9 +58,11 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
     if isinstance(expected, (tuple, list)) and _numeric(expected) is None or (
             isinstance(expected, tuple)):
         if not isinstance(got, (tuple, list)):
-            return f"{where or 'result'}: expected a {type(expected).__name__} of length {len(expected)}, got {describe(got)}"
+            return _("{where}: expected a {kind} of length {n}, got {got}").format(
+                where=where or _("result"), kind=type(expected).__name__, n=len(expected), got=describe(got))
         if len(got) != len(expected):
-            return f"{where or 'result'}: expected length {len(expected)}, got length {len(got)}"
+            return _("{where}: expected length {n}, got length {m}").format(
+                where=where or _("result"), n=len(expected), m=len(got))
         for i, (g, e) in enumerate(zip(got, expected)):
             msg = _walk(g, e, leaf, f"{where}[{i}]")
             if msg:
@@ -67,9 +70,10 @@ def _walk(got: Any, expected: Any, leaf: Callable[[Any, Any, str], str | None], 
         return None
     if isinstance(expected, str) or expected is None:
         if got != expected or type(got) is not type(expected):
-            return f"{where or 'result'}: expected {expected!r}, got {describe(got)}"
+            return _("{where}: expected {want}, got {got}").format(
+                where=where or _("result"), want=repr(expected), got=describe(got))
         return None
-    return leaf(got, expected, where or "result")
+    return leaf(got, expected, where or _("result"))
 
 
 def _array_pair(got: Any, expected: Any, where: str,
@@ -80,13 +84,15 @@ def _array_pair(got: Any, expected: Any, where: str,
     e = np.asarray(expected)
     g = _numeric(got)
     if g is None:
-        return None, e, f"{where}: expected {describe(e)}, got {describe(got)}"
+        return None, e, _("{where}: expected {want}, got {got}").format(where=where, want=describe(e), got=describe(got))
     if g.shape != e.shape:
         # the public checks accept the same shapes (cs231n_lib.checks.equivalent_shape)
         if notes is None or not equivalent_shape(g.shape, e.shape):
-            return None, e, f"{where}: expected shape {e.shape}, got shape {g.shape}"
-        notes.append(f"{where} has shape {g.shape} where {e.shape} was expected; the values are "
-                     "right and only axes of length 1 differ, but prefer the expected shape")
+            return None, e, _("{where}: expected shape {want}, got shape {got}").format(
+                where=where, want=e.shape, got=g.shape)
+        notes.append(_("{where} has shape {got} where {want} was expected; the values are right and "
+                       "only axes of length 1 differ, but prefer the expected shape").format(
+                           where=where, got=g.shape, want=e.shape))
         g = g.reshape(e.shape)
     return g, e, None
 
@@ -122,10 +128,11 @@ def allclose(rtol: float = 1e-7, atol: float = 1e-9) -> Compare:
         idx = np.unravel_index(int(np.argmax(err)), e.shape) if e.ndim else ()
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             rel = float(np.max(np.abs(g - e)) / max(np.max(np.abs(g)) + np.max(np.abs(e)), 1e-300))
-        at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
-        return (f"{where}: {int((~ok).sum())} of {ok.size} entries differ; worst{at}: "
-                f"got {g[idx].item()!r}, expected {e[idx].item()!r}; relative error {rel:.2e} "
-                f"(rtol={rtol:g}, atol={atol:g})")
+        at = _(" at index {index}").format(index=tuple(int(i) for i in idx)) if e.ndim else ""
+        return _("{where}: {bad} of {n} entries differ; worst{at}: got {got}, expected {want}; "
+                 "relative error {rel:.2e} (rtol={rtol:g}, atol={atol:g})").format(
+                     where=where, bad=int((~ok).sum()), n=ok.size, at=at, got=repr(g[idx].item()),
+                     want=repr(e[idx].item()), rel=rel, rtol=rtol, atol=atol)
 
     def compare(case: dict, got: Any, expected: Any) -> str | None:
         notes: list = []
@@ -147,9 +154,10 @@ def equal() -> Compare:
         if np.all(same):
             return None
         idx = np.unravel_index(int(np.argmin(same)), e.shape) if e.ndim else ()
-        at = f" at index {tuple(int(i) for i in idx)}" if e.ndim else ""
-        return (f"{where}: {int((~np.asarray(same)).sum())} of {e.size} entries differ; first{at}: "
-                f"got {g[idx].item()!r}, expected {e[idx].item()!r}")
+        at = _(" at index {index}").format(index=tuple(int(i) for i in idx)) if e.ndim else ""
+        return _("{where}: {bad} of {n} entries differ; first{at}: got {got}, expected {want}").format(
+            where=where, bad=int((~np.asarray(same)).sum()), n=e.size, at=at, got=repr(g[idx].item()),
+            want=repr(e[idx].item()))
 
     def compare(case: dict, got: Any, expected: Any) -> str | None:
         return _walk(got, expected, leaf, "")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from autograder.verify.rules import RULE_BROKEN
+from autograder.i18n.messages import _
 
 # Audit events that start a program, and the position of their argument list.
 _PROGRAMS = {"subprocess.Popen": 1, "os.system": 0, "os.exec": 1, "os.posix_spawn": 1, "os.spawn": 2}
@@ -71,6 +71,6 @@ class DatasetGuard:
     @property
     def message(self) -> str:
         """Why a check scores 0 once `read` is set (starts like the rule's messages)."""
-        return (f"{RULE_BROKEN}opened {self.read}, a file of the course's datasets: an open-ended "
-                "task must learn from the data it is given (its `data`), so reading the dataset "
-                "files scores 0")
+        return _("your code opened {path}, a file of the course's datasets: an open-ended task must "
+                 "learn from the data it is given (its `data`), so reading the dataset files scores 0"
+                 ).format(path=self.read)

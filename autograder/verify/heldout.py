@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.i18n.messages import _
 from autograder.verify.compare import Flagged
 from autograder.verify.spec import Check
 from cs231n_lib.checks import describe
@@ -175,24 +176,25 @@ def heldout_check(targets: dict[str, float], load: dict | None = None, call: str
         y, part, target, source, y_public = want
         pred = np.asarray(got) if isinstance(got, (list, tuple, np.ndarray)) else None
         if pred is not None and pred.dtype.kind in "iufb" and _replayed(pred, y_public):
-            return ("your model's labels are the notebook's own test labels y_test, in order: the grader "
-                    "asks about other images, which the notebook never loads, so a replayed list scores 0; "
-                    "return a model that computes the labels from the images it is given")
+            return _("your model's labels are the notebook's own test labels y_test, in order: the "
+                     "grader asks about other images, which the notebook never loads, so a replayed list "
+                     "scores 0; return a model that computes the labels from the images it is given")
         if pred is None or pred.shape != y.shape:
-            return (f"expected one predicted label per image the model is given, shape {y.shape}; "
-                    f"got {describe(got)}")
+            return _("expected one predicted label per image the model is given, shape {shape}; "
+                     "got {got}").format(shape=y.shape, got=describe(got))
         if not np.issubdtype(pred.dtype, np.number):
-            return f"predicted labels must be integers, got dtype {pred.dtype}"
+            return _("predicted labels must be integers, got dtype {dtype}").format(dtype=pred.dtype)
         acc = _accuracies(pred, y, part)
         right = int(np.sum(pred[part == CANARY] == y[part == CANARY]))
         if acc[CANARY] >= LOOKUP_CANARIES and acc[CANARY] - acc[HELDOUT] >= LOOKUP_GAP:
-            return (f"your model labels the notebook's own test images right ({right} of "
-                    f"{int(np.sum(part == CANARY))}) but the held-out images, which the notebook never "
-                    f"loads, at {acc[HELDOUT]:.3f}: it looks images up instead of recognising them, "
-                    "which scores 0; train it on data['X_train']")
+            return _("your model labels the notebook's own test images right ({right} of {n}) but the "
+                     "held-out images, which the notebook never loads, at {heldout:.3f}: it looks images "
+                     "up instead of recognising them, which scores 0; train it on data['X_train']").format(
+                         right=right, n=int(np.sum(part == CANARY)), heldout=acc[HELDOUT])
         if acc[HELDOUT] < target:
-            return (f"accuracy on the held-out images {acc[HELDOUT]:.3f} is below the target "
-                    f"{target:.2f} for the {source} data (validation accuracy {acc[VALIDATION]:.3f})")
+            return _("accuracy on the held-out images {heldout:.3f} is below the target {target:.2f} for "
+                     "the {source} data (validation accuracy {val:.3f})").format(
+                         heldout=acc[HELDOUT], target=target, source=source, val=acc[VALIDATION])
         if acc[HELDOUT] - acc[VALIDATION] > FAR_ABOVE:
             return Flagged(f"held-out accuracy {acc[HELDOUT]:.3f} is {acc[HELDOUT] - acc[VALIDATION]:.2f} "
                            f"above the validation accuracy {acc[VALIDATION]:.3f} (the reference solutions "

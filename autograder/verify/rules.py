@@ -17,12 +17,23 @@ import threading
 import types
 from collections.abc import Iterable
 
+from autograder.i18n.messages import _
 from cs231n_lib.checks import resolve_name
 
 _IMPORTING = "<frozen importlib"
-RULE_BROKEN = "your code "           # how a violation's message starts
-RULE = ("exercise code may use numpy, Python's standard library and, from any other package or "
-        "the course library, only the names the notebook gives for the exercise")
+
+
+def broke_the_rule(error: str) -> bool:
+    """True when a case's error is a violation's message, not an exception: every violation's
+    message starts with "your code" (你的代码 in Chinese: the worker writes in the student's
+    language, the grader reads in it too)."""
+    return error.startswith(("your code", _("your code")))
+
+
+def rule() -> str:
+    """The rule, in the student's language."""
+    return _("exercise code may use numpy, Python's standard library and, from any other package "
+             "or the course library, only the names the notebook gives for the exercise")
 
 
 def _dirs() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -66,7 +77,7 @@ def _codes(obj, seen: set) -> None:
 def short_names(allowed: Iterable[str]) -> str:
     """'affine_forward, relu_forward' (the last part of each name), or 'nothing'."""
     names = sorted({name.rsplit(".", 1)[-1] for name in allowed})
-    return ", ".join(names) if names else "nothing"
+    return ", ".join(names) if names else _("nothing")
 
 
 class Watch:
@@ -154,8 +165,8 @@ class Watch:
                 return
             module_body = module_body or code.co_name == "<module>" and self._is_outside(code)
             caller = caller.f_back
-        self.violation = (f"your code called {name}, which this exercise does not allow: {RULE} "
-                          f"(here: {short_names(self.allowed)})")
+        self.violation = _("your code called {name}, which this exercise does not allow: {rule} "
+                           "(here: {allowed})").format(name=name, rule=rule(), allowed=short_names(self.allowed))
 
     def __enter__(self):
         self._setprofile = sys.setprofile
@@ -168,6 +179,6 @@ class Watch:
         self._setprofile(None)
         threading.setprofile(None)
         if tracer is not self.tracer and self.violation is None:
-            self.violation = ("your code changed the interpreter's profile hook, which the "
-                              f"grader uses to enforce the rule: {RULE}")
+            self.violation = _("your code changed the interpreter's profile hook, which the grader "
+                               "uses to enforce the rule: {rule}").format(rule=rule())
         return False

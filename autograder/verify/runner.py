@@ -20,21 +20,23 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograder.i18n.messages import _
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
 from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
-from autograder.verify.rules import RULE_BROKEN
+from autograder.verify.rules import broke_the_rule
 from autograder.verify.spec import Check, SpecError, case_seed, student_case
 from autograder.verify.stubs import forbidden_mounts
 from autograder.verify.worker import CHANGED_INPUT
 from cs231n_lib.checks import describe
+from cs231n_lib.i18n import ENV_VAR, language
 
 MAX_STUDENT_TEXT = 400
 
@@ -86,7 +88,8 @@ def _clip(text: str, n: int = MAX_STUDENT_TEXT) -> str:
 def _case_label(case: dict) -> str:
     parts = []
     for k, v in student_case(case).items():
-        parts.append(f"{k}: shape {v.shape}" if isinstance(v, np.ndarray) else f"{k}={describe(v)[:40]}")
+        parts.append(_("{name}: shape {shape}").format(name=k, shape=v.shape) if isinstance(v, np.ndarray)
+                     else f"{k}={describe(v)[:40]}")
     return ", ".join(parts)
 
 
@@ -102,10 +105,12 @@ class _WorkerProcess:
 
     def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
         argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
+        # the worker writes its messages (the rule's, its notes) in the student's language
+        sandbox = replace(sandbox, env={**sandbox.env, ENV_VAR: language()})
         cmd = sandbox.command(argv, jobdir, extra_ro=extra_ro)
         env = None
         if not sandbox.enabled:
-            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads)}
+            env = {**os.environ, **sandbox_env(jobdir, sandbox.limits.blas_threads), **sandbox.env}
             env.pop("NBGRADER_EXECUTION", None)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, cwd=jobdir, env=env,
@@ -313,13 +318,14 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
         try:
             line, current = _wait_ready(worker, build_timeout)
             if line is None and current is not None and current not in skip:
-                notes.append(f"exercise cell {current + 1} stopped the process ({worker.death()}); "
-                             "graded without it")
+                notes.append(_("exercise cell {n} stopped the process ({why}); graded without it").format(
+                    n=current + 1, why=worker.death()))
                 skip.append(current)
                 continue
             if line is None or line == "timeout":
-                why = (f"running your cells took longer than {build_timeout:g} s" if line
-                       else f"the verification process {worker.death()} while running your cells")
+                why = (_("running your cells took longer than {seconds:g} s").format(seconds=build_timeout)
+                       if line else _("the verification process {died} while running your cells").format(
+                           died=worker.death()))
                 for i in pending:
                     results[items[i].grade_id] = CheckResult(items[i].grade_id, False, why, 0,
                                                              len(items[i].cases))
@@ -353,12 +359,14 @@ def _run_pending(worker: _WorkerProcess, jobdir: Path, items: list[_Prepared], p
         seconds = time.monotonic() - start
         if reply == "timeout":
             results[it.grade_id] = CheckResult(it.grade_id, False,
-                                               f"took longer than {it.check.timeout:g} s (time limit)",
+                                               _("took longer than {seconds:g} s (time limit)").format(
+                                                   seconds=it.check.timeout),
                                                0, len(it.cases), seconds)
             return
         if reply is None or reply.strip() != f"done {i}":
             results[it.grade_id] = CheckResult(it.grade_id, False,
-                                               f"the verification process {worker.death()}",
+                                               _("the verification process {died}").format(
+                                                   died=worker.death()),
                                                0, len(it.cases), seconds)
             return
         results[it.grade_id] = _score(jobdir / f"result_{i}.npz", it, seconds)
@@ -370,9 +378,10 @@ def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
     try:
         answers = load_plain(path)
     except NotPlainError as exc:
-        return CheckResult(gid, False, f"the answer could not be read: {exc}", 0, len(cases), seconds)
+        return CheckResult(gid, False, _("the answer could not be read: {why}").format(why=exc), 0,
+                           len(cases), seconds)
     if not isinstance(answers, list) or len(answers) != len(cases):
-        return CheckResult(gid, False, "the answer file is malformed", 0, len(cases), seconds)
+        return CheckResult(gid, False, _("the answer file is malformed"), 0, len(cases), seconds)
     passed, first, note, flag = 0, None, None, ""
     for k, (case, answer, want) in enumerate(zip(cases, answers, it.expected)):
         msg = _case_message(it.check, case, answer, want)
@@ -383,28 +392,30 @@ def _score(path: Path, it: _Prepared, seconds: float) -> CheckResult:
             passed += 1
             note = note or msg
         elif first is None:
-            first = f"case {k + 1} of {len(cases)} ({_case_label(case)}): {_clip(msg, 600)}"
+            first = _("case {k} of {n} ({case}): {why}").format(
+                k=k + 1, n=len(cases), case=_case_label(case), why=_clip(msg, 600))
     ok = passed == len(cases)
-    message = f"all {len(cases)} cases pass" if ok else first
+    message = _("all {n} cases pass").format(n=len(cases)) if ok else first
     if ok and note:
-        message += f" (note: {_clip(note)})"
+        message += _(" (note: {note})").format(note=_clip(note))
     return CheckResult(gid, ok, message, passed, len(cases), seconds, flag if ok else "")
 
 
 def _case_message(check: Check, case: dict, answer: Any, want: Any) -> str | None:
     """None when one case's answer is right, else why not."""
     if not isinstance(answer, dict) or not ({"value"} == set(answer) or {"error"} == set(answer)):
-        return "malformed answer"
+        return _("malformed answer")
     if "error" in answer:
         error = str(answer["error"]).strip()
-        if error.startswith((RULE_BROKEN, CHANGED_INPUT)):
+        if broke_the_rule(error) or error.startswith((CHANGED_INPUT, _("changed its input"))):
             return _clip(error, 600)
         if error.rstrip(":") == "NotImplementedError":
-            return "raised NotImplementedError: the function is not written yet (its YOUR CODE HERE is still there)"
+            return _("raised NotImplementedError: the function is not written yet "
+                     "(its YOUR CODE HERE is still there)")
         if error.endswith(":"):  # an exception raised without a message
-            return f"raised {_clip(error.rstrip(':'))} (with no message)"
-        return f"raised {_clip(error)}"
+            return _("raised {error} (with no message)").format(error=_clip(error.rstrip(":")))
+        return _("raised {error}").format(error=_clip(error))
     try:
         return check.compare(case, answer["value"], want)
     except Exception as exc:  # a comparison must never crash the grader
-        return f"could not be compared: {_clip(repr(exc))}"
+        return _("could not be compared: {error}").format(error=_clip(repr(exc)))

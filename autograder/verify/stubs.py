@@ -10,6 +10,8 @@ import ast
 import importlib.util
 from pathlib import Path
 
+from autograder.i18n.messages import _
+
 # Modules whose functions read the course's datasets: their stubs say so.
 DATA_MODULES = ("cs231n_lib.data.", "cs231n_lib.embedded.")
 
@@ -17,10 +19,10 @@ DATA_MODULES = ("cs231n_lib.data.", "cs231n_lib.embedded.")
 def stub_message(dotted: str) -> str:
     """What calling the stub of a forbidden name says (the stubbed module's and the worker's)."""
     if dotted.startswith(DATA_MODULES):
-        return (f"{dotted} reads the course's datasets, which an open-ended task may not do: "
-                "train on the data it is given (its `data`)")
-    return (f"{dotted} is the library's reference for the function you are asked to write; "
-            "it cannot be used to answer this exercise")
+        return _("{name} reads the course's datasets, which an open-ended task may not do: "
+                 "train on the data it is given (its `data`)").format(name=dotted)
+    return _("{name} is the library's reference for the function you are asked to write; "
+             "it cannot be used to answer this exercise").format(name=dotted)
 
 
 def _module_of(dotted: str) -> tuple[Path, list[str]] | None:

@@ -22,6 +22,7 @@ import traceback
 import types
 from typing import TYPE_CHECKING
 
+from autograder.i18n.messages import _
 from autograder.verify.stubs import stub_message
 
 if TYPE_CHECKING:
@@ -188,7 +189,8 @@ def _run_cell(source: str, ns: dict, timeout: float, label: str,
                     except CellTimeout:
                         raise
                     except BaseException as exc:  # noqa: B036 - the student's code may raise anything
-                        errors.append(f"{label}, line {stmt.body[0].lineno}: {_short(exc)}")
+                        errors.append(_("{label}, line {line}: {error}").format(
+                            label=label, line=stmt.body[0].lineno, error=_short(exc)))
         except CellTimeout as exc:
             errors.append(f"{label}: {_short(exc)}")
             definitions_only, timeout = True, min(timeout, 10.0)
@@ -234,12 +236,12 @@ def build_namespace(setup: list[str], exercises: list[dict], cell_timeout: float
     notes = []
     ns: dict = {"__name__": "__main__"}
     for i, source in enumerate(setup):
-        notes += _run_cell(source, ns, cell_timeout, f"setup cell {i + 1}")
+        notes += _run_cell(source, ns, cell_timeout, _("setup cell {n}").format(n=i + 1))
     for k, cell in enumerate(exercises):
         added = cell.get("kind") == "added"
-        label = cell["grade_id"] if added else f"exercise cell {cell['grade_id']}"
+        label = cell["grade_id"] if added else _("exercise cell {gid}").format(gid=cell["grade_id"])
         if k in skip:
-            notes.append(f"{label} skipped: it stopped the process")
+            notes.append(_("{label} skipped: it stopped the process").format(label=label))
             continue
         if on_cell is not None:
             on_cell(k)
@@ -266,8 +268,9 @@ def changed_inputs(before: dict, case: dict, mutable: tuple[str, ...] = ()) -> s
         if why:
             where = f"{name}{why.split(':')[0]}" if why.startswith("[") else name
             detail = why.split(": ", 1)[1] if why.startswith("[") else why
-            return (f"{CHANGED_INPUT} {where} in place ({detail}): the caller's data must stay as it "
-                    f"was; compute into a new array (x = x - m, not x -= m) or work on a copy")
+            return _("{changed} {where} in place ({detail}): the caller's data must stay as it was; "
+                     "compute into a new array (x = x - m, not x -= m) or work on a copy").format(
+                         changed=_("changed its input"), where=where, detail=detail)
     return None
 
 
@@ -292,7 +295,7 @@ def evaluate(call: str, ns: dict, cases: list[dict], allowed: tuple[str, ...] = 
     try:
         code = compile(ast.parse(call, mode="eval"), "<check>", "eval")
     except SyntaxError as exc:
-        return [{"error": f"bad call expression: {_short(exc)}"} for _ in cases]
+        return [{"error": f"bad call expression: {_short(exc)}"} for _case in cases]
     results = []
     for case in cases:
         np.random.seed(0)
@@ -325,8 +328,8 @@ def _save_results(path: str, results: list[dict]) -> None:
     except NotPlainError:
         pass
     except Exception as exc:
-        save_plain(path, [{"error": f"returned a value that could not be read: {_short(exc)}"}
-                          for _ in results])
+        save_plain(path, [{"error": _("returned a value that could not be read: {error}").format(
+            error=_short(exc))} for _result in results])
         return
     safe = []
     for r in results:

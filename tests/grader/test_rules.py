@@ -80,6 +80,25 @@ def test_allowed_names_and_what_they_call_pass(ns):
                               "does not allow") and "(here: affine_forward)" in message
 
 
+def test_a_chinese_submission_reads_the_rule_in_chinese_and_still_scores_it_as_the_rule(ns):
+    """The worker writes a violation in the student's language ($CS231N_LANG, from the grader);
+    the grader still tells it from an exception (it is not "raised ...")."""
+    from autograder.verify.rules import broke_the_rule
+    from autograder.verify.runner import _case_message
+    from cs231n_lib.i18n import use
+
+    allowed = ("cs231n_lib.layers.affine_forward",)
+    with use("zh"):
+        message = _violation(ns, "layer_then_relu(x, w, b)", allowed)
+        assert _case_message(None, {}, {"error": message}, None) == message
+        assert broke_the_rule(message) and not broke_the_rule("ValueError: your code")
+    assert message == ("你的代码调用了 cs231n_lib.layers.relu_forward，而这个练习不允许这样做：练习代码可以使用 "
+                       "numpy 和 Python 标准库；其他包或课程库中的，只能用笔记本为该练习给出的名字（这里给出的是："
+                       "affine_forward）")
+    english = _violation(ns, "layer_then_relu(x, w, b)", allowed)
+    assert broke_the_rule(english) and _case_message(None, {}, {"error": english}, None) == english
+
+
 @pytest.mark.parametrize(("call", "named"), [
     ("scipy_distances(x)", "scipy.spatial.distance.cdist"),
     ("compiled_scipy(x)", "cdist_euclidean_double_wrap"),

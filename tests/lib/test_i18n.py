@@ -108,6 +108,31 @@ def test_messages_translate_in_the_current_language(tmp_path):
     assert msgs.every("PASS  {name}") == ("PASS  {name}", "通过  {name}")
 
 
+def test_text_translates_what_a_notebook_wrote_literal_or_f_string(tmp_path):
+    """Messages.text: a literal's translation, or an f-string template's with its fields filled
+    from the printed text; English (unchanged) when nothing matches or the language is English."""
+    _po(tmp_path, "nb", {
+        "distances (two loops)": "两重循环的距离",
+        "predict_labels with k={k}": "predict_labels，k={k}",
+        "mean {np.mean(h[:10]):.3f}, then {np.mean(h[-10:]):.3f}": "先是 {np.mean(h[:10]):.3f}，后是 {np.mean(h[-10:]):.3f}",
+        "config['t'] is {config['t']!r}, expected 6": "config['t'] 是 {config['t']!r}，应为 6",
+        "not translated {x}": "",
+    })
+    text = Messages("nb", tmp_path).text
+    assert text("distances (two loops)") == "distances (two loops)"  # English notebook
+    with use("zh"):
+        assert text("distances (two loops)") == "两重循环的距离"
+        assert text("predict_labels with k=3") == "predict_labels，k=3"
+        assert text("predict_labels with k=a, b") == "predict_labels，k=a, b"
+        assert text("mean 2.303, then 0.120") == "先是 2.303，后是 0.120"
+        assert text("config['t'] is 5, expected 6") == "config['t'] 是 5，应为 6"
+        assert text("predict_labels for k=3") == "predict_labels for k=3"  # the fixed part differs
+        assert text("config['t'] is 5, expected 7") == "config['t'] is 5, expected 7"  # whole text only
+        assert text("not translated 1") == "not translated 1"
+        assert text("something else") == "something else"
+        assert text(None) is None and text(3) == 3 and text("") == ""
+
+
 def test_plural_forms_of_chinese(tmp_path):
     po = tmp_path / "zh_CN" / "LC_MESSAGES" / "plural.po"
     po.parent.mkdir(parents=True)
@@ -134,9 +159,11 @@ def test_missing_catalogue_is_english(tmp_path):
         assert Messages("nothing", tmp_path).gettext("hello") == "hello"
 
 
-def test_a_real_kernel_started_for_a_chinese_notebook_speaks_chinese(tmp_path):
-    """Jupyter Server starts a notebook's kernel with JPY_SESSION_NAME = the notebook's path
-    (SessionManager.get_kernel_env); the kernel of a Chinese notebook then prints Chinese."""
+def _in_a_notebooks_kernel(tmp_path, cells):
+    """Run `cells` in a real kernel started as Jupyter Server starts the kernel of the Chinese
+    notebook zh/01_knn.ipynb (JPY_SESSION_NAME from SessionManager.get_kernel_env, no
+    CS231N_LANG, a locale that is not Chinese); returns each cell's output lines (streams, and
+    the lines an error shows)."""
     from jupyter_client.manager import start_new_kernel
     from jupyter_server.services.kernels.kernelmanager import MappingKernelManager
     from jupyter_server.services.sessions.sessionmanager import SessionManager
@@ -150,15 +177,38 @@ def test_a_real_kernel_started_for_a_chinese_notebook_speaks_chinese(tmp_path):
     env["LANG"] = "C.UTF-8"
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(zh.parent),
                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    outputs = []
     try:
-        printed = []
-        kc.execute_interactive(
-            "from cs231n_lib.i18n import language\nprint(language())", timeout=120,
-            output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+        for code in cells:
+            printed = []
+            kc.execute_interactive(code, timeout=120, output_hook=lambda msg, printed=printed: printed.extend(
+                msg["content"].get("text", "").splitlines() + msg["content"].get("traceback", [])))
+            outputs.append(printed)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-    assert "".join(printed).strip() == CHINESE, printed
+    return outputs
+
+
+def test_a_real_kernel_started_for_a_chinese_notebook_speaks_chinese(tmp_path):
+    """Jupyter Server starts a notebook's kernel with JPY_SESSION_NAME = the notebook's path
+    (SessionManager.get_kernel_env); the kernel of a Chinese notebook then prints Chinese:
+    its checks' PASS, FAIL (with the notebook's name and hint) and NOT DONE lines."""
+    language_, passed, failed, not_done = _in_a_notebooks_kernel(tmp_path, [
+        "from cs231n_lib.i18n import language\nprint(language())",
+        "import numpy as np\nfrom cs231n_lib.checks import check_close\n"
+        "check_close('compute_distances_two_loops on 2 test and 4 training points', np.ones(2), np.ones(2))",
+        "check_close('predict_labels on the worked example with k=1', [1.0], [2.0],\n"
+        "            hint='compare dists_one[:2, :4] with reference_knn.compute_distances_no_loops(X_test)[:2, :4]')",
+        "def predict_labels():\n    raise NotImplementedError()\npredict_labels()",
+    ])
+    assert language_ == [CHINESE]
+    assert passed == ["通过  compute_distances_two_loops（2 个测试点，4 个训练点）：相对误差 0.0e+00 <= 1e-07"]
+    assert failed[0] == "未通过  predict_labels 在算例上的结果，k=1：相对误差 3.3e-01 > 1e-07", failed
+    assert failed[-1] == ("提示：把 dists_one[:2, :4] 和 reference_knn.compute_distances_no_loops(X_test)[:2, :4] "
+                          "对照一下"), failed
+    assert not_done == ["未完成  predict_labels() 还没有写：请填写它的 YOUR CODE HERE 部分，"
+                        "先运行它所在的单元格，再运行这一个"], not_done
 
 
 def test_library_catalogue_compiles():
