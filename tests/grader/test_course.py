@@ -17,6 +17,9 @@ import pytest
 from autograder.course import Course
 from autograder.demo import simulated_students
 from autograder.grades import grade_rows
+from autograder.i18n.edition import ZH
+from autograder.i18n.glossary import glossary_dir
+from autograder.i18n.report import translated_ids
 from autograder.notebook import layout, nbgrader_meta, read_notebook
 from autograder.release import find_leaks, is_up_to_date, released_sources
 from autograder.sandbox.bwrap import bwrap_status
@@ -47,31 +50,50 @@ def test_release_is_up_to_date(aid, tmp_path):
 @pytest.mark.skipif(not IDS, reason="no assignments in grading/source yet")
 def test_instructor_selfcheck(tmp_path):
     """A copy of grading/ outside the repository, driven by the command line from a folder
-    outside the repository: complete students score full marks, blank students zero."""
+    outside the repository: complete students score full marks, blank students zero.
+
+    Both editions run: the blank student of a notebook with a Chinese edition hands in the
+    Chinese release (so CI executes every Chinese notebook top to bottom in a Chinese kernel),
+    and a Chinese complete student is then scored (--scores-only) to the English one's marks."""
     course = Course(root=tmp_path / "elsewhere" / "grading", assignments_dir=tmp_path / "elsewhere" / "assignments")
     (course.root / "verify").mkdir(parents=True)
     shutil.copy(COURSE.root / "nbgrader_config.py", course.root / "nbgrader_config.py")
+    shutil.copytree(glossary_dir(COURSE.root), glossary_dir(course.root))
     for aid in IDS:
         shutil.copytree(COURSE.source_notebook(aid).parent, course.source_notebook(aid).parent)
         shutil.copy(COURSE.spec(aid), course.spec(aid))
     cwd = tmp_path / "somewhere"
     cwd.mkdir()
     _cli(cwd, "release", "--course", str(course.root))
+    chinese = [aid for aid in IDS if aid in translated_ids(glossary_dir(course.root))]
+    zh_students = {}
     for aid in IDS:
-        students = simulated_students(read_notebook(course.source_notebook(aid)),
-                                      read_notebook(course.released(aid)))
+        source = read_notebook(course.source_notebook(aid))
+        students = simulated_students(source, read_notebook(course.released(aid)))
+        if aid in chinese:
+            zh_students[aid] = simulated_students(source, read_notebook(course.released(aid, ZH)))
+            students["blank"] = zh_students[aid]["blank"]
         for name in ("complete", "blank"):
             path = course.root / "submitted" / name / aid / f"{aid}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(students[name], str(path))
+    sandbox = ["--unsandboxed"] if bwrap_status() is not None else []
     _cli(cwd, "autograde", "--course", str(course.root), "--workers", "2", "--cell-timeout", "300",
-         "--submission-timeout", "1800", *(["--unsandboxed"] if bwrap_status() is not None else []))
+         "--submission-timeout", "1800", *sandbox)
+    for aid in chinese:
+        path = course.root / "submitted" / "complete_zh" / aid / f"{aid}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(zh_students[aid]["complete"], str(path))
+    _cli(cwd, "autograde", "--course", str(course.root), "--workers", "2", "--scores-only",
+         "--student", "complete_zh", *sandbox)
     _, rows = grade_rows(course, IDS)
     got = {(r["student"], r["assignment"]): (r["autograded_score"], r["autograded_max"]) for r in rows}
     for aid in IDS:
         total = sum(layout(read_notebook(COURSE.source_notebook(aid))).tests.values())
         assert got[("complete", aid)] == (total, total), aid
         assert got[("blank", aid)] == (0.0, total), aid
+        if aid in chinese:
+            assert got[("complete_zh", aid)] == (total, total), aid
         # With nothing written, only the autograded test cells raise (NotImplementedError): the
         # given cells fall back on the library's reference, so a learner still gets every plot.
         blank = read_notebook(course.root / "autograded" / "blank" / aid / f"{aid}.ipynb")
@@ -79,6 +101,11 @@ def test_instructor_selfcheck(tmp_path):
                   for c in blank.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert errors and all(gid.startswith("test_") and ename == "NotImplementedError"
                               for gid, ename in errors), (aid, errors)
+        if aid in chinese:  # the Chinese kernel printed the checks in Chinese
+            shown = "".join(o.get("text", "") for c in blank.cells if c.cell_type == "code" for o in c.outputs)
+            traces = "".join("".join(o.get("traceback", [])) for c in blank.cells if c.cell_type == "code"
+                             for o in c.outputs if o.output_type == "error")
+            assert "未完成" in shown + traces, aid
 
 
 def _cli(cwd, *args):
