@@ -27,8 +27,12 @@ def _executed_blank_01_knn(workdir):
     nb = read_notebook(REPO / "assignments" / "01_knn.ipynb")
     km = SandboxedKernelManager(kernel_name="python3", workdir=str(workdir),
                                 sandboxed=bwrap_status() is None)
-    nbclient.NotebookClient(nb, km=km, timeout=300, allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}}).execute()
+    try:
+        nbclient.NotebookClient(nb, km=km, timeout=300, allow_errors=True,
+                                resources={"metadata": {"path": str(workdir)}}).execute()
+    finally:  # nbclient leaves a kernel it was given running
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return nb
 
 
