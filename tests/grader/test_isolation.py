@@ -106,7 +106,7 @@ def test_a_flood_costs_only_its_own_submission(flooded):
         executed = nbformat.read(str(course.root / "autograded" / name / AID / f"{AID}.ipynb"), as_version=4)
         printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
         assert "PASS affine_forward" in printed and "PASS count_labels" not in printed
-        assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, hostile["checks"]
+        assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, (hostile["checks"], hostile["notes"])
         assert any(why[name] in note for note in hostile["notes"]), hostile["notes"]
 
 

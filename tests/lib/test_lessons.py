@@ -333,9 +333,11 @@ def test_strong_regularisation_flattens_the_softmax_probabilities(source, linear
     assert medians[1] < medians[0] - 0.05
 
 
-def test_two_layer_net_beats_linear(svm_accuracy, softmax_accuracy, net_accuracy, first_net_accuracy):
+def test_two_layer_net_beats_linear(source, svm_accuracy, softmax_accuracy, net_accuracy, first_net_accuracy):
     # 04 Part 6, the best network: "above the linear classifiers' and the first real run".
-    assert net_accuracy > max(svm_accuracy, softmax_accuracy) + MARGIN
+    # On the CIFAR-10 subset the test split is 300 images (the other 300 are held out for the
+    # grader, data.num_heldout), one image a third of a point: "clearly above" is 2 points there.
+    assert net_accuracy > max(svm_accuracy, softmax_accuracy) + (0.02 if source[1] else MARGIN)
     assert net_accuracy > first_net_accuracy
 
 
