@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -321,6 +322,7 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
                 notes.append(_("exercise cell {n} stopped the process ({why}); graded without it").format(
                     n=current + 1, why=worker.death()))
                 skip.append(current)
+                _remove_student_files(jobdir)  # what that cell wrote would stop the next process too
                 continue
             if line is None or line == "timeout":
                 why = (_("running your cells took longer than {seconds:g} s").format(seconds=build_timeout)
@@ -335,6 +337,18 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
             _run_pending(worker, jobdir, items, pending, results)
         finally:
             worker.kill()
+
+
+def _remove_student_files(jobdir: Path) -> None:
+    """Remove what the student's code wrote into the worker's folder (everything but the job
+    and its cases), so a flood of files counts against the cell that wrote them only."""
+    for path in jobdir.iterdir():
+        if path.name == "job.json" or path.name.startswith("cases_") or path.name == "output.log":
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _add_notes(ready_line: str, notes: list[str]) -> None:

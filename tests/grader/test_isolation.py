@@ -100,6 +100,7 @@ def test_a_flood_costs_only_its_own_submission(flooded):
         # the kernel was stopped (the reason says which limit), and the verification process
         # too when it ran the same cell: that exercise scores 0, the other one its points
         # the feedback run stopped at the flooding cell, its limit named, the outputs before it kept
+        assert len(hostile["execution"]["events"]) == 1, hostile["execution"]
         [event] = hostile["execution"]["events"]
         assert (event["kind"], event["cell"], event["limit"]) == ("died", 8, limit[name])
         assert why[name] in event["detail"] and why[name] in reason(hostile), hostile["execution"]
