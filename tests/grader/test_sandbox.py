@@ -238,6 +238,10 @@ def test_an_interrupted_kernel_goes_on_to_the_next_cell(tmp_path, sandboxed):
             client.stop_channels()
             await manager.shutdown_kernel(now=True)
 
-    interrupted, alive, later = asyncio.run(run())
+    # In a thread of its own: the browser tests' playwright keeps an event loop running in this one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        interrupted, alive, later = pool.submit(asyncio.run, run()).result()
     assert interrupted["status"] == "error" and interrupted["ename"] == "KeyboardInterrupt"
     assert alive and later["status"] == "ok"   # the same kernel: `started` is still defined
