@@ -153,7 +153,6 @@ def drop_malformed_outputs(nb, note: str) -> int:
     number, say) by a stream output reading `note`, so the rest of the notebook can still be
     shown. Changes `nb` in place; returns how many outputs were replaced.
     """
-    import nbformat
     from nbformat.v4.nbbase import validate as validate_node
 
     dropped = 0

@@ -9,7 +9,7 @@ from nbhelpers import COURSE, released, source
 from autograder.i18n.edition import ZH
 from autograder.i18n.glossary import glossary_dir
 from autograder.i18n.report import translated_ids
-from autograder.points_table import MARKER, points_rows, points_table
+from autograder.points_table import LABELS, MARKER, points_rows, points_table
 
 IDS = COURSE.assignment_ids()
 
@@ -28,7 +28,7 @@ def _table_total(text):
 def test_the_released_table_adds_up_to_every_graded_cell(aid):
     nb = source(aid)
     assert MARKER in nb.cells[0].source.splitlines(), "the source keeps the marker, never a table"
-    rows = points_rows(nb, {"opening": "-", "question": r"\*\*(Question \d+)\*\*"})
+    rows = points_rows(nb, LABELS["en"])
     # Every graded cell is in exactly one row, with its own points.
     assert sorted(p for _, _, points in rows for p in points) == sorted(_graded_points(nb))
     opening = released(aid).cells[1].source  # cells[0] is the release header
@@ -38,8 +38,7 @@ def test_the_released_table_adds_up_to_every_graded_cell(aid):
 
 
 def test_a_questions_label_and_an_exercises_function_name_the_row():
-    rows = {title: items for title, items, _ in points_rows(source("03_softmax"), {
-        "opening": "-", "question": r"\*\*(Question \d+)\*\*"})}
+    rows = {title: items for title, items, _ in points_rows(source("03_softmax"), LABELS["en"])}
     assert rows["Part 1 · The loss and its gradient, with a loop"] == ["`softmax_loss_naive`"]
     assert rows["Questions"] == ["Question 1", "Question 2", "Question 3"]
 
