@@ -53,8 +53,8 @@ def test_conv_fast_matches_naive_on_random_geometry(seed):
 
 
 def blocks_of(monkeypatch, images):
-    """Make the fast conv build its columns `images` images at a time."""
-    monkeypatch.setattr(fast_conv, "_block", lambda N, rows, P, dtype: max(1, min(N, images)))
+    """Make the fast conv build its columns `images` images at a time (forward and backward)."""
+    monkeypatch.setattr(fast_conv, "_block", lambda N, rows, P, dtype, budget: max(1, min(N, images)))
 
 
 def on_threads(monkeypatch, threads):
@@ -396,3 +396,25 @@ def test_plain_versions_in_the_docstrings_compute_the_layers(seed):
     exec(_plain_version(fast_pool), ns)
     np.testing.assert_array_equal(ns["out"], out)
     np.testing.assert_allclose(ns["dx"], L.max_pool_backward_naive(dout, cache), rtol=1e-12, atol=1e-14)
+
+
+def test_conv_fast_backward_takes_its_own_smaller_blocks(monkeypatch):
+    # The backward pass sizes its blocks on its own budget (_BACKWARD_BLOCK_BYTES): forward
+    # in one block of 5 images, backward in blocks of 1, 2 (4 + 1: a smaller last block),
+    # stride 1 and 2, with padding (7x5 images, 3x3 filters).
+    rng = np.random.default_rng(23)
+    x, w, b = rng.standard_normal((5, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    blocks = []
+    for name in ("_backward_stride1", "_backward_strided"):
+        def spy(*args, _pass=getattr(fast_conv, name)):
+            blocks.append(args[5])  # the block argument
+            return _pass(*args)
+        monkeypatch.setattr(fast_conv, name, spy)
+    for images in (1, 2):
+        for conv_param, positions in (({"stride": 1, "pad": 1}, 7 * 5), ({"stride": 2, "pad": 1}, 4 * 3)):
+            one_image = (3 * 9 + 1) * positions * 8  # bytes of one image's columns
+            monkeypatch.setattr(fast_conv, "_BACKWARD_BLOCK_BYTES", images * one_image)
+            blocks.clear()
+            cache = assert_conv_matches_naive(x, w, b, conv_param, rng)
+            assert cache["block"] == 5
+            assert blocks == [images], conv_param
