@@ -29,8 +29,9 @@ How it is made fast, with the same results (to rounding) on every stride, pad an
   no large array is allocated (first touches of fresh memory cost as much as the copies).
   The buffer has one more row, all ones, and the product is with [w | b]: the bias rides
   along ([w | b] @ [cols; 1] = w @ cols + b) and the output is written directly in
-  (N, F, H'*W'). The backward pass rebuilds each block's columns, and the row of ones
-  gives db together with dw (dout @ [cols; 1]^T = [dw | db]).
+  (N, F, H'*W'). The backward pass rebuilds each block's columns, in smaller blocks of
+  about _BACKWARD_BLOCK_BYTES (it keeps more buffers per image), and the row of ones gives
+  db together with dw (dout @ [cols; 1]^T = [dw | db]).
 - Matrix products with the filters go in chunks of a few dozen output positions: OpenBLAS
   multiplies matrices that small without repacking them first (_OUTPUT_CHUNK).
 - Stride 1 (cache["path"] == "stride1"): the column gradients w^T @ dout are written, one
