@@ -54,7 +54,8 @@ def test_conv_fast_matches_naive_on_random_geometry(seed):
 
 def blocks_of(monkeypatch, images):
     """Make the fast conv build its columns `images` images at a time (forward and backward)."""
-    monkeypatch.setattr(fast_conv, "_block", lambda N, rows, P, dtype, budget: max(1, min(N, images)))
+    monkeypatch.setattr(fast_conv, "_block",
+                        lambda N, rows, P, dtype, budget: max(1, min(N, images)))
 
 
 def on_threads(monkeypatch, threads):
@@ -403,18 +404,22 @@ def test_conv_fast_backward_takes_its_own_smaller_blocks(monkeypatch):
     # in one block of 5 images, backward in blocks of 1, 2 (4 + 1: a smaller last block),
     # stride 1 and 2, with padding (7x5 images, 3x3 filters).
     rng = np.random.default_rng(23)
-    x, w, b = rng.standard_normal((5, 3, 7, 5)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    x, w, b = (rng.standard_normal(shape) for shape in ((5, 3, 7, 5), (4, 3, 3, 3), (4,)))
     blocks = []
-    for name in ("_backward_stride1", "_backward_strided"):
-        def spy(*args, _pass=getattr(fast_conv, name)):
+
+    def spy(backward):
+        def recording(*args):
             blocks.append(args[5])  # the block argument
-            return _pass(*args)
-        monkeypatch.setattr(fast_conv, name, spy)
+            return backward(*args)
+        return recording
+
+    for name in ("_backward_stride1", "_backward_strided"):
+        monkeypatch.setattr(fast_conv, name, spy(getattr(fast_conv, name)))
     for images in (1, 2):
-        for conv_param, positions in (({"stride": 1, "pad": 1}, 7 * 5), ({"stride": 2, "pad": 1}, 4 * 3)):
+        for stride, positions in ((1, 7 * 5), (2, 4 * 3)):  # H' * W' at pad 1
             one_image = (3 * 9 + 1) * positions * 8  # bytes of one image's columns
             monkeypatch.setattr(fast_conv, "_BACKWARD_BLOCK_BYTES", images * one_image)
             blocks.clear()
-            cache = assert_conv_matches_naive(x, w, b, conv_param, rng)
+            cache = assert_conv_matches_naive(x, w, b, {"stride": stride, "pad": 1}, rng)
             assert cache["block"] == 5
-            assert blocks == [images], conv_param
+            assert blocks == [images], stride
