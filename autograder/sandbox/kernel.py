@@ -7,7 +7,9 @@ the kernel talks to nbgrader although it has no network at all. `SandboxedExecut
 nbgrader's Execute preprocessor using that kernel manager.
 
 Limits beyond the sandbox's own: a TreeWatchdog per kernel keeps memory, processes and disk
-of the whole kernel tree (`limit_reason` says which one stopped it); the client's ZMQ
+of the whole kernel tree (`limit_reason` says which one stopped it), looking every 0.2 s and
+once more when each cell ends (a cell that ends over a limit is the one that stopped the
+kernel, however busy the machine); the client's ZMQ
 sockets refuse messages larger than the output cap and queue a bounded number, so the
 grader's memory stays bounded whatever the kernel sends; `SandboxedExecute` keeps at most
 `limits.output_bytes` of output per notebook and replaces the rest with one visible note.
@@ -221,6 +223,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                        help="the notebook's language, given to the kernel as $CS231N_LANG (cs231n_lib.i18n)")
     client_class = Unicode("autograder.sandbox.kernel.BoundedKernelClient", config=True)
     client_factory = Type(BoundedKernelClient, klass=AsyncKernelClient, config=True)
+    watchdog = None  # the TreeWatchdog of the running kernel's tree (set when it is launched)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -242,7 +245,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:
-            watchdog = self._sandbox().watch(process.pid, (Path(self.workdir),))
+            watchdog = self.watchdog = self._sandbox().watch(process.pid, (Path(self.workdir),))
             with _LOCK:
                 _LAUNCHED.setdefault(str(self.workdir), []).append((process.pid, watchdog))
 
@@ -277,6 +280,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             launched = list(_LAUNCHED.get(str(self.workdir), []))
             tripped = _TRIPPED.get(str(self.workdir))
         return next((w.reason for _, w in launched if w.reason), None) or tripped
+
+    def enforce_limits(self) -> str | None:
+        """One look by the kernel's watchdog now (the tree is killed when over a limit): the limit
+        that stopped the kernel, now or before, or None."""
+        return self.watchdog.enforce() if self.watchdog is not None else None
 
     def waited_seconds(self) -> float:
         """Seconds the kernel's main thread has spent ready to run but waiting for a processor."""
@@ -352,10 +360,18 @@ class SandboxedExecute(Execute):
         if self._first is None:
             self._first = self._running
         try:
-            return super().preprocess_cell(cell, resources, index)
+            out = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self._record_death(index, cell)
             raise
+        # The watchdog looks once more as the cell ends: a cell that ends over a limit (a disk flood
+        # that filled /tmp and stopped at its OSError) stops the kernel here, even if the watchdog's
+        # next look would have come after the notebook's end, when the tree and its /tmp are gone.
+        if (cell.cell_type == "code" and isinstance(self.km, SandboxedKernelManager)
+                and self.km.enforce_limits() is not None):
+            self._record_death(index, cell)
+            raise DeadKernelError(f"the kernel was stopped at a limit when cell {index + 1} ended")
+        return out
 
     def _waited(self) -> float:
         return self.km.waited_seconds() if isinstance(self.km, SandboxedKernelManager) else 0.0

@@ -8,6 +8,11 @@ they wrote to their writable folders and to the sandbox's private /tmp. The firs
 exceeded kills the whole tree (SIGKILL to each process; bwrap's PID namespace takes the
 rest) and is kept as `reason`, for the grade's reason. The per-process limits stay as a
 backstop between two looks, and the private /tmp is a tmpfs of bounded size.
+
+The grader can also look at a moment that matters (`enforce()`: the notebook runner does at the
+end of every cell), so a tree that ends a step over a limit is stopped there, however late the
+thread's next look would have come: a disk flood that fills /tmp and ends at once (an OSError)
+would otherwise be gone, with its kernel, before a loaded machine gave the thread its turn.
 """
 
 from __future__ import annotations
@@ -180,6 +185,7 @@ class TreeWatchdog:
         self.interval = interval
         self.reason: str | None = None
         self._stop = threading.Event()
+        self._enforcing = threading.Lock()  # one look-and-kill at a time: the thread's or the grader's
         self._thread = threading.Thread(target=self._watch, daemon=True, name=f"watchdog-{root}")
 
     def start(self) -> TreeWatchdog:
@@ -206,6 +212,24 @@ class TreeWatchdog:
             return f"wrote more than {mib(self.disk_bytes)} to disk (its working folder and /tmp)"
         return None
 
+    def enforce(self) -> str | None:
+        """Look at the tree now and kill it when it exceeds a limit.
+
+        Returns: the limit that stopped the tree, now or at an earlier look (`reason`), or None.
+        The thread calls it every `interval` seconds; the grader may call it too, from any thread.
+        A look that fails (a process gone mid-read) decides nothing.
+        """
+        with self._enforcing:
+            if self.reason is None:
+                try:
+                    reason = self.check()
+                except Exception:
+                    return None
+                if reason is not None:
+                    self.reason = reason  # before the kill: whoever sees the tree die sees why
+                    self.kill()
+            return self.reason
+
     def kill(self) -> None:
         """SIGKILL every process of the tree, again until none is left (a fork may race the first pass)."""
         for _ in range(20):
@@ -221,11 +245,5 @@ class TreeWatchdog:
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):
-            try:
-                reason = self.check()
-            except Exception:  # a look that fails is retried at the next tick
-                continue
-            if reason is not None:
-                self.reason = reason
-                self.kill()
+            if self.enforce() is not None:  # a look that fails is retried at the next tick
                 return

@@ -23,6 +23,7 @@ from autograder.grades import reason
 from autograder.pipeline.gradebook import merge
 from autograder.sandbox.bwrap import bwrap_status
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.watchdog import TreeWatchdog
 
 HONEST = FIXTURES / "adversarial" / "honest.ipynb"
 LIMITS = Limits(memory_bytes=1024 * 2**20, processes=32, disk_bytes=256 * 2**20, output_bytes=2**20,
@@ -39,7 +40,8 @@ FLOODS = {
                     "hogs = [subprocess.Popen([sys.executable, '-c', "
                     "\"b = b'x' * (300 * 2**20); import time; time.sleep(60)\"]) for _ in range(4)]\n"
                     "time.sleep(60)\n",
-    # 16 MiB files into the working folder and /tmp until stopped (1.25 GiB in all)
+    # 16 MiB files into the working folder and /tmp until stopped (1.25 GiB in all); unless it is
+    # stopped first, it ends in about half a second with an OSError when the 256 MiB /tmp is full
     "disk-flood": "import os, time\nchunk = b'x' * 2**20\n"
                   "for i in range(40):\n"
                   "    for folder in ('.', '/tmp'):\n"
@@ -109,6 +111,27 @@ def test_a_flood_costs_only_its_own_submission(flooded):
         assert "PASS affine_forward" in printed and "PASS count_labels" not in printed
         assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, (hostile["checks"], hostile["notes"])
         assert any(why[name] in note for note in hostile["notes"]), hostile["notes"]
+
+
+def test_a_cell_that_ends_over_the_disk_limit_is_the_one_that_stopped_the_notebook(course, monkeypatch):
+    # The disk flood ends at once at its OSError (the bounded /tmp is full), and the notebook
+    # ends a moment later: on a loaded machine the watchdog's next look (every 0.2 s) may come
+    # when the kernel and its /tmp are gone. Here the watchdog never looks on its own, so only
+    # its look at the end of each cell can stop the kernel: the run names the flooding cell.
+    _submit(course, "disk-flood", FLOODS["disk-flood"])
+    first = autograde(course, [AID], unsandboxed=UNSANDBOXED, limits=LIMITS, scores_only=True, progress=False)
+    assert [g[0] for g in first.graded] == ["disk-flood"], first.lines()
+    monkeypatch.setattr(TreeWatchdog, "_watch", lambda self: None)   # grading in this process (one worker)
+    autograde(course, [AID], unsandboxed=UNSANDBOXED, limits=LIMITS, feedback_only=True, progress=False)
+    execution = _result(course, "disk-flood")["execution"]
+    assert [(e["kind"], e["cell"], e["limit"]) for e in execution["events"]] == [("died", 8, "disk")], execution
+    assert "wrote more than 256 MiB to disk" in execution["reason"] and not execution["infrastructure"]
+    executed = nbformat.read(str(course.root / "autograded" / "disk-flood" / AID / f"{AID}.ipynb"), as_version=4)
+    flooding = executed.cells[7]
+    if not UNSANDBOXED:   # it ended by itself, at the full /tmp (the host's /tmp has room: a cell time limit ends it)
+        assert any(o.get("ename") == "OSError" for o in flooding.outputs), flooding.outputs
+    assert "the cells after it did not run" in "".join(o.get("text", "") for o in flooding.outputs)
+    assert executed.cells[8].outputs == []                                 # test_count did not run
 
 
 def test_output_beyond_the_cap_is_dropped_with_a_note(flooded):

@@ -79,6 +79,10 @@ def _run_01_cells(*texts, **names):
 def test_knn_decision_regions_show_islands_at_k1_only():
     ns = _run_01_cells("def knn_on_points", "l1_k1 = ")
     points, labels, centres = ns["points"], ns["labels"], ns["centres"]
+    # the text's count is what the cell draws: three clouds of 15 points, then the two mislabelled ones
+    text = " ".join(c.source for c in source("01_knn").cells if c.cell_type == "markdown")
+    assert f"Below are {len(points)} labelled points" in text and "three clouds of 15 points" in text
+    assert np.bincount(labels[:-2]).tolist() == [15, 15, 15] and len(points) == len(labels) == 47
     # The two mislabelled points sit in another class's cloud: nearest centre, not their label.
     cloud = np.argmin(((points[-2:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
     assert np.all(cloud != labels[-2:])

@@ -43,7 +43,7 @@ def test_reference_accuracy_is_what_the_text_states(aid, dataset):
     few points apart with one or two BLAS threads), and above the target."""
     text = " ".join(c.source for c in source(aid).cells if c.cell_type == "markdown")
     stated = re.search(r"about (\d+) % on the embedded dataset; about (\d+) % on a 3000-image CIFAR-10 subset", text)
-    targets = re.search(r"\*\*(\d+)%\*\* on the embedded\s+dataset, \*\*(\d+)%\*\* on CIFAR-10", text)
+    targets = re.search(r"\*\*(\d+) ?%\*\* on the embedded\s+dataset, \*\*(\d+) ?%\*\* on CIFAR-10", text)
     assert stated and targets, "the text states the reference's accuracy and the targets"
     which = 0 if dataset["source"] == "embedded" else 1
     d = get_cifar10_data(**LOAD[aid], **dataset)
