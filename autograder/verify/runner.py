@@ -10,6 +10,7 @@ or hide different things run in different processes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,7 @@ class _WorkerProcess:
     MAX_LINE = 64 * 1024
 
     def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
+        _prime_matplotlib(jobdir)
         argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
         # the worker writes its messages (the rule's, its notes) in the student's language
         sandbox = replace(sandbox, env={**sandbox.env, ENV_VAR: language()})
@@ -190,6 +193,36 @@ class _WorkerProcess:
                 pass
 
 
+@functools.cache
+def _font_list() -> Path | None:
+    """matplotlib's font list (the fontlist-*.json its font manager writes to MPLCONFIGDIR),
+    made once per grading process by a plain `import matplotlib.font_manager`; None when that
+    fails. Every worker's MPLCONFIGDIR (its job folder's .matplotlib) starts with a copy, so
+    its `import matplotlib.pyplot` does not scan the system's fonts again."""
+    folder = Path(tempfile.mkdtemp(prefix="cs231n-mplconfig-"))
+    Finalize(None, shutil.rmtree, args=(str(folder),), kwargs={"ignore_errors": True}, exitpriority=0)
+    env = {**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next(iter(sorted(folder.glob("fontlist-*.json"))), None)
+
+
+def _prime_matplotlib(jobdir: Path) -> None:
+    """Copy the grader's font list into the worker's matplotlib folder (see `_font_list`)."""
+    fonts = _font_list()
+    if fonts is None:
+        return
+    target = jobdir / ".matplotlib"
+    try:
+        target.mkdir(exist_ok=True)
+        shutil.copyfile(fonts, target / fonts.name)
+    except OSError:
+        pass
+
+
 def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
     """Each check's cases (seeded per check) and expected answers; SpecError when the spec raises.
 
@@ -213,14 +246,17 @@ def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
                      workdir: str | Path | None = None, build_timeout: float = 120.0,
-                     prepared: list | None = None) -> Verification:
+                     prepared: list | None = None, shared_cases: str | Path | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
     checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
     workdir, a folder for the job files (default: a fresh temporary folder, removed after);
     build_timeout, seconds for the setup and exercise cells to run; prepared, what
-    `prepare(assignment, checks)` returned for these checks (computed here when None).
+    `prepare(assignment, checks)` returned for these checks (computed here when None);
+    shared_cases, a folder of the grader's where the case files of these `prepared` checks are
+    written once and then bound read-only into every sandbox that needs them (a grading
+    process grading many submissions of one assignment), instead of a copy in every job folder.
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -243,11 +279,13 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
         for gi, ((forbidden, hidden), items) in enumerate(groups.items()):
             jobdir = Path(tmp) / f"group{gi}"
             jobdir.mkdir()
-            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, hidden, items, sandbox)
-            mounts = ()
+            cases_dir = (_shared_cases(Path(shared_cases) / f"group{gi}", assignment, items)
+                         if shared_cases is not None and sandbox.enabled else None)
+            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, hidden, items, sandbox, cases_dir)
+            mounts = ((cases_dir, cases_dir),) if cases_dir is not None else ()
             if (forbidden or hidden) and sandbox.enabled:
                 (Path(tmp) / f"stubs{gi}").mkdir()
-                mounts = forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
+                mounts += forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
                 mounts += _hiding_mounts(hidden, Path(tmp) / f"stubs{gi}")
             _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
             log = jobdir / "output.log"
@@ -273,19 +311,51 @@ def _hiding_mounts(hidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Pa
 
 
 def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forbidden: tuple,
-               hidden: tuple, items: list[_Prepared], sandbox: Sandbox) -> None:
+               hidden: tuple, items: list[_Prepared], sandbox: Sandbox, cases_dir: Path | None = None) -> None:
     """job.json and cases_<i>.npz (what of each case the student's process may see): everything
-    the worker reads."""
+    the worker reads. The case files go to jobdir, unless `cases_dir` holds them already."""
     job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden), "hidden": list(hidden),
            "cell_timeout": sandbox.limits.cell_timeout,
            "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed),
                        "mutable": list(it.check.mutable)} for it in items]}
+    if cases_dir is not None:
+        job["cases_dir"] = str(cases_dir)
     (jobdir / "job.json").write_text(json.dumps(job))
+    if cases_dir is None:
+        _write_cases(jobdir, assignment, items)
+
+
+def _write_cases(folder: Path, assignment: str, items: list[_Prepared]) -> None:
     for i, it in enumerate(items):
         try:
-            save_plain(jobdir / f"cases_{i}.npz", [student_case(c) for c in it.cases])
+            save_plain(folder / f"cases_{i}.npz", [student_case(c) for c in it.cases])
         except NotPlainError as exc:
             raise SpecError(f"{assignment} check {it.grade_id}: cases must be plain values ({exc})") from None
+
+
+def _shared_cases(folder: Path, assignment: str, items: list[_Prepared]) -> Path:
+    """`folder` holding the case files of `items` (written the first time, then reused), read-only.
+
+    Written into a temporary sibling and renamed into place, so a reader (another thread of a
+    Dask worker) sees the whole folder or none; the sandbox binds it read-only.
+    """
+    folder = folder.resolve()
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _write_cases(tmp, assignment, items)
+        for path in tmp.iterdir():
+            path.chmod(0o444)
+        try:
+            tmp.rename(folder)
+        except OSError:       # another thread wrote it first
+            pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | None, int | None]:
