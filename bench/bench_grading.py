@@ -243,9 +243,9 @@ def ours(course: Course, ids: list[str], student: str | None = None, phase: str 
 
 def _copy_course(course: Course, target: Path, students: int) -> Course:
     """A copy of `course` (released, with the submissions of its first `students` students)
-    under `target`, without gradebook, results or cache."""
+    under `target` (made before any grading: its gradebook knows the assignments only)."""
     copy = Course(root=target, assignments_dir=course.assignments_dir)
-    shutil.copytree(course.root, copy.root, ignore=shutil.ignore_patterns("autograded", ".cache", "gradebook.db*"))
+    shutil.copytree(course.root, copy.root, ignore=shutil.ignore_patterns("autograded", ".cache"))
     for folder in (copy.root / "submitted").iterdir():
         if int(folder.name[1:]) >= students:
             shutil.rmtree(folder)

@@ -29,6 +29,7 @@ from autograder.notebook import Layout, layout, read_notebook, without_hidden_te
 from autograder.pipeline.nbgrader_run import run_step
 from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
 from autograder.sandbox.limits import Limits
+from autograder.verify.cache import fonts_dir
 from autograder.verify.cache import prepared as cached_prepare
 from autograder.verify.runner import prepare, run_verification
 from autograder.verify.spec import load_spec
@@ -307,7 +308,7 @@ def _verify(course: Course, aid: str, student_nb, lay: Layout, sandbox: Sandbox,
         read_notebook(course.source_notebook(aid)), None, load_spec(course.spec(aid)), None, None)
     verification = run_verification(aid, source, student_nb, checks, sandbox, workdir=base,
                                     build_timeout=limits.cell_timeout + 60, prepared=prepared,
-                                    shared_cases=shared)
+                                    shared_cases=shared, fonts_dir=fonts_dir(course.root))
     result["timings"]["verification"] = time.monotonic() - t0
     for gid, res in verification.results.items():
         result["checks"][gid] = res.as_dict()

@@ -43,6 +43,17 @@ def cache_dir(course_root: str | Path) -> Path:
     return Path(course_root) / CACHE_DIR
 
 
+def fonts_dir(course_root: str | Path) -> Path:
+    """Where the verifier's matplotlib font list is kept (`runner._font_list`), per matplotlib version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        mpl = version("matplotlib")
+    except PackageNotFoundError:
+        mpl = "absent"
+    return Path(course_root) / ".cache" / f"matplotlib-{mpl}"
+
+
 @functools.cache
 def _code_digest() -> str:
     """Hash of the sources of cs231n_lib and autograder and of the library versions in use."""

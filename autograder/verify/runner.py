@@ -106,8 +106,9 @@ class _WorkerProcess:
 
     MAX_LINE = 64 * 1024
 
-    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
-        _prime_matplotlib(jobdir)
+    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = (),
+                 fonts_dir: str | None = None):
+        _prime_matplotlib(jobdir, fonts_dir)
         argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
         # the worker writes its messages (the rule's, its notes) in the student's language
         sandbox = replace(sandbox, env={**sandbox.env, ENV_VAR: language()})
@@ -194,25 +195,43 @@ class _WorkerProcess:
 
 
 @functools.cache
-def _font_list() -> Path | None:
+def _font_list(folder: str | None = None) -> Path | None:
     """matplotlib's font list (the fontlist-*.json its font manager writes to MPLCONFIGDIR),
-    made once per grading process by a plain `import matplotlib.font_manager`; None when that
-    fails. Every worker's MPLCONFIGDIR (its job folder's .matplotlib) starts with a copy, so
-    its `import matplotlib.pyplot` does not scan the system's fonts again."""
-    folder = Path(tempfile.mkdtemp(prefix="cs231n-mplconfig-"))
-    Finalize(None, shutil.rmtree, args=(str(folder),), kwargs={"ignore_errors": True}, exitpriority=0)
-    env = {**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    made by a plain `import matplotlib.font_manager` in `folder` (kept there for every grading
+    process: the course's cache), or in a temporary folder of this process when None; None when
+    that fails. Every worker's MPLCONFIGDIR (its job folder's .matplotlib) starts with a copy,
+    so its `import matplotlib.pyplot` does not scan the system's fonts again."""
+    if folder is not None:
+        found = sorted(Path(folder).glob("fontlist-*.json"))
+        if found:
+            return found[0]
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+            work = Path(tempfile.mkdtemp(prefix=".fonts-", dir=folder))
+        except OSError:
+            return _font_list(None)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="cs231n-mplconfig-"))
+        Finalize(None, shutil.rmtree, args=(str(work),), kwargs={"ignore_errors": True}, exitpriority=0)
+    env = {**os.environ, "MPLCONFIGDIR": str(work), "MPLBACKEND": "Agg"}
     try:
         subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, timeout=120,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        made = next(iter(sorted(work.glob("fontlist-*.json"))), None)
+        if folder is None or made is None:
+            return made
+        os.replace(made, Path(folder) / made.name)     # atomic: another process may do the same
+        return Path(folder) / made.name
     except (OSError, subprocess.SubprocessError):
         return None
-    return next(iter(sorted(folder.glob("fontlist-*.json"))), None)
+    finally:
+        if folder is not None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
-def _prime_matplotlib(jobdir: Path) -> None:
+def _prime_matplotlib(jobdir: Path, fonts_dir: str | None) -> None:
     """Copy the grader's font list into the worker's matplotlib folder (see `_font_list`)."""
-    fonts = _font_list()
+    fonts = _font_list(fonts_dir)
     if fonts is None:
         return
     target = jobdir / ".matplotlib"
@@ -246,7 +265,8 @@ def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
                      workdir: str | Path | None = None, build_timeout: float = 120.0,
-                     prepared: list | None = None, shared_cases: str | Path | None = None) -> Verification:
+                     prepared: list | None = None, shared_cases: str | Path | None = None,
+                     fonts_dir: str | Path | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
@@ -256,7 +276,8 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
     `prepare(assignment, checks)` returned for these checks (computed here when None);
     shared_cases, a folder of the grader's where the case files of these `prepared` checks are
     written once and then bound read-only into every sandbox that needs them (a grading
-    process grading many submissions of one assignment), instead of a copy in every job folder.
+    process grading many submissions of one assignment), instead of a copy in every job folder;
+    fonts_dir, where matplotlib's font list the workers start with is kept (`_font_list`).
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -287,7 +308,8 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
                 (Path(tmp) / f"stubs{gi}").mkdir()
                 mounts += forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
                 mounts += _hiding_mounts(hidden, Path(tmp) / f"stubs{gi}")
-            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
+            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts,
+                       str(fonts_dir) if fonts_dir is not None else None)
             log = jobdir / "output.log"
             if log.exists():
                 with open(log, errors="replace") as f:
@@ -376,7 +398,8 @@ def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | Non
 
 
 def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_timeout: float,
-               results: dict[str, CheckResult], notes: list[str], mounts: tuple = ()) -> None:
+               results: dict[str, CheckResult], notes: list[str], mounts: tuple = (),
+               fonts_dir: str | None = None) -> None:
     """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash.
 
     A process that dies while running an exercise cell (os._exit, a segfault) is restarted
@@ -385,7 +408,7 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
     pending = list(range(len(items)))
     skip: list[int] = []
     while pending:
-        worker = _WorkerProcess(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip))
+        worker = _WorkerProcess(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip), fonts_dir=fonts_dir)
         try:
             line, current = _wait_ready(worker, build_timeout)
             if line is None and current is not None and current not in skip:
