@@ -23,7 +23,9 @@ On the same simulated complete students (`autograder.demo.simulated_students`), 
   and the spec imported, the cases and expected answers computed before the clock starts: at
   class scale they are computed once per assignment; no sandbox, no new interpreter, no
   gradebook), one at a time. Our overhead per submission is our time to scores per submission
-  per core minus this. (Two bare verifications at once are no fairer twin of our two workers:
+  per core minus this. Both are wall-clock times, stretched by a busy machine; the CPU
+  seconds per submission (ours: each task's grading process and its sandboxed workers, from
+  result.json's timings; bare: the forked child's) are printed beside them, whatever the load. (Two bare verifications at once are no fairer twin of our two workers:
   they train the same held-out model at the same moment, while our workers mix heavy and light
   submissions; on a busy machine they measured twice one alone.)
 
@@ -103,8 +105,9 @@ def _setup(tmp: Path, ids: list[str], n: int) -> Course:
     return course
 
 
-def bare_verification(course: Course, aid: str, student: str = "s00") -> tuple[float, dict[str, bool]]:
-    """(seconds, {grade_id: passed}) of the verification of one submission, bare and in process.
+def bare_verification(course: Course, aid: str, student: str = "s00") -> tuple[float, dict[str, bool], float]:
+    """(seconds, {grade_id: passed}, CPU seconds) of the verification of one submission, bare
+    and in process.
 
     The spec's cases and expected answers are computed first, in this process (once per
     assignment, as at class scale); then a child forked from it verifies the submission (numpy,
@@ -131,9 +134,9 @@ def bare_verification(course: Course, aid: str, student: str = "s00") -> tuple[f
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as f:
         data = f.read()
-    os.waitpid(pid, 0)
+    _, _, usage = os.wait4(pid, 0)   # the child's CPU time, its grandchildren's included
     seconds, passed = json.loads(data)
-    return seconds, passed
+    return seconds, passed, usage.ru_utime + usage.ru_stime
 
 
 def _bare(course: Course, aid: str, student: str, prepared: list) -> tuple[float, dict[str, bool]]:
@@ -313,13 +316,20 @@ def main() -> None:
         print(f"{'bare in-process verification':<62} {bare_mean:>8.2f}")
         print(f"overhead per submission (ours - bare): N={n}: {scores_core - bare_mean:.2f} s (target < 1 s); "
               f"N=1: {scores_one - bare_mean:.2f} s")
+        ours_cpu = sum(r["timings"]["cpu"] for r in results.values()) / subs
+        bare_cpu = sum(b[2] for b in bare.values()) / len(bare)
+        print(f"CPU seconds per submission (whatever the load): ours {ours_cpu:.2f} (the grading process and "
+              f"its sandboxed workers; not the batch's own process), bare {bare_cpu:.2f}, "
+              f"difference {ours_cpu - bare_cpu:.2f}")
         print(f"time to scores {summary.scores_seconds:.1f} s for {subs} submissions, "
               f"{one_summary.scores_seconds:.1f} s for {len(ids)} (wall)")
         # our verify s: the task's time in the grading process, its per-process costs included
-        print(f"{'notebook':<22} {'bare verify s':>13} {'our verify s':>13} {'kernel run s':>13}")
+        print(f"{'notebook':<22} {'bare verify s':>13} {'our verify s':>13} {'bare CPU s':>11} {'our CPU s':>10} "
+              f"{'kernel run s':>13}")
         for aid in ids:
             mine = [r for (s, a), r in results.items() if a == aid]
             print(f"{aid:<22} {bare[aid][0]:>13.2f} {sum(r['seconds'] for r in mine) / len(mine):>13.2f} "
+                  f"{bare[aid][2]:>11.2f} {sum(r['timings']['cpu'] for r in mine) / len(mine):>10.2f} "
                   f"{runs[('s00', aid)]['execution']['seconds']:>13.2f}")
     print(f"load average at end: {load()}")
 

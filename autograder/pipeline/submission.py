@@ -88,7 +88,7 @@ def score_submission(task: dict) -> dict:
     Returns: new_result's dict, with "scores" {grade_id: points}, "checks", "notes",
     "reason" (every reason points were lost, joined), "seconds" and "timings" filled in.
     """
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     course = Course(root=Path(task["course"]))
     aid = task["assignment"]
     chash = task.get("course_hash") or course_hash(course, aid)
@@ -121,6 +121,8 @@ def score_submission(task: dict) -> dict:
     if HOST_TROUBLE.search(result["reason"]):  # the grader's disk, not the student's sandbox
         result["infrastructure"] = True
     result["seconds"] = time.monotonic() - start
+    # CPU seconds: this grading process's (all its threads) and the verification workers'
+    result["timings"]["cpu"] = time.process_time() - cpu_start + result["timings"].get("verification_cpu", 0.0)
     return result
 
 
@@ -310,6 +312,7 @@ def _verify(course: Course, aid: str, student_nb, lay: Layout, sandbox: Sandbox,
                                     build_timeout=limits.cell_timeout + 60, prepared=prepared,
                                     shared_cases=shared, fonts_dir=fonts_dir(course.root))
     result["timings"]["verification"] = time.monotonic() - t0
+    result["timings"]["verification_cpu"] = verification.cpu_seconds
     for gid, res in verification.results.items():
         result["checks"][gid] = res.as_dict()
         if gid in result["scores"] and res.passed:

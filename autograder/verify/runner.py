@@ -32,6 +32,7 @@ import numpy as np
 from autograder.i18n.messages import _
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
+from autograder.sandbox.watchdog import tree_pids
 from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
 from autograder.verify.rules import broke_the_rule
@@ -42,6 +43,7 @@ from cs231n_lib.checks import describe
 from cs231n_lib.i18n import ENV_VAR, language
 
 MAX_STUDENT_TEXT = 400
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Verification:
     results: dict[str, CheckResult]
     notes: list[str]
     output: str = ""
+    cpu_seconds: float = 0.0   # CPU time of the worker processes (read before each was stopped)
 
     def as_dict(self) -> dict:
         return {"results": {k: v.as_dict() for k, v in self.results.items()},
@@ -169,6 +172,19 @@ class _WorkerProcess:
         if code < 0:
             return f"was killed by signal {signal.Signals(-code).name}"
         return f"exited with code {code}"
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the worker's process tree so far, its finished children's
+        included, from /proc (0 for what already ended unwaited)."""
+        total = 0
+        for pid in tree_pids(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / _CLOCK_TICKS
 
     def kill(self) -> None:
         self.watchdog.stop()
@@ -296,6 +312,7 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
 
     results: dict[str, CheckResult] = {}
     outputs = []
+    cpu = [0.0]
     with tempfile.TemporaryDirectory(prefix="verify-", dir=workdir) as tmp:
         for gi, ((forbidden, hidden), items) in enumerate(groups.items()):
             jobdir = Path(tmp) / f"group{gi}"
@@ -309,13 +326,13 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
                 mounts += forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
                 mounts += _hiding_mounts(hidden, Path(tmp) / f"stubs{gi}")
             _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts,
-                       str(fonts_dir) if fonts_dir is not None else None)
+                       str(fonts_dir) if fonts_dir is not None else None, cpu)
             log = jobdir / "output.log"
             if log.exists():
                 with open(log, errors="replace") as f:
                     outputs.append(f.read(20_000))
     ordered = {gid: results[gid] for gid in checks}
-    return Verification(ordered, notes, _clip("".join(outputs), 20_000))
+    return Verification(ordered, notes, _clip("".join(outputs), 20_000), cpu[0])
 
 
 def _hiding_mounts(hidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Path], ...]:
@@ -399,8 +416,9 @@ def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | Non
 
 def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_timeout: float,
                results: dict[str, CheckResult], notes: list[str], mounts: tuple = (),
-               fonts_dir: str | None = None) -> None:
-    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash.
+               fonts_dir: str | None = None, cpu: list | None = None) -> None:
+    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash;
+    each worker's CPU time is added to cpu[0].
 
     A process that dies while running an exercise cell (os._exit, a segfault) is restarted
     without that cell, so it costs what that cell defines and nothing else.
@@ -429,6 +447,8 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
             _add_notes(line, notes)
             _run_pending(worker, jobdir, items, pending, results)
         finally:
+            if cpu is not None:
+                cpu[0] += worker.cpu_seconds()
             worker.kill()
 
 
