@@ -222,6 +222,8 @@ def test_two_concurrent_graders_share_the_cache(course, tmp_path):
     for out in outs:
         result = json.loads(Path(out).read_text())
         assert result["status"] == "graded" and result["scores"] == result["max_scores"], result["checks"]
+        # the workers' CPU time is counted (an interpreter start alone is more than 0.01 s)
+        assert result["timings"]["cpu"] >= result["timings"]["verification_cpu"] > 0.01, result["timings"]
     assert len(_cache_files(course)) == 1
 
 
