@@ -283,6 +283,8 @@ def _run_pool(tasks: list[dict], workers: int, done) -> None:
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("forkserver")
+    # The pool's processes fork from a server that has imported the grading code once.
+    ctx.set_forkserver_preload(["autograder.pipeline.submission", "autograder.pipeline.nbgrader_run"])
     remaining = {_task_key(t): t for t in tasks}
     suspects: set[str] = set()
     blind_breaks = 0  # pools that broke with no submission in flight (the machinery itself fails)

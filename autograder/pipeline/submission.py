@@ -29,6 +29,8 @@ from autograder.notebook import Layout, layout, read_notebook, without_hidden_te
 from autograder.pipeline.nbgrader_run import run_step
 from autograder.sandbox.bwrap import Sandbox, SandboxUnavailable
 from autograder.sandbox.limits import Limits
+from autograder.verify.cache import fonts_dir
+from autograder.verify.cache import prepared as cached_prepare
 from autograder.verify.runner import prepare, run_verification
 from autograder.verify.spec import load_spec
 from cs231n_lib.i18n import use
@@ -86,7 +88,7 @@ def score_submission(task: dict) -> dict:
     Returns: new_result's dict, with "scores" {grade_id: points}, "checks", "notes",
     "reason" (every reason points were lost, joined), "seconds" and "timings" filled in.
     """
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), time.process_time()
     course = Course(root=Path(task["course"]))
     aid = task["assignment"]
     chash = task.get("course_hash") or course_hash(course, aid)
@@ -119,6 +121,8 @@ def score_submission(task: dict) -> dict:
     if HOST_TROUBLE.search(result["reason"]):  # the grader's disk, not the student's sandbox
         result["infrastructure"] = True
     result["seconds"] = time.monotonic() - start
+    # CPU seconds: this grading process's (all its threads) and the verification workers'
+    result["timings"]["cpu"] = time.process_time() - cpu_start + result["timings"].get("verification_cpu", 0.0)
     return result
 
 
@@ -280,15 +284,21 @@ _ASSIGNMENTS: dict[tuple[str, str, str], tuple] = {}
 
 
 def _assignment(course: Course, aid: str, chash: str) -> tuple:
-    """(source notebook, its layout, the spec's checks, their cases and expected answers), made
-    once per grading process for one content of the assignment (`course_hash`)."""
+    """(source notebook, its layout, the spec's checks, their cases and expected answers, a
+    folder for their shared case files), made once per grading process for one content of the
+    assignment (`course_hash`); the expected answers come from the course's cache
+    (`verify/cache.py`) when another process computed them already."""
     key = (str(course.root), aid, chash)
     if key not in _ASSIGNMENTS:
         source = read_notebook(course.source_notebook(aid))
         checks = load_spec(course.spec(aid))
         if len(_ASSIGNMENTS) >= 3:  # a batch sends them in order; each may hold a dataset
-            _ASSIGNMENTS.pop(next(iter(_ASSIGNMENTS)))
-        _ASSIGNMENTS[key] = (source, layout(source), checks, prepare(aid, checks))
+            shutil.rmtree(_ASSIGNMENTS.pop(next(iter(_ASSIGNMENTS)))[4], ignore_errors=True)
+        shared = Path(tempfile.mkdtemp(prefix=f"cs231n-cases-{aid}-"))
+        # removed when this process exits, a pool's worker process included (atexit is not run there)
+        Finalize(None, shutil.rmtree, args=(str(shared),), kwargs={"ignore_errors": True}, exitpriority=0)
+        _ASSIGNMENTS[key] = (source, layout(source), checks, cached_prepare(course.root, aid, checks, prepare),
+                             shared)
     return _ASSIGNMENTS[key]
 
 
@@ -296,11 +306,13 @@ def _verify(course: Course, aid: str, student_nb, lay: Layout, sandbox: Sandbox,
             base: Path, result: dict, chash: str = "") -> None:
     """Score the exercises out of the kernel; fills result["scores"], ["checks"], ["notes"]."""
     t0 = time.monotonic()
-    source, _, checks, prepared = _assignment(course, aid, chash) if chash else (
-        read_notebook(course.source_notebook(aid)), None, load_spec(course.spec(aid)), None)
+    source, _, checks, prepared, shared = _assignment(course, aid, chash) if chash else (
+        read_notebook(course.source_notebook(aid)), None, load_spec(course.spec(aid)), None, None)
     verification = run_verification(aid, source, student_nb, checks, sandbox, workdir=base,
-                                    build_timeout=limits.cell_timeout + 60, prepared=prepared)
+                                    build_timeout=limits.cell_timeout + 60, prepared=prepared,
+                                    shared_cases=shared, fonts_dir=fonts_dir(course.root))
     result["timings"]["verification"] = time.monotonic() - t0
+    result["timings"]["verification_cpu"] = verification.cpu_seconds
     for gid, res in verification.results.items():
         result["checks"][gid] = res.as_dict()
         if gid in result["scores"] and res.passed:

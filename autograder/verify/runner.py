@@ -10,6 +10,7 @@ or hide different things run in different processes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import numpy as np
 from autograder.i18n.messages import _
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
+from autograder.sandbox.watchdog import tree_pids
 from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
 from autograder.verify.rules import broke_the_rule
@@ -40,6 +43,7 @@ from cs231n_lib.checks import describe
 from cs231n_lib.i18n import ENV_VAR, language
 
 MAX_STUDENT_TEXT = 400
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -65,6 +69,7 @@ class Verification:
     results: dict[str, CheckResult]
     notes: list[str]
     output: str = ""
+    cpu_seconds: float = 0.0   # CPU time of the worker processes (read before each was stopped)
 
     def as_dict(self) -> dict:
         return {"results": {k: v.as_dict() for k, v in self.results.items()},
@@ -104,7 +109,9 @@ class _WorkerProcess:
 
     MAX_LINE = 64 * 1024
 
-    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = ()):
+    def __init__(self, jobdir: Path, sandbox: Sandbox, extra_ro: tuple = (), skip: tuple = (),
+                 fonts_dir: str | None = None):
+        _prime_matplotlib(jobdir, fonts_dir)
         argv = [sys.executable, "-m", "autograder.verify.worker", str(jobdir), ",".join(map(str, skip))]
         # the worker writes its messages (the rule's, its notes) in the student's language
         sandbox = replace(sandbox, env={**sandbox.env, ENV_VAR: language()})
@@ -166,6 +173,19 @@ class _WorkerProcess:
             return f"was killed by signal {signal.Signals(-code).name}"
         return f"exited with code {code}"
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the worker's process tree so far, its finished children's
+        included, from /proc (0 for what already ended unwaited)."""
+        total = 0
+        for pid in tree_pids(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / _CLOCK_TICKS
+
     def kill(self) -> None:
         self.watchdog.stop()
         if self.proc.poll() is None:
@@ -188,6 +208,54 @@ class _WorkerProcess:
                 stream.close()
             except OSError:
                 pass
+
+
+@functools.cache
+def _font_list(folder: str | None = None) -> Path | None:
+    """matplotlib's font list (the fontlist-*.json its font manager writes to MPLCONFIGDIR),
+    made by a plain `import matplotlib.font_manager` in `folder` (kept there for every grading
+    process: the course's cache), or in a temporary folder of this process when None; None when
+    that fails. Every worker's MPLCONFIGDIR (its job folder's .matplotlib) starts with a copy,
+    so its `import matplotlib.pyplot` does not scan the system's fonts again."""
+    if folder is not None:
+        found = sorted(Path(folder).glob("fontlist-*.json"))
+        if found:
+            return found[0]
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True, mode=0o700)
+            work = Path(tempfile.mkdtemp(prefix=".fonts-", dir=folder))
+        except OSError:
+            return _font_list(None)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="cs231n-mplconfig-"))
+        Finalize(None, shutil.rmtree, args=(str(work),), kwargs={"ignore_errors": True}, exitpriority=0)
+    env = {**os.environ, "MPLCONFIGDIR": str(work), "MPLBACKEND": "Agg"}
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, timeout=120,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        made = next(iter(sorted(work.glob("fontlist-*.json"))), None)
+        if folder is None or made is None:
+            return made
+        os.replace(made, Path(folder) / made.name)     # atomic: another process may do the same
+        return Path(folder) / made.name
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        if folder is not None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _prime_matplotlib(jobdir: Path, fonts_dir: str | None) -> None:
+    """Copy the grader's font list into the worker's matplotlib folder (see `_font_list`)."""
+    fonts = _font_list(fonts_dir)
+    if fonts is None:
+        return
+    target = jobdir / ".matplotlib"
+    try:
+        target.mkdir(exist_ok=True)
+        shutil.copyfile(fonts, target / fonts.name)
+    except OSError:
+        pass
 
 
 def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
@@ -213,14 +281,19 @@ def prepare(assignment: str, checks: dict[str, Check]) -> list[_Prepared]:
 def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: str | Path | Any,
                      checks: dict[str, Check], sandbox: Sandbox | None = None,
                      workdir: str | Path | None = None, build_timeout: float = 120.0,
-                     prepared: list | None = None) -> Verification:
+                     prepared: list | None = None, shared_cases: str | Path | None = None,
+                     fonts_dir: str | Path | None = None) -> Verification:
     """Score one student notebook against the checks of one assignment.
 
     Inputs: assignment id (seeds the cases); source_nb and student_nb, notebook paths or nodes;
     checks, {grade_id: Check} (from load_spec); sandbox (default: bwrap, which must work);
     workdir, a folder for the job files (default: a fresh temporary folder, removed after);
     build_timeout, seconds for the setup and exercise cells to run; prepared, what
-    `prepare(assignment, checks)` returned for these checks (computed here when None).
+    `prepare(assignment, checks)` returned for these checks (computed here when None);
+    shared_cases, a folder of the grader's where the case files of these `prepared` checks are
+    written once and then bound read-only into every sandbox that needs them (a grading
+    process grading many submissions of one assignment), instead of a copy in every job folder;
+    fonts_dir, where matplotlib's font list the workers start with is kept (`_font_list`).
     Returns: a Verification with one CheckResult per check, in the spec's order.
     Raises SpecError when the spec itself fails (a case generator or expected() raises).
     """
@@ -239,23 +312,27 @@ def run_verification(assignment: str, source_nb: str | Path | Any, student_nb: s
 
     results: dict[str, CheckResult] = {}
     outputs = []
+    cpu = [0.0]
     with tempfile.TemporaryDirectory(prefix="verify-", dir=workdir) as tmp:
         for gi, ((forbidden, hidden), items) in enumerate(groups.items()):
             jobdir = Path(tmp) / f"group{gi}"
             jobdir.mkdir()
-            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, hidden, items, sandbox)
-            mounts = ()
+            cases_dir = (_shared_cases(Path(shared_cases) / f"group{gi}", assignment, items)
+                         if shared_cases is not None and sandbox.enabled else None)
+            _write_job(jobdir, assignment, lay.setup, exercises, forbidden, hidden, items, sandbox, cases_dir)
+            mounts = ((cases_dir, cases_dir),) if cases_dir is not None else ()
             if (forbidden or hidden) and sandbox.enabled:
                 (Path(tmp) / f"stubs{gi}").mkdir()
-                mounts = forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
+                mounts += forbidden_mounts(forbidden, Path(tmp) / f"stubs{gi}")
                 mounts += _hiding_mounts(hidden, Path(tmp) / f"stubs{gi}")
-            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts)
+            _run_group(jobdir, items, sandbox, build_timeout, results, notes, mounts,
+                       str(fonts_dir) if fonts_dir is not None else None, cpu)
             log = jobdir / "output.log"
             if log.exists():
                 with open(log, errors="replace") as f:
                     outputs.append(f.read(20_000))
     ordered = {gid: results[gid] for gid in checks}
-    return Verification(ordered, notes, _clip("".join(outputs), 20_000))
+    return Verification(ordered, notes, _clip("".join(outputs), 20_000), cpu[0])
 
 
 def _hiding_mounts(hidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Path], ...]:
@@ -273,19 +350,51 @@ def _hiding_mounts(hidden: tuple[str, ...], where: Path) -> tuple[tuple[Path, Pa
 
 
 def _write_job(jobdir: Path, assignment: str, setup: list, exercises: list, forbidden: tuple,
-               hidden: tuple, items: list[_Prepared], sandbox: Sandbox) -> None:
+               hidden: tuple, items: list[_Prepared], sandbox: Sandbox, cases_dir: Path | None = None) -> None:
     """job.json and cases_<i>.npz (what of each case the student's process may see): everything
-    the worker reads."""
+    the worker reads. The case files go to jobdir, unless `cases_dir` holds them already."""
     job = {"setup": setup, "exercises": exercises, "forbidden": list(forbidden), "hidden": list(hidden),
            "cell_timeout": sandbox.limits.cell_timeout,
            "checks": [{"grade_id": it.grade_id, "call": it.check.call, "allowed": list(it.check.allowed),
                        "mutable": list(it.check.mutable)} for it in items]}
+    if cases_dir is not None:
+        job["cases_dir"] = str(cases_dir)
     (jobdir / "job.json").write_text(json.dumps(job))
+    if cases_dir is None:
+        _write_cases(jobdir, assignment, items)
+
+
+def _write_cases(folder: Path, assignment: str, items: list[_Prepared]) -> None:
     for i, it in enumerate(items):
         try:
-            save_plain(jobdir / f"cases_{i}.npz", [student_case(c) for c in it.cases])
+            save_plain(folder / f"cases_{i}.npz", [student_case(c) for c in it.cases])
         except NotPlainError as exc:
             raise SpecError(f"{assignment} check {it.grade_id}: cases must be plain values ({exc})") from None
+
+
+def _shared_cases(folder: Path, assignment: str, items: list[_Prepared]) -> Path:
+    """`folder` holding the case files of `items` (written the first time, then reused), read-only.
+
+    Written into a temporary sibling and renamed into place, so a reader (another thread of a
+    Dask worker) sees the whole folder or none; the sandbox binds it read-only.
+    """
+    folder = folder.resolve()
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        _write_cases(tmp, assignment, items)
+        for path in tmp.iterdir():
+            path.chmod(0o444)
+        try:
+            tmp.rename(folder)
+        except OSError:       # another thread wrote it first
+            pass
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | None, int | None]:
@@ -306,8 +415,10 @@ def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | Non
 
 
 def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_timeout: float,
-               results: dict[str, CheckResult], notes: list[str], mounts: tuple = ()) -> None:
-    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash.
+               results: dict[str, CheckResult], notes: list[str], mounts: tuple = (),
+               fonts_dir: str | None = None, cpu: list | None = None) -> None:
+    """Run the checks of one forbidden-group, restarting the worker after a timeout or a crash;
+    each worker's CPU time is added to cpu[0].
 
     A process that dies while running an exercise cell (os._exit, a segfault) is restarted
     without that cell, so it costs what that cell defines and nothing else.
@@ -315,7 +426,7 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
     pending = list(range(len(items)))
     skip: list[int] = []
     while pending:
-        worker = _WorkerProcess(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip))
+        worker = _WorkerProcess(jobdir, sandbox, extra_ro=mounts, skip=tuple(skip), fonts_dir=fonts_dir)
         try:
             line, current = _wait_ready(worker, build_timeout)
             if line is None and current is not None and current not in skip:
@@ -336,6 +447,8 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
             _add_notes(line, notes)
             _run_pending(worker, jobdir, items, pending, results)
         finally:
+            if cpu is not None:
+                cpu[0] += worker.cpu_seconds()
             worker.kill()
 
 

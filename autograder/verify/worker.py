@@ -4,7 +4,9 @@
 
 JOBDIR/job.json holds the setup cells, the student's exercise cells, the checks to
 run (`call` strings), the dotted names to forbid and the paths to guard (`guard.py`: opening
-one from the student's code scores every check 0); JOBDIR/cases_<i>.npz the plain inputs. The grader drives it over stdin/stdout with one line per message:
+one from the student's code scores every check 0); JOBDIR/cases_<i>.npz the plain inputs (or
+those of job.json's `cases_dir`, a folder the sandbox binds read-only). The grader drives it
+over stdin/stdout with one line per message:
 the worker answers `ready` once the namespace is built, then for each line `run <i>`
 writes JOBDIR/result_<i>.npz (a list with one {"value": ...} or {"error": "..."} per
 case) and answers `done <i>`. The student's own prints go to JOBDIR/output.log.
@@ -380,7 +382,7 @@ def main(jobdir: str) -> int:
         if len(parts) != 2 or parts[0] != "run":
             break
         index = int(parts[1])
-        cases = load_plain(os.path.join(jobdir, f"cases_{index}.npz"))
+        cases = load_plain(os.path.join(job.get("cases_dir") or jobdir, f"cases_{index}.npz"))
         check = job["checks"][index]
         results = evaluate(check["call"], ns, cases, tuple(check.get("allowed", ())), guard,
                            tuple(check.get("mutable", ())))
