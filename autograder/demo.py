@@ -26,11 +26,12 @@ from autograder.sandbox.bwrap import bwrap_status
 
 # What one simulated submission costs one core on a quiet 2-core machine, on average over the
 # eight notebooks' three students: its scores (the verification; 04, 05 and 06 train the
-# open-ended model) and its notebook run for feedback (the notebooks' own Run All times).
-# A busy machine takes several times as long (make bench, at load 16: 18 s and 350 s for the
-# complete students). Used for the estimate printed first.
-SCORES_SECONDS_PER_SUBMISSION = 5
-RUN_SECONDS_PER_SUBMISSION = 50
+# open-ended model once per assignment: the expected answers are cached) and its notebook run
+# for feedback (the notebooks' own Run All times). Measured by `make demo` on a fresh clone at
+# load 2: 32 submissions scored after 31 s and run after 459 s on 2 workers. A busy machine
+# takes several times as long. Used for the estimate printed first.
+SCORES_SECONDS_PER_SUBMISSION = 2
+RUN_SECONDS_PER_SUBMISSION = 27
 MARKER_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
 
 
