@@ -27,20 +27,26 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MAX_FILES_WALKED = 200_000
 
 
+def stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...: field 3 of
+    proc(5) is index 0), or None when the process is gone or cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read(1024)
+    except OSError:
+        return None
+    # pid (comm) state ppid ...; comm may hold spaces and parentheses
+    return stat[stat.rfind(b")") + 2:].split()
+
+
 def _ppid_map() -> dict[int, int]:
     """{pid: parent pid} of every process this one can see in /proc."""
     parents = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read(1024)
-        except OSError:
-            continue
-        # pid (comm) state ppid ...; comm may hold spaces and parentheses
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and fields[0] != b"Z":  # a zombie holds nothing any more
+        fields = stat_fields(name)
+        if fields is not None and len(fields) > 1 and fields[0] != b"Z":  # a zombie holds nothing any more
             parents[int(name)] = int(fields[1])
     return parents
 

@@ -32,7 +32,7 @@ import numpy as np
 from autograder.i18n.messages import _
 from autograder.notebook import layout, read_notebook, student_code_cells
 from autograder.sandbox.bwrap import Sandbox, sandbox_env
-from autograder.sandbox.watchdog import tree_pids
+from autograder.sandbox.watchdog import stat_fields, tree_pids
 from autograder.verify.compare import Accepted, Flagged
 from autograder.verify.plain import NotPlainError, load_plain, save_plain
 from autograder.verify.rules import broke_the_rule
@@ -178,11 +178,10 @@ class _WorkerProcess:
         included, from /proc (0 for what already ended unwaited)."""
         total = 0
         for pid in tree_pids(self.proc.pid):
+            fields = stat_fields(pid)
             try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
                 total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
-            except (OSError, IndexError, ValueError):
+            except (TypeError, ValueError):
                 continue
         return total / _CLOCK_TICKS
 
