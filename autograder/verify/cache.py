@@ -78,9 +78,7 @@ def _code_digest() -> str:
 def package_digest(root: Path) -> str:
     """Hash of every Python source file under `root` (names and contents)."""
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(f"\0{path.relative_to(root)}\0".encode())
-        h.update(path.read_bytes())
+    _tree_digest(h, root, "*.py")
     return h.hexdigest()
 
 
@@ -103,6 +101,7 @@ def _dataset_digest() -> str:
 
 
 def _tree_digest(h, folder: Path, pattern: str = "*") -> None:
+    """Add the files under `folder` matching `pattern` (relative names and contents) to hash h."""
     for path in sorted(folder.rglob(pattern)) if folder.is_dir() else []:
         if path.is_file():
             h.update(f"\0{path.relative_to(folder)}\0".encode())
@@ -128,9 +127,7 @@ def _load(path: Path, print_: str, gids: list[str]):
     try:
         with open(path, "rb") as f:
             data = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception:  # a corrupt or truncated file: computed again
+    except Exception:  # missing, or a corrupt or truncated file: computed again
         return None
     if not (isinstance(data, dict) and data.get("format") == FORMAT and data.get("fingerprint") == print_
             and isinstance(data.get("checks"), list) and [c[0] for c in data["checks"]] == gids):
