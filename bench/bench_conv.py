@@ -9,8 +9,13 @@ Measured side by side in one process, as ratios:
   (`pip install torch==2.13.0`, the CPU build: see README, "Benchmarks"); targets: at least
   1.0x PyTorch's speed in float32 and 1.5x in float64 on every shape;
 - the same work against a square matrix product (GEMM) of the same dtype (the conv's
-  3 * 2*N*F*C*HH*WW*H'*W' useful operations per second over the GEMM's) and against the
-  naive loops (timed on one image, scaled to the batch);
+  3 * 2*N*F*C*HH*WW*H'*W' useful operations per second over the GEMM's, column /GEMM) and
+  against the naive loops (timed on one image, scaled to the batch); column "need" is the
+  /GEMM our layer would have to reach to meet its target against torch (torch's own rate over
+  the GEMM's, times the target): a layer built on matrix products, which also copies its
+  columns, cannot reach 1.0 there, so a "need" near or above 1 means the target is beyond
+  numpy and BLAS on this machine (torch runs oneDNN's compiled convolution kernels in
+  float32);
 - max pooling forward+backward against one np.copy of its input (target: at most 3x in
   float32), and against PyTorch's max_pool2d.
 
@@ -133,7 +138,7 @@ def conv_table(rng, torch, clock, naive):
     print("square GEMM 1024^3: " + ", ".join(f"{name} {rate / 1e9:.0f} GFLOP/s"
                                              for name, rate in gemm.items()))
     print(f"{'conv fwd+bwd (stride 1)':<37}{'dtype':<8}{'fwd ms':>7}{'bwd ms':>8}{'torch ms':>9}"
-          f"{'torch/ours':>11}{'/GEMM':>6}{'x naive':>8}")
+          f"{'torch/ours':>11}{'/GEMM':>6}{'need':>6}{'x naive':>8}")
     below = 0
     for case in CONV_CASES:
         label, N, C, F, H, k, _ = case
@@ -148,10 +153,12 @@ def conv_table(rng, torch, clock, naive):
                 verdict = "ok" if ratio >= TARGET[name] else f"BELOW {TARGET[name]:g}"
                 below += ratio < TARGET[name]
                 line += f"{t['torch'] * 1e3:>9.1f}{ratio:>11.2f}"
+                need = f"{flops / t['torch'] * TARGET[name] / gemm[name]:>6.2f}"
             else:
                 verdict = ""
                 line += f"{'-':>9}{'-':>11}"
-            line += f"{flops / ours / gemm[name]:>6.2f}{naive[label] / ours:>8.0f}  {verdict}"
+                need = f"{'-':>6}"
+            line += f"{flops / ours / gemm[name]:>6.2f}{need}{naive[label] / ours:>8.0f}  {verdict}"
             print(line, flush=True)
     return below
 
