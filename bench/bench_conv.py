@@ -9,8 +9,16 @@ Measured side by side in one process, as ratios:
   (`pip install torch==2.13.0`, the CPU build: see README, "Benchmarks"); targets: at least
   1.0x PyTorch's speed in float32 and 1.5x in float64 on every shape;
 - the same work against a square matrix product (GEMM) of the same dtype (the conv's
-  3 * 2*N*F*C*HH*WW*H'*W' useful operations per second over the GEMM's) and against the
-  naive loops (timed on one image, scaled to the batch);
+  3 * 2*N*F*C*HH*WW*H'*W' useful operations per second over the GEMM's, column /GEMM) and
+  against the naive loops (timed on one image, scaled to the batch); column "need" is the
+  /GEMM our layer would have to reach to meet its target against torch (torch's own rate over
+  the GEMM's, times the target): a layer built on matrix products, which also copies its
+  columns, cannot reach 1.0 there, so a "need" near or above 1 means the target is beyond
+  numpy and BLAS on this machine (torch runs oneDNN's compiled convolution kernels in
+  float32); column "ceiling" is torch's time over the time of the layer's matrix products
+  alone (forward, dw and the column gradients, made as the layer makes them, on columns
+  built beforehand, one block at a time, scaled to the batch): the best ratio the layer
+  could reach if building its columns and col2im cost nothing;
 - max pooling forward+backward against one np.copy of its input (target: at most 3x in
   float32), and against PyTorch's max_pool2d.
 
@@ -31,6 +39,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench.machine import describe
+from cs231n_lib import fast_conv as FC
 from cs231n_lib import fast_layers as FL
 from cs231n_lib import layers as L
 from cs231n_lib._parallel import blas_threads
@@ -81,6 +90,32 @@ def naive_seconds(case, rng):
     return (time.perf_counter() - start) * N
 
 
+def products_call(x, w, b, dout, pad):
+    """A function making the conv layer's matrix products alone, as conv_forward_fast and the
+    stride-1 backward pass make them, on one block of images whose columns are built once
+    here, then scaled to the batch: (call, batch / block)."""
+    N, F = x.shape[0], w.shape[0]
+    out, cache = FC.conv_forward_fast(x, w, b, {"stride": 1, "pad": pad})
+    K, H_out, W_out = w[0].size, out.shape[2], out.shape[3]
+    P = H_out * W_out
+    B = cache["block"]
+    cols = FC._im2col(cache["x_pad"][:B], w.shape[2], w.shape[3], 1, H_out, W_out,
+                      FC._column_buffer(B, K, P, x.dtype))
+    w_b = np.concatenate([w.reshape(F, K), b[:, None]], axis=1)
+    w_rows_t = np.ascontiguousarray(w.reshape(F, K).T)
+    dout3 = np.ascontiguousarray(dout[:B]).reshape(B, F, P)
+    rows = np.ascontiguousarray(dout[:B]).transpose(0, 2, 1, 3)   # (B, H', F, W')
+    out3, parts = np.empty((B, F, P), x.dtype), np.empty((B, K + 1, F), x.dtype)
+    dcols = np.empty((B, H_out, K, W_out), x.dtype)
+
+    def products():
+        FC._matmul_in_chunks(w_b, cols, out3, FC._OUTPUT_CHUNK)                       # forward
+        FC._matmul_row_chunks(cols, dout3.transpose(0, 2, 1), parts, FC._DW_ROW_CHUNK)  # [dw | db]
+        np.matmul(w_rows_t, rows, out=dcols)                     # column gradients, by output rows
+
+    return products, N / B
+
+
 def conv_row(case, dtype, rng, torch, clock):
     """Times of one case in one dtype: ours forward, backward, torch forward+backward."""
     _, N, C, F, H, k, pad = case
@@ -90,8 +125,9 @@ def conv_row(case, dtype, rng, torch, clock):
     b = rng.standard_normal(F).astype(dtype)
     out, cache = FL.conv_forward_fast(x, w, b, conv_param)
     dout = rng.standard_normal(out.shape).astype(dtype)
+    products, scale = products_call(x, w, b, dout, pad)
     calls = {"fwd": lambda: FL.conv_forward_fast(x, w, b, conv_param),
-             "bwd": lambda: FL.conv_backward_fast(dout, cache)}
+             "bwd": lambda: FL.conv_backward_fast(dout, cache), "products": products}
     if torch is not None:
         tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
         tdout = torch.from_numpy(dout)
@@ -103,7 +139,9 @@ def conv_row(case, dtype, rng, torch, clock):
         calls["torch"] = torch_fwd_bwd
     for fn in calls.values():
         fn()  # warm up (allocations, threads)
-    return best_times(calls, repeats=REPEATS, clock=clock)
+    times = best_times(calls, repeats=REPEATS, clock=clock)
+    times["products"] *= scale
+    return times
 
 
 def pool_row(shape, dtype, rng, torch, clock):
@@ -133,7 +171,7 @@ def conv_table(rng, torch, clock, naive):
     print("square GEMM 1024^3: " + ", ".join(f"{name} {rate / 1e9:.0f} GFLOP/s"
                                              for name, rate in gemm.items()))
     print(f"{'conv fwd+bwd (stride 1)':<37}{'dtype':<8}{'fwd ms':>7}{'bwd ms':>8}{'torch ms':>9}"
-          f"{'torch/ours':>11}{'/GEMM':>6}{'x naive':>8}")
+          f"{'torch/ours':>11}{'ceiling':>8}{'/GEMM':>6}{'need':>6}{'x naive':>8}")
     below = 0
     for case in CONV_CASES:
         label, N, C, F, H, k, _ = case
@@ -147,11 +185,13 @@ def conv_table(rng, torch, clock, naive):
                 ratio = t["torch"] / ours
                 verdict = "ok" if ratio >= TARGET[name] else f"BELOW {TARGET[name]:g}"
                 below += ratio < TARGET[name]
-                line += f"{t['torch'] * 1e3:>9.1f}{ratio:>11.2f}"
+                line += f"{t['torch'] * 1e3:>9.1f}{ratio:>11.2f}{t['torch'] / t['products']:>8.2f}"
+                need = f"{flops / t['torch'] * TARGET[name] / gemm[name]:>6.2f}"
             else:
                 verdict = ""
-                line += f"{'-':>9}{'-':>11}"
-            line += f"{flops / ours / gemm[name]:>6.2f}{naive[label] / ours:>8.0f}  {verdict}"
+                line += f"{'-':>9}{'-':>11}{'-':>8}"
+                need = f"{'-':>6}"
+            line += f"{flops / ours / gemm[name]:>6.2f}{need}{naive[label] / ours:>8.0f}  {verdict}"
             print(line, flush=True)
     return below
 

@@ -399,18 +399,29 @@ def _shared_cases(folder: Path, assignment: str, items: list[_Prepared]) -> Path
 def _wait_ready(worker: _WorkerProcess, build_timeout: float) -> tuple[str | None, int | None]:
     """Follow the worker's `cell <i>` lines until it is ready, dies or runs out of time.
 
+    Each `cell <i>` line and the ready line mean that the cell before has ended: the watchdog
+    looks at the tree then (a disk flood that ended at its own OSError is caught even when the
+    watchdog's timed looks would come too late), and only then is the worker told to `go` on.
+    A tree over a limit is killed there and the cell that ended is the one that stopped it.
+
     Returns: (the last line: the ready JSON, None at EOF or "timeout"; the cell it was running).
     """
     deadline = time.monotonic() + build_timeout
     current = None
     while True:
         line = worker.wait_line(deadline - time.monotonic())
-        if line is None or line == "timeout" or not line.startswith("cell "):
+        if line is None or line == "timeout":
+            return line, current
+        if worker.watchdog.enforce() is not None:
+            return None, current
+        if not line.startswith("cell "):
             return line, current
         try:
             current = int(line.split()[1])
         except (IndexError, ValueError):
             current = None
+        if not worker.send("go\n"):
+            return None, current
 
 
 def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_timeout: float,
@@ -429,8 +440,10 @@ def _run_group(jobdir: Path, items: list[_Prepared], sandbox: Sandbox, build_tim
         try:
             line, current = _wait_ready(worker, build_timeout)
             if line is None and current is not None and current not in skip:
-                notes.append(_("exercise cell {n} stopped the process ({why}); graded without it").format(
-                    n=current + 1, why=worker.death()))
+                note = _("exercise cell {n} stopped the process ({why}); graded without it").format(
+                    n=current + 1, why=worker.death())
+                if note not in notes:   # each forbidden-group's worker meets the same cell
+                    notes.append(note)
                 skip.append(current)
                 _remove_student_files(jobdir)  # what that cell wrote would stop the next process too
                 continue

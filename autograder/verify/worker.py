@@ -7,7 +7,9 @@ run (`call` strings), the dotted names to forbid and the paths to guard (`guard.
 one from the student's code scores every check 0); JOBDIR/cases_<i>.npz the plain inputs (or
 those of job.json's `cases_dir`, a folder the sandbox binds read-only). The grader drives it
 over stdin/stdout with one line per message:
-the worker answers `ready` once the namespace is built, then for each line `run <i>`
+before each of the student's cells the worker writes `cell <k>` and waits for `go` (the
+grader looks at the process tree's limits between cells), it answers `ready` once the
+namespace is built, then for each line `run <i>`
 writes JOBDIR/result_<i>.npz (a list with one {"value": ...} or {"error": "..."} per
 case) and answers `done <i>`. The student's own prints go to JOBDIR/output.log.
 """
@@ -371,6 +373,8 @@ def main(jobdir: str) -> int:
         guard.arm()                       # the setup cells are the course's; the student's start here
         proto_out.write(f"cell {k}\n")
         proto_out.flush()
+        if proto_in.readline().strip() != "go":   # the grader has looked at the tree: go on
+            os._exit(4)
     skip = {int(k) for k in sys.argv[2].split(",") if k} if len(sys.argv) > 2 else set()
     ns, cell_notes = build_namespace(job["setup"], job["exercises"], job["cell_timeout"], skip, announce)
     guard.arm()

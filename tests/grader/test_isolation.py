@@ -134,6 +134,23 @@ def test_a_cell_that_ends_over_the_disk_limit_is_the_one_that_stopped_the_notebo
     assert executed.cells[8].outputs == []                                 # test_count did not run
 
 
+def test_an_exercise_cell_that_ends_over_the_disk_limit_is_the_one_the_verifier_charges(course, monkeypatch):
+    # In the verification half: a cell that writes 300 MiB (two files, each under the size
+    # limit of one file) and ends; the worker goes on to its checks. With the watchdog's timed
+    # looks off, only its look between cells (when the worker announces the next cell, or is
+    # ready) can stop the worker: the flooding exercise scores 0 with the limit named, the other
+    # keeps its points.
+    monkeypatch.setattr(TreeWatchdog, "_watch", lambda self: None)   # grading in this process (one worker)
+    _submit(course, "disk-flood", "for i in range(2):\n"
+                                  "    with open(f'fill{i}', 'wb') as f:\n"
+                                  "        f.write(b'x' * (150 * 2**20))\n")
+    autograde(course, [AID], unsandboxed=UNSANDBOXED, limits=LIMITS, scores_only=True, progress=False)
+    hostile = _result(course, "disk-flood")
+    assert hostile["scores"] == {"test_affine": 2.0, "test_count": 0.0}, (hostile["checks"], hostile["notes"])
+    assert any("wrote more than 256 MiB to disk" in note and "graded without it" in note
+               for note in hostile["notes"]), hostile["notes"]
+
+
 def test_output_beyond_the_cap_is_dropped_with_a_note(flooded):
     name, course, _ = flooded
     if name != "output-flood":
