@@ -28,6 +28,10 @@ How it is made fast:
   offsets or dx. A slice along the width (every s-th entry) is used as a strided view (one
   long loop with a fixed step, measured faster than a copy first); a slice along the
   height (every s-th row) is copied first when its rows are short (see _gathered).
+- float32 windows of 2 along the width at stride 2: the offset of the maximum is
+  best > x[..., 0::2], the first entries read as a contiguous copy made by one cast of
+  the pairs as 64-bit words (_first_of_pairs), because numpy compares every other entry
+  in a scalar loop but contiguous entries and casts with vector instructions.
 - Threads: the batch is split into one chunk of images per thread of numpy's BLAS
   (cs231n_lib._parallel); numpy releases the GIL in these calls, so the chunks are pooled
   side by side. Each chunk goes a block of about _POOL_BLOCK_BYTES of images at a time,
@@ -39,6 +43,8 @@ How it is made fast:
 If x holds NaN the forward result is NaN as in the naive version; where the gradient of
 such a window goes is unspecified.
 """
+
+import sys
 
 import numpy as np
 
@@ -182,8 +188,12 @@ def _max_along(x, axis, window, stride, count, best=None, offset=None):
         return best, None
     second = _gathered(x[_axis_slice(axis, 1, stride, count)])
     if window == 2:
-        np.greater(second, first, out=offset)  # strictly: on a tie the first entry wins
         np.maximum(first, second, out=best)
+        if axis == 3 and stride == 2 and _packs_pairs(x):
+            # best > first exactly where second > first (NaN aside, see the module docstring)
+            np.greater(best, _first_of_pairs(x), out=offset)
+        else:
+            np.greater(second, first, out=offset)  # strictly: on a tie the first entry wins
         return best, offset
     np.copyto(best, first)
     offset.fill(0)
@@ -192,6 +202,28 @@ def _max_along(x, axis, window, stride, count, best=None, offset=None):
         offset[np.greater(candidate, best)] = k
         np.maximum(best, candidate, out=best)
     return best, offset
+
+
+def _packs_pairs(x):
+    """Whether _first_of_pairs applies to a 4-D array: float32 entries, the last axis
+    contiguous and of even length, on a little-endian machine."""
+    return (x.dtype == np.float32 and x.strides[3] == 4 and x.shape[3] % 2 == 0
+            and sys.byteorder == "little")
+
+
+def _first_of_pairs(x):
+    """The first entry of each pair along the last axis, x[..., 0::2], as a contiguous copy.
+
+    Each pair of float32 entries is read as one 64-bit word, and the words are cast to 32
+    bits: the cast keeps the low half, the first entry on a little-endian machine. numpy
+    casts contiguous words with vector instructions, while its comparisons of every other
+    entry are scalar loops: the cast and a contiguous comparison together were measured
+    about 3x faster than the strided comparison.
+    """
+    words = x.view(np.uint64)
+    first = np.empty(words.shape, dtype=np.uint32)
+    np.copyto(first, words, casting="unsafe")
+    return first.view(np.float32)
 
 
 def _gathered(view):

@@ -1,6 +1,7 @@
 """Fast conv/pool against the naive loops on many random strides, pads and shapes."""
 
 import functools
+import sys
 import textwrap
 
 import numpy as np
@@ -353,17 +354,67 @@ def test_cs231n_aliases_point_to_the_fast_layers():
     assert FL.conv_backward_strides is FL.conv_backward_fast
 
 
-def test_max_pool_fast_2x2_ties_on_every_window_of_three_values():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_fast_2x2_ties_on_every_window_of_three_values(dtype):
     # All 3**4 windows with entries in {0, 1, 2}, side by side: every pattern of ties.
-    windows = np.array(np.meshgrid(*[np.arange(3.0)] * 4, indexing="ij")).reshape(4, -1).T
+    windows = np.array(np.meshgrid(*[np.arange(3, dtype=dtype)] * 4, indexing="ij")).reshape(4, -1).T
     x = windows.reshape(1, 81, 2, 2).transpose(0, 2, 1, 3).reshape(1, 1, 2, 162)
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
     out_fast, cache_fast = FL.max_pool_forward_fast(x, pool_param)
     out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
     np.testing.assert_array_equal(out_fast, out_naive)
-    dout = np.arange(1.0, 82.0).reshape(1, 1, 1, 81)
-    np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache_fast),
+    dout = np.arange(1, 82, dtype=dtype).reshape(1, 1, 1, 81)
+    dx = FL.max_pool_backward_fast(dout, cache_fast)
+    assert dx.dtype == dtype
+    np.testing.assert_array_equal(dx, L.max_pool_backward_naive(dout, cache_naive))
+
+
+def pair_inputs():
+    """float32 inputs of 2x2 pooling, as views of every kind the fast pool may get: their
+    names and arrays."""
+    rng = np.random.default_rng(31)
+    values = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, 2.5], dtype=np.float32)
+    x = rng.choice(values, size=(3, 4, 6, 8))  # many ties, signed zeros and infinities
+    unaligned = np.empty(x.size + 1, dtype=np.float32)[1:].reshape(x.shape)  # 4 bytes off
+    unaligned[...] = x
+    return [("contiguous", x), ("every other channel", np.concatenate([x, x], axis=1)[:, ::2]),
+            ("unaligned words", unaligned), ("transposed", np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2)),
+            ("big-endian", x.astype(">f4"))]
+
+
+@pytest.mark.parametrize("name, x", pair_inputs())
+def test_max_pool_fast_float32_pairs_match_naive(monkeypatch, name, x):
+    # float32 2x2 windows compare the maxima with the pairs' first entries read as 64-bit
+    # words (fast_pool._first_of_pairs) when the rows are contiguous in native byte order.
+    calls = []
+    first_of_pairs = fast_pool._first_of_pairs
+    monkeypatch.setattr(fast_pool, "_first_of_pairs", lambda a: calls.append(a.shape) or first_of_pairs(a))
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = FL.max_pool_forward_fast(x, pool_param)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out, out_naive)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(out_naive))
+    dout = np.arange(1, out.size + 1, dtype=np.float32).reshape(out.shape)
+    np.testing.assert_array_equal(FL.max_pool_backward_fast(dout, cache),
                                   L.max_pool_backward_naive(dout, cache_naive))
+    native = name not in ("transposed", "big-endian")
+    assert bool(calls) == (native and sys.byteorder == "little"), name
+
+
+def test_max_pool_fast_float32_pairs_keep_nan():
+    x = np.arange(2 * 4 * 6, dtype=np.float32).reshape(1, 2, 4, 6)
+    x[0, 0, 1, 0] = x[0, 1, 2, 5] = np.nan  # one NaN in each of two windows
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = FL.max_pool_forward_fast(x, pool_param)
+    out_naive, cache_naive = L.max_pool_forward_naive(x, pool_param)
+    np.testing.assert_array_equal(out, out_naive)  # NaN where the naive layer has NaN
+    assert np.isnan(out).sum() == 2
+    # The gradients of the other windows go where the naive layer sends them.
+    dx = FL.max_pool_backward_fast(np.ones_like(out), cache)
+    dx_naive = L.max_pool_backward_naive(np.ones_like(out), cache_naive)
+    clean = np.repeat(np.repeat(~np.isnan(out), 2, axis=2), 2, axis=3)
+    np.testing.assert_array_equal(dx[clean], dx_naive[clean])
 
 
 def _plain_version(module):
