@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import signal
@@ -94,6 +96,84 @@ def forbid(dotted: str) -> None:
         target.__defaults__ = None
         target.__kwdefaults__ = None
     setattr(parent, attrs[-1], stub)
+
+
+def forbid_all(names) -> list[str]:
+    """forbid() each dotted name: now when its top-level package is imported already, else as
+    soon as the module that holds it is imported (a worker that never imports scikit-learn
+    does not pay its second of import time to stub sklearn's load_digits).
+
+    Returns: notes on the names that could not be forbidden (a package that does not exist,
+    an attribute its module does not have).
+    """
+    notes, later = [], []
+    for dotted in names:
+        top = dotted.split(".")[0]
+        try:
+            if top in sys.modules:
+                forbid(dotted)
+            elif importlib.util.find_spec(top) is None:
+                raise ModuleNotFoundError(f"no module named {top!r}")
+            else:
+                later.append(dotted)
+        except Exception as exc:
+            notes.append(f"could not forbid {dotted}: {_short(exc)}")
+    if later:
+        sys.meta_path.insert(0, _ForbidOnImport(later))
+    return notes
+
+
+class _ForbidOnImport(importlib.abc.MetaPathFinder):
+    """Calls forbid(dotted) for each pending name once the module that holds it is imported.
+
+    Only the imports of the pending names' prefixes (sklearn, sklearn.datasets, ...) are
+    watched: their loader runs the module as usual, then the names it now resolves are
+    stubbed, before the import statement that asked for it gets the module.
+    """
+
+    def __init__(self, names):
+        self.pending = set(names)
+
+    def find_spec(self, fullname, path, target=None):
+        if not any(d.startswith(fullname + ".") for d in self.pending):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _ThenForbid(spec.loader, fullname, self)
+                return spec
+        return None
+
+    def settle(self, fullname: str) -> None:
+        """Forbid the pending names that module `fullname`, just run, now resolves."""
+        for dotted in sorted(d for d in self.pending if d.startswith(fullname + ".")):
+            target = sys.modules.get(fullname)
+            for attr in dotted[len(fullname) + 1:].split("."):
+                target = getattr(target, attr, None)
+            if target is not None and not isinstance(target, types.ModuleType):
+                self.pending.discard(dotted)
+                forbid(dotted)
+
+
+class _ThenForbid:
+    """A module loader that runs the wrapped one, then settles the pending forbidden names;
+    everything else (resources, get_code, ...) is the wrapped loader's."""
+
+    def __init__(self, loader, fullname: str, finder: _ForbidOnImport):
+        self._loader, self._fullname, self._finder = loader, fullname, finder
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        self._finder.settle(self._fullname)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
 
 
 class _Alarm:
@@ -358,12 +438,7 @@ def main(jobdir: str) -> int:
     from autograder.verify.plain import load_plain
 
     np.random.seed(0)
-    notes = []
-    for dotted in job["forbidden"]:
-        try:
-            forbid(dotted)
-        except Exception as exc:
-            notes.append(f"could not forbid {dotted}: {_short(exc)}")
+    notes = forbid_all(job["forbidden"])
 
     from autograder.verify.guard import DatasetGuard
 

@@ -105,6 +105,44 @@ def test_stub_functions_replaces_only_the_named_function():
     assert ns["K"]().n() == 3
 
 
+FORBID_LATER = """
+import sys
+from autograder.verify.worker import ForbiddenCallError, forbid_all
+
+notes = forbid_all(["sklearn.datasets._base.load_digits", "cs231n_lib.data.read_batch",
+                    "nosuchpackage.f", "cs231n_lib.data.no_such_name"])
+print("NOTES", notes)
+print("IMPORTED", "sklearn" in sys.modules, "cs231n_lib.data" in sys.modules)
+from sklearn.datasets import load_digits            # the alias bound while sklearn imports
+import sklearn.datasets._base as base
+from cs231n_lib.data import read_batch
+from sklearn.datasets import load_iris
+for name, call in (("alias", load_digits), ("module", base.load_digits), ("ours", read_batch),
+                   ("other", load_iris)):
+    try:
+        call()
+        print(name, "RAN")
+    except ForbiddenCallError:
+        print(name, "FORBIDDEN")
+"""
+
+
+def test_forbidden_names_of_packages_not_imported_yet_are_stubbed_when_they_are():
+    # The verification worker stubs the dataset loaders (sklearn's load_digits among them) before
+    # the student's cells run; scikit-learn is imported only if the student's code imports it,
+    # and whatever the way it is reached, the stub is what runs.
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FORBID_LATER], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "IMPORTED False True" in out, out           # ours at once, scikit-learn not yet
+    assert "could not forbid nosuchpackage.f: ModuleNotFoundError" in out, out
+    assert "could not forbid cs231n_lib.data.no_such_name: AttributeError" in out, out
+    assert "alias FORBIDDEN" in out and "module FORBIDDEN" in out and "ours FORBIDDEN" in out, out
+    assert "other RAN" in out, out                     # the rest of the package is untouched
+
+
 def test_read_zip(tmp_path):
     good = tmp_path / "good.zip"
     with zipfile.ZipFile(good, "w") as zf:
