@@ -1,9 +1,12 @@
 """Shared pytest configuration, and the batch that runs beside the suite.
 
 The instructor self-check (tests/grader/test_course.py::test_instructor_selfcheck) grades every
-notebook of the course in subprocesses for about five minutes. When it is selected, its batch
-(tests/grader/selfcheck_batch.py) starts with the session, on the core the pytest process
-leaves free most of the time, and the test itself runs last and checks the batch's results.
+notebook of the course in subprocesses, about five minutes on both cores. When it is selected,
+its batch (tests/grader/selfcheck_batch.py) starts with the session and the test itself runs
+last and checks the batch's results. Meanwhile the tests that run in the pytest process alone
+(tests/lib/, tests/notebooks/ and the top-level files: one core) run first, on the core the
+batch leaves; the browser and grader tests, whose own batches and kernels use both cores, run
+after them (each group keeps its order).
 
 The pytest process itself uses one BLAS thread, as the grader's kernels do (Limits.blas_threads):
 a second thread made the lessons' trainings only about 12 % faster for about 60 % more CPU time
@@ -13,6 +16,7 @@ work over threads set their thread count themselves (tests/lib/test_fast_layers.
 """
 
 import os
+from pathlib import Path
 
 import matplotlib
 import pytest
@@ -27,9 +31,21 @@ threadpool_limits(limits=1, user_api="blas")
 SELFCHECK = "test_instructor_selfcheck"
 
 
+# Test folders whose tests start subprocesses on both cores: they run after the others.
+BOTH_CORES = ("browser", "grader")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Run the instructor self-check last (the rest keeps its order): its batch runs meanwhile."""
-    items[:] = sorted(items, key=lambda item: item.originalname == SELFCHECK)
+    """The in-process tests first, then those of BOTH_CORES, the instructor self-check last."""
+    tests = Path(__file__).resolve().parent
+
+    def group(item):
+        if item.originalname == SELFCHECK:
+            return 2
+        parts = Path(str(item.path)).resolve().relative_to(tests).parts
+        return 1 if len(parts) > 1 and parts[0] in BOTH_CORES else 0
+
+    items[:] = sorted(items, key=group)
 
 
 @pytest.fixture(scope="session")
