@@ -43,6 +43,9 @@ class SelfcheckBatch:
         self.ids = self.repo_course.assignment_ids()
         self.course = Course(root=folder / "elsewhere" / "grading", assignments_dir=folder / "elsewhere" / "assignments")
         self.cwd = folder / "somewhere"
+        # The environment as the session starts: tests that run meanwhile may monkeypatch
+        # os.environ (CIFAR10_DIR, LANG, ...), and the commands must not see that.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
         self.chinese: list[str] = []
         self.error: BaseException | None = None
         self._proc: subprocess.Popen | None = None
@@ -111,12 +114,11 @@ class SelfcheckBatch:
         nbformat.write(nb, str(path))
 
     def _cli(self, *args: str) -> None:
-        """Run `python -m autograder ARGS` in the batch's cwd (no course variables inherited);
-        fail on a non-zero exit."""
+        """Run `python -m autograder ARGS` in the batch's cwd with the session's starting
+        environment (no course variables inherited); fail on a non-zero exit."""
         if self._stopped:
             raise RuntimeError("the self-check batch was stopped")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
-        self._proc = subprocess.Popen([sys.executable, "-m", "autograder", *args], cwd=self.cwd, env=env,
+        self._proc = subprocess.Popen([sys.executable, "-m", "autograder", *args], cwd=self.cwd, env=self.env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                       start_new_session=True)
         try:
