@@ -6,23 +6,13 @@ the batch, scores zero on every autograded cell and raises only in those cells. 
 executes every notebook top to bottom in CI.
 """
 
-import os
-import shutil
-import subprocess
-import sys
-
 import nbformat
 import pytest
 
 from autograder.course import Course
-from autograder.demo import simulated_students
 from autograder.grades import grade_rows
-from autograder.i18n.edition import ZH
-from autograder.i18n.glossary import glossary_dir
-from autograder.i18n.report import translated_ids
 from autograder.notebook import layout, nbgrader_meta, read_notebook
 from autograder.release import find_leaks, is_up_to_date, released_sources
-from autograder.sandbox.bwrap import bwrap_status
 
 COURSE = Course()
 IDS = COURSE.assignment_ids()
@@ -48,44 +38,17 @@ def test_release_is_up_to_date(aid, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not IDS, reason="no assignments in grading/source yet")
-def test_instructor_selfcheck(tmp_path):
+def test_instructor_selfcheck(selfcheck_batch):
     """A copy of grading/ outside the repository, driven by the command line from a folder
     outside the repository: complete students score full marks, blank students zero.
 
     Both editions run: the blank student of a notebook with a Chinese edition hands in the
     Chinese release (so CI executes every Chinese notebook top to bottom in a Chinese kernel),
-    and a Chinese complete student is then scored (--scores-only) to the English one's marks."""
-    course = Course(root=tmp_path / "elsewhere" / "grading", assignments_dir=tmp_path / "elsewhere" / "assignments")
-    (course.root / "verify").mkdir(parents=True)
-    shutil.copy(COURSE.root / "nbgrader_config.py", course.root / "nbgrader_config.py")
-    shutil.copytree(glossary_dir(COURSE.root), glossary_dir(course.root))
-    for aid in IDS:
-        shutil.copytree(COURSE.source_notebook(aid).parent, course.source_notebook(aid).parent)
-        shutil.copy(COURSE.spec(aid), course.spec(aid))
-    cwd = tmp_path / "somewhere"
-    cwd.mkdir()
-    _cli(cwd, "release", "--course", str(course.root))
-    chinese = [aid for aid in IDS if aid in translated_ids(glossary_dir(course.root))]
-    zh_students = {}
-    for aid in IDS:
-        source = read_notebook(course.source_notebook(aid))
-        students = simulated_students(source, read_notebook(course.released(aid)))
-        if aid in chinese:
-            zh_students[aid] = simulated_students(source, read_notebook(course.released(aid, ZH)))
-            students["blank"] = zh_students[aid]["blank"]
-        for name in ("complete", "blank"):
-            path = course.root / "submitted" / name / aid / f"{aid}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(students[name], str(path))
-    sandbox = ["--unsandboxed"] if bwrap_status() is not None else []
-    _cli(cwd, "autograde", "--course", str(course.root), "--workers", "2", "--cell-timeout", "300",
-         "--submission-timeout", "1800", *sandbox)
-    for aid in chinese:
-        path = course.root / "submitted" / "complete_zh" / aid / f"{aid}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(zh_students[aid]["complete"], str(path))
-    _cli(cwd, "autograde", "--course", str(course.root), "--workers", "2", "--scores-only",
-         "--student", "complete_zh", *sandbox)
+    and a Chinese complete student is then scored (--scores-only) to the English one's marks.
+    The batch (tests/grader/selfcheck_batch.py) runs in the background from the start of the
+    session (tests/conftest.py); this test runs last and waits for it."""
+    course = selfcheck_batch.wait()
+    chinese = selfcheck_batch.chinese
     _, rows = grade_rows(course, IDS)
     got = {(r["student"], r["assignment"]): (r["autograded_score"], r["autograded_max"]) for r in rows}
     for aid in IDS:
@@ -106,15 +69,6 @@ def test_instructor_selfcheck(tmp_path):
             traces = "".join("".join(o.get("traceback", [])) for c in blank.cells if c.cell_type == "code"
                              for o in c.outputs if o.output_type == "error")
             assert "未完成" in shown + traces, aid
-
-
-def _cli(cwd, *args):
-    """Run `python -m autograder ARGS` in `cwd` (no course variables inherited); fail on a non-zero exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
-    proc = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, (args, proc.stdout[-3000:], proc.stderr[-3000:])
-    return proc
 
 
 @pytest.mark.parametrize("aid", IDS or [pytest.param("none", marks=pytest.mark.skip("no assignments yet"))])
