@@ -17,8 +17,8 @@ Measured side by side in one process, as ratios:
   numpy and BLAS on this machine (torch runs oneDNN's compiled convolution kernels in
   float32); column "ceiling" is torch's time over the time of the layer's matrix products
   alone (forward, dw and the column gradients, made as the layer makes them, on columns
-  built beforehand, one block at a time, scaled to the batch): the best ratio the layer
-  could reach if building its columns and col2im cost nothing;
+  built beforehand, one block of each pass's own size, scaled to the batch): the best ratio
+  the layer could reach if building its columns and col2im cost nothing;
 - max pooling forward+backward against one np.copy of its input (target: at most 3x in
   float32), and against PyTorch's max_pool2d; "pass/copy" is the cheapest numpy step of
   pooling (one np.maximum of the pairs along the width) against the same copy.
@@ -91,30 +91,33 @@ def naive_seconds(case, rng):
     return (time.perf_counter() - start) * N
 
 
-def products_call(x, w, b, dout, pad):
-    """A function making the conv layer's matrix products alone, as conv_forward_fast and the
-    stride-1 backward pass make them, on one block of images whose columns are built once
-    here, then scaled to the batch: (call, batch / block)."""
+def products_calls(x, w, b, dout, cache):
+    """The conv layer's matrix products alone, as conv_forward_fast and the stride-1 backward
+    pass make them, each on one block of images of its own size (the forward pass's
+    cache["block"], the backward pass's _BACKWARD_BLOCK_BYTES) whose columns are built once
+    here: {name: (call, batch / block)}."""
     N, F = x.shape[0], w.shape[0]
-    out, cache = FC.conv_forward_fast(x, w, b, {"stride": 1, "pad": pad})
-    K, H_out, W_out = w[0].size, out.shape[2], out.shape[3]
+    K, (H_out, W_out) = w[0].size, dout.shape[2:]
     P = H_out * W_out
-    B = cache["block"]
-    cols = FC._im2col(cache["x_pad"][:B], w.shape[2], w.shape[3], 1, H_out, W_out,
-                      FC._column_buffer(B, K, P, x.dtype))
+    B_fwd = cache["block"]
+    B_bwd = FC._block(N, K + 1, P, x.dtype, FC._BACKWARD_BLOCK_BYTES)   # at most B_fwd
+    cols = FC._im2col(cache["x_pad"][:B_fwd], w.shape[2], w.shape[3], 1, H_out, W_out,
+                      FC._column_buffer(B_fwd, K, P, x.dtype))
     w_b = np.concatenate([w.reshape(F, K), b[:, None]], axis=1)
     w_rows_t = np.ascontiguousarray(w.reshape(F, K).T)
-    dout3 = np.ascontiguousarray(dout[:B]).reshape(B, F, P)
-    rows = np.ascontiguousarray(dout[:B]).transpose(0, 2, 1, 3)   # (B, H', F, W')
-    out3, parts = np.empty((B, F, P), x.dtype), np.empty((B, K + 1, F), x.dtype)
-    dcols = np.empty((B, H_out, K, W_out), x.dtype)
+    block_dout = np.ascontiguousarray(dout[:B_bwd])
+    out3, parts = np.empty((B_fwd, F, P), x.dtype), np.empty((B_bwd, K + 1, F), x.dtype)
+    dcols = np.empty((B_bwd, H_out, K, W_out), x.dtype)
 
-    def products():
-        FC._matmul_in_chunks(w_b, cols, out3, FC._OUTPUT_CHUNK)                       # forward
-        FC._matmul_row_chunks(cols, dout3.transpose(0, 2, 1), parts, FC._DW_ROW_CHUNK)  # [dw | db]
-        np.matmul(w_rows_t, rows, out=dcols)                     # column gradients, by output rows
+    def forward():
+        FC._matmul_in_chunks(w_b, cols, out3, FC._OUTPUT_CHUNK)
 
-    return products, N / B
+    def backward():
+        FC._matmul_row_chunks(cols[:B_bwd], block_dout.reshape(B_bwd, F, P).transpose(0, 2, 1), parts,
+                              FC._DW_ROW_CHUNK)                                      # [dw | db]
+        np.matmul(w_rows_t, block_dout.transpose(0, 2, 1, 3), out=dcols)          # by output rows
+
+    return {"products fwd": (forward, N / B_fwd), "products bwd": (backward, N / B_bwd)}
 
 
 def conv_row(case, dtype, rng, torch, clock):
@@ -126,9 +129,10 @@ def conv_row(case, dtype, rng, torch, clock):
     b = rng.standard_normal(F).astype(dtype)
     out, cache = FL.conv_forward_fast(x, w, b, conv_param)
     dout = rng.standard_normal(out.shape).astype(dtype)
-    products, scale = products_call(x, w, b, dout, pad)
+    products = products_calls(x, w, b, dout, cache)
     calls = {"fwd": lambda: FL.conv_forward_fast(x, w, b, conv_param),
-             "bwd": lambda: FL.conv_backward_fast(dout, cache), "products": products}
+             "bwd": lambda: FL.conv_backward_fast(dout, cache),
+             **{name: call for name, (call, _) in products.items()}}
     if torch is not None:
         tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
         tdout = torch.from_numpy(dout)
@@ -141,7 +145,7 @@ def conv_row(case, dtype, rng, torch, clock):
     for fn in calls.values():
         fn()  # warm up (allocations, threads)
     times = best_times(calls, repeats=REPEATS, clock=clock)
-    times["products"] *= scale
+    times["products"] = sum(times[name] * scale for name, (_, scale) in products.items())
     return times
 
 
