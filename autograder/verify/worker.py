@@ -104,7 +104,8 @@ def forbid_all(names) -> list[str]:
     does not pay its second of import time to stub sklearn's load_digits).
 
     Returns: notes on the names that could not be forbidden (a package that does not exist,
-    an attribute its module does not have).
+    an attribute its module does not have); a name forbidden later adds its note to the same
+    list if that fails.
     """
     notes, later = [], []
     for dotted in names:
@@ -119,7 +120,7 @@ def forbid_all(names) -> list[str]:
         except Exception as exc:
             notes.append(f"could not forbid {dotted}: {_short(exc)}")
     if later:
-        sys.meta_path.insert(0, _ForbidOnImport(later))
+        sys.meta_path.insert(0, _ForbidOnImport(later, notes))
     return notes
 
 
@@ -131,8 +132,9 @@ class _ForbidOnImport(importlib.abc.MetaPathFinder):
     stubbed, before the import statement that asked for it gets the module.
     """
 
-    def __init__(self, names):
+    def __init__(self, names, notes: list[str]):
         self.pending = set(names)
+        self.notes = notes
 
     def find_spec(self, fullname, path, target=None):
         if not any(d.startswith(fullname + ".") for d in self.pending):
@@ -155,7 +157,10 @@ class _ForbidOnImport(importlib.abc.MetaPathFinder):
                 target = getattr(target, attr, None)
             if target is not None and not isinstance(target, types.ModuleType):
                 self.pending.discard(dotted)
-                forbid(dotted)
+                try:
+                    forbid(dotted)
+                except Exception as exc:   # as forbid_all does: a note, not an error in the import
+                    self.notes.append(f"could not forbid {dotted}: {_short(exc)}")
 
 
 class _ThenForbid:
